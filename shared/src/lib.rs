@@ -1,0 +1,24 @@
+//! Tickwire's wire: the messages a client and the server exchange, and their codec.
+//!
+//! Every message travels in one binary WebSocket frame as a MessagePack array
+//! `[type, body]`, where `type` is a small unsigned integer and `body` is the message's
+//! fields as a MessagePack array in declaration order (see `PROTOCOL.md`). This crate has
+//! no runtime and no sockets, so the server, the bot swarm, the benches and any Rust client
+//! share one definition of the wire.
+//!
+//! ```
+//! use tickwire_shared::{ClientMsg, Input, encode_client};
+//!
+//! let input = Input { seq: 7, dir: [1.0, 0.0], facing: 0.0, buttons: 0 };
+//! let frame = encode_client(&ClientMsg::Input(input));
+//! assert_eq!(ClientMsg::decode(&frame).unwrap(), ClientMsg::Input(input));
+//! ```
+
+mod codec;
+mod messages;
+
+pub use codec::{DecodeError, Message, encode, encode_client, encode_server};
+pub use messages::*;
+
+/// The protocol version this build speaks; a hello with any other version is refused.
+pub const PROTOCOL_VERSION: u16 = 1;
