@@ -1,1 +1,33 @@
-//! x
+//! Tickwire's server: an authoritative, fixed-timestep multiplayer game-state server over
+//! binary WebSocket.
+//!
+//! Clients connect, say hello, join a room, and send inputs; each room runs its game at a
+//! fixed tick rate in its own task and sends every player a MessagePack snapshot each tick.
+//! `ARCHITECTURE.md` maps the modules; `PROTOCOL.md` describes the wire.
+//!
+//! Embedding the server: bind a listener, then run until a token is cancelled.
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use tokio_util::sync::CancellationToken;
+//!
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:7000").await?;
+//! let shutdown = CancellationToken::new();
+//! tickwire_server::run(listener, tickwire_server::Config::default(), shutdown).await
+//! # }
+//! ```
+
+pub mod config;
+pub mod connection;
+pub mod context;
+pub mod game;
+pub mod listener;
+pub mod metrics;
+pub mod outbox;
+pub mod room;
+pub mod rooms;
+pub mod tick_clock;
+pub mod writer;
+
+pub use config::Config;
+pub use listener::run;

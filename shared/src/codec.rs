@@ -246,7 +246,10 @@ mod tests {
     #[test]
     fn unknown_type_is_reported_as_such() {
         let err = ClientMsg::decode(&[0x92, 0x63, 0x90]).unwrap_err();
-        assert!(matches!(err, DecodeError::UnknownType { kind: 99 }), "{err}");
+        assert!(
+            matches!(err, DecodeError::UnknownType { kind: 99 }),
+            "{err}"
+        );
         assert_eq!(err.code(), ErrorCode::UNKNOWN_TYPE);
         assert_eq!(err.kind(), Some(99));
     }

@@ -1,0 +1,110 @@
+//! The server's settings: command-line flags, each also readable from a `TICKWIRE_*`
+//! environment variable, with defaults that are safe on a public network.
+
+use std::time::Duration;
+
+/// Settings of a running server (everything except where to listen).
+#[derive(Debug, Clone, clap::Args)]
+pub struct Config {
+    /// Simulation ticks (and snapshots) per second in every room.
+    #[arg(long, env = "TICKWIRE_TICK_RATE", default_value_t = defaults::TICK_RATE,
+          value_parser = clap::value_parser!(u16).range(1..=240))]
+    pub tick_rate: u16,
+
+    /// Most players in one room; quick-join opens a new room when all are full.
+    #[arg(long, env = "TICKWIRE_MAX_ROOM_PLAYERS", default_value_t = defaults::MAX_ROOM_PLAYERS,
+          value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub max_room_players: u32,
+
+    /// Most rooms open at once; a join that would open one more is refused.
+    #[arg(long, env = "TICKWIRE_MAX_ROOMS", default_value_t = defaults::MAX_ROOMS)]
+    pub max_rooms: usize,
+
+    /// Most connections open at once; more wait in the listen backlog.
+    #[arg(long, env = "TICKWIRE_MAX_CONNECTIONS", default_value_t = defaults::MAX_CONNECTIONS)]
+    pub max_connections: usize,
+
+    /// Seconds a room may stand empty before it is closed.
+    #[arg(long, env = "TICKWIRE_ROOM_IDLE_SECS", default_value_t = defaults::ROOM_IDLE_SECS)]
+    pub room_idle_secs: u64,
+
+    /// Largest client message in bytes; a bigger frame closes the connection with 1009.
+    #[arg(long, env = "TICKWIRE_MAX_MESSAGE_BYTES", default_value_t = defaults::MAX_MESSAGE_BYTES)]
+    pub max_message_bytes: usize,
+
+    /// Messages that must arrive (acks, events, errors) one client may have queued before
+    /// it is closed as too slow.
+    #[arg(long, env = "TICKWIRE_RELIABLE_QUEUE", default_value_t = defaults::RELIABLE_QUEUE)]
+    pub reliable_queue: usize,
+
+    /// Inputs one player may have waiting for the next tick; more are dropped.
+    #[arg(long, env = "TICKWIRE_INPUT_QUEUE", default_value_t = defaults::INPUT_QUEUE)]
+    pub input_queue: usize,
+
+    /// Milliseconds a client has to complete the WebSocket handshake.
+    #[arg(long, env = "TICKWIRE_HANDSHAKE_TIMEOUT_MS", default_value_t = defaults::HANDSHAKE_TIMEOUT_MS)]
+    pub handshake_timeout_ms: u64,
+
+    /// Milliseconds given to connections to close cleanly on shutdown.
+    #[arg(long, env = "TICKWIRE_SHUTDOWN_GRACE_MS", default_value_t = defaults::SHUTDOWN_GRACE_MS)]
+    pub shutdown_grace_ms: u64,
+}
+
+/// The defaults, shared by the flags and by [`Config::default`].
+pub mod defaults {
+    /// See [`super::Config::tick_rate`].
+    pub const TICK_RATE: u16 = 60;
+    /// See [`super::Config::max_room_players`].
+    pub const MAX_ROOM_PLAYERS: u32 = 64;
+    /// See [`super::Config::max_rooms`].
+    pub const MAX_ROOMS: usize = 1024;
+    /// See [`super::Config::max_connections`].
+    pub const MAX_CONNECTIONS: usize = 10_000;
+    /// See [`super::Config::room_idle_secs`].
+    pub const ROOM_IDLE_SECS: u64 = 30;
+    /// See [`super::Config::max_message_bytes`]; the largest honest message (a hello with
+    /// a 32-character name) is under 150 bytes.
+    pub const MAX_MESSAGE_BYTES: usize = 4096;
+    /// See [`super::Config::reliable_queue`].
+    pub const RELIABLE_QUEUE: usize = 256;
+    /// See [`super::Config::input_queue`].
+    pub const INPUT_QUEUE: usize = 16;
+    /// See [`super::Config::handshake_timeout_ms`].
+    pub const HANDSHAKE_TIMEOUT_MS: u64 = 5_000;
+    /// See [`super::Config::shutdown_grace_ms`].
+    pub const SHUTDOWN_GRACE_MS: u64 = 1_000;
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            tick_rate: defaults::TICK_RATE,
+            max_room_players: defaults::MAX_ROOM_PLAYERS,
+            max_rooms: defaults::MAX_ROOMS,
+            max_connections: defaults::MAX_CONNECTIONS,
+            room_idle_secs: defaults::ROOM_IDLE_SECS,
+            max_message_bytes: defaults::MAX_MESSAGE_BYTES,
+            reliable_queue: defaults::RELIABLE_QUEUE,
+            input_queue: defaults::INPUT_QUEUE,
+            handshake_timeout_ms: defaults::HANDSHAKE_TIMEOUT_MS,
+            shutdown_grace_ms: defaults::SHUTDOWN_GRACE_MS,
+        }
+    }
+}
+
+impl Config {
+    /// How long a room may stand empty.
+    pub fn room_idle(&self) -> Duration {
+        Duration::from_secs(self.room_idle_secs)
+    }
+
+    /// How long the handshake may take.
+    pub fn handshake_timeout(&self) -> Duration {
+        Duration::from_millis(self.handshake_timeout_ms)
+    }
+
+    /// How long shutdown waits for connections to close.
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_millis(self.shutdown_grace_ms)
+    }
+}

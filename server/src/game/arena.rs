@@ -1,0 +1,364 @@
+//! "Arena", the built-in game: circles that run toward their input direction, stay inside
+//! the world and push each other apart.
+
+use glam::Vec2;
+use slotmap::{SlotMap, new_key_type};
+use std::collections::HashMap;
+use tickwire_shared::{PlayerId, PlayerState};
+
+use super::grid::Grid;
+use super::{Game, ValidInput};
+
+/// The numbers that make the arena play the way it does (documented in PROTOCOL.md for
+/// clients that predict movement).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ArenaRules {
+    /// The world spans `[0, size.x] × [0, size.y]` world units.
+    pub size: Vec2,
+    /// Every player is a circle of this radius.
+    pub radius: f32,
+    /// No player is ever faster than this, in units per second.
+    pub max_speed: f32,
+    /// How fast velocity turns toward the wanted velocity, in units per second².
+    pub accel: f32,
+}
+
+impl Default for ArenaRules {
+    fn default() -> Self {
+        Self {
+            size: Vec2::splat(2000.0),
+            radius: 12.0,
+            max_speed: 300.0,
+            accel: 1500.0,
+        }
+    }
+}
+
+new_key_type! {
+    /// A body's slot in the arena.
+    struct BodyKey;
+}
+
+#[derive(Debug)]
+struct Body {
+    id: PlayerId,
+    pos: Vec2,
+    vel: Vec2,
+    facing: f32,
+    /// The direction of the latest applied input, length at most 1.
+    intent: Vec2,
+    last_input_seq: u32,
+}
+
+/// The arena world.
+#[derive(Debug)]
+pub struct Arena {
+    rules: ArenaRules,
+    bodies: SlotMap<BodyKey, Body>,
+    by_id: HashMap<PlayerId, BodyKey>,
+    grid: Grid,
+    /// Scratch copy of positions for the collision pass, kept to avoid a per-tick allocation.
+    scratch: Vec<Vec2>,
+    /// Spawn points come from this deterministic generator, so a run can be replayed.
+    spawn_state: u64,
+}
+
+impl Arena {
+    /// An empty arena.
+    pub fn new(rules: ArenaRules) -> Self {
+        Self {
+            rules,
+            bodies: SlotMap::with_key(),
+            by_id: HashMap::new(),
+            grid: Grid::new(rules.size, rules.radius * 2.0),
+            scratch: Vec::new(),
+            spawn_state: 0x9e37_79b9_7f4a_7c15,
+        }
+    }
+
+    /// The rules this arena plays by.
+    pub fn rules(&self) -> &ArenaRules {
+        &self.rules
+    }
+
+    /// How many players are in the world.
+    pub fn len(&self) -> usize {
+        self.bodies.len()
+    }
+
+    /// True when nobody is in the world.
+    pub fn is_empty(&self) -> bool {
+        self.bodies.is_empty()
+    }
+
+    /// Puts a player at an exact place (tests and benches set up scenes with it).
+    pub fn place(&mut self, id: PlayerId, pos: Vec2) {
+        if let Some(body) = self.by_id.get(&id).and_then(|&k| self.bodies.get_mut(k)) {
+            body.pos = pos;
+        }
+    }
+
+    fn next_spawn(&mut self) -> Vec2 {
+        let mut unit = || {
+            // xorshift64*: cheap, deterministic, good enough to scatter spawn points.
+            self.spawn_state ^= self.spawn_state >> 12;
+            self.spawn_state ^= self.spawn_state << 25;
+            self.spawn_state ^= self.spawn_state >> 27;
+            let r = self.spawn_state.wrapping_mul(0x2545_f491_4f6c_dd1d);
+            (r >> 40) as f32 / (1u64 << 24) as f32
+        };
+        let margin = Vec2::splat(self.rules.radius);
+        let span = self.rules.size - 2.0 * margin;
+        margin + Vec2::new(unit(), unit()) * span
+    }
+
+    fn separate_overlaps(&mut self) {
+        let diameter = self.rules.radius * 2.0;
+        self.scratch.clear();
+        self.scratch.extend(self.bodies.values().map(|b| b.pos));
+        self.grid.rebuild(&self.scratch);
+        let pos = &mut self.scratch;
+        self.grid.for_each_near_pair(|i, j| {
+            let delta = pos[j] - pos[i];
+            let dist_sq = delta.length_squared();
+            if dist_sq >= diameter * diameter {
+                return;
+            }
+            let dist = dist_sq.sqrt();
+            // Two bodies on the very same spot have no direction between them: pick one
+            // by index, so the outcome stays deterministic.
+            let normal = if dist > 1e-4 {
+                delta / dist
+            } else if i % 2 == 0 {
+                Vec2::X
+            } else {
+                Vec2::Y
+            };
+            let push = normal * ((diameter - dist) * 0.5);
+            pos[i] -= push;
+            pos[j] += push;
+        });
+        for (body, &p) in self.bodies.values_mut().zip(self.scratch.iter()) {
+            body.pos = p;
+        }
+    }
+
+    fn keep_inside(&mut self) {
+        let lo = Vec2::splat(self.rules.radius);
+        let hi = self.rules.size - lo;
+        for body in self.bodies.values_mut() {
+            let clamped = body.pos.clamp(lo, hi);
+            // Stop the part of the motion that points into a wall.
+            if clamped.x != body.pos.x {
+                body.vel.x = 0.0;
+            }
+            if clamped.y != body.pos.y {
+                body.vel.y = 0.0;
+            }
+            body.pos = clamped;
+        }
+    }
+}
+
+impl Game for Arena {
+    fn handle_join(&mut self, id: PlayerId) {
+        if self.by_id.contains_key(&id) {
+            return;
+        }
+        let pos = self.next_spawn();
+        let key = self.bodies.insert(Body {
+            id,
+            pos,
+            vel: Vec2::ZERO,
+            facing: 0.0,
+            intent: Vec2::ZERO,
+            last_input_seq: 0,
+        });
+        self.by_id.insert(id, key);
+    }
+
+    fn handle_leave(&mut self, id: PlayerId) {
+        if let Some(key) = self.by_id.remove(&id) {
+            self.bodies.remove(key);
+        }
+    }
+
+    fn handle_input(&mut self, id: PlayerId, input: &ValidInput) {
+        let Some(body) = self.by_id.get(&id).and_then(|&k| self.bodies.get_mut(k)) else {
+            return;
+        };
+        body.intent = input.dir;
+        body.facing = input.facing;
+        body.last_input_seq = input.seq;
+    }
+
+    fn step(&mut self, dt: f32) {
+        let ArenaRules {
+            max_speed, accel, ..
+        } = self.rules;
+        for body in self.bodies.values_mut() {
+            // Turn velocity toward the wanted velocity by at most accel·dt; with no input
+            // the wanted velocity is zero, which is the friction that brings a player to rest.
+            let wanted = body.intent.clamp_length_max(1.0) * max_speed;
+            let change = (wanted - body.vel).clamp_length_max(accel * dt);
+            body.vel = (body.vel + change).clamp_length_max(max_speed);
+            body.pos += body.vel * dt;
+        }
+        self.separate_overlaps();
+        self.keep_inside();
+    }
+
+    fn snapshot(&self, out: &mut Vec<PlayerState>) {
+        out.extend(self.bodies.values().map(|b| PlayerState {
+            id: b.id,
+            pos: b.pos.to_array(),
+            vel: b.vel.to_array(),
+            facing: b.facing,
+            last_input_seq: b.last_input_seq,
+        }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tickwire_shared::Input;
+
+    const DT: f32 = 1.0 / 60.0;
+
+    fn input(seq: u32, dir: [f32; 2]) -> ValidInput {
+        ValidInput::new(&Input {
+            seq,
+            dir,
+            facing: 0.0,
+            buttons: 0,
+        })
+        .unwrap()
+    }
+
+    fn state(arena: &Arena, id: PlayerId) -> PlayerState {
+        let mut out = Vec::new();
+        arena.snapshot(&mut out);
+        out.into_iter().find(|p| p.id == id).unwrap()
+    }
+
+    fn speed(p: &PlayerState) -> f32 {
+        Vec2::from(p.vel).length()
+    }
+
+    #[test]
+    fn accelerates_toward_input_up_to_top_speed_whatever_is_sent() {
+        let mut arena = Arena::new(ArenaRules::default());
+        arena.handle_join(1);
+        arena.place(1, Vec2::splat(1000.0));
+        // A client claiming a direction of length 1e6 gets no more than top speed.
+        arena.handle_input(1, &input(1, [1e6, 0.0]));
+        let mut last = 0.0;
+        for _ in 0..120 {
+            arena.step(DT);
+            let s = speed(&state(&arena, 1));
+            assert!(s >= last - 1e-3, "never slows while pushing");
+            assert!(s <= 300.0 + 1e-3, "speed {s} beyond the top speed");
+            last = s;
+        }
+        assert!((last - 300.0).abs() < 1e-2, "reaches top speed, got {last}");
+        let p = state(&arena, 1);
+        assert!(p.vel[0] > 0.0 && p.vel[1].abs() < 1e-3);
+        assert_eq!(p.last_input_seq, 1);
+    }
+
+    #[test]
+    fn comes_to_rest_without_input() {
+        let mut arena = Arena::new(ArenaRules::default());
+        arena.handle_join(1);
+        arena.place(1, Vec2::splat(1000.0));
+        arena.handle_input(1, &input(1, [0.0, 1.0]));
+        for _ in 0..60 {
+            arena.step(DT);
+        }
+        arena.handle_input(1, &input(2, [0.0, 0.0]));
+        for _ in 0..60 {
+            arena.step(DT);
+        }
+        assert_eq!(speed(&state(&arena, 1)), 0.0);
+    }
+
+    #[test]
+    fn stays_inside_the_world() {
+        let mut arena = Arena::new(ArenaRules::default());
+        arena.handle_join(1);
+        arena.place(1, Vec2::new(20.0, 1000.0));
+        arena.handle_input(1, &input(1, [-1.0, 0.0]));
+        for _ in 0..120 {
+            arena.step(DT);
+        }
+        let p = state(&arena, 1);
+        assert_eq!(p.pos[0], 12.0, "pinned to the wall at one radius");
+        assert_eq!(p.vel[0], 0.0, "no velocity into the wall");
+        // A corrupt placement is pulled back in on the next step.
+        arena.place(1, Vec2::new(-1e9, 5e9));
+        arena.step(DT);
+        let p = state(&arena, 1);
+        assert_eq!(p.pos, [12.0, 1988.0]);
+    }
+
+    #[test]
+    fn overlapping_players_are_pushed_apart() {
+        let mut arena = Arena::new(ArenaRules::default());
+        arena.handle_join(1);
+        arena.handle_join(2);
+        arena.handle_join(3);
+        arena.place(1, Vec2::new(500.0, 500.0));
+        arena.place(2, Vec2::new(510.0, 500.0));
+        // Same spot: still separated, deterministically.
+        arena.place(3, Vec2::new(500.0, 900.0));
+        arena.handle_join(4);
+        arena.place(4, Vec2::new(500.0, 900.0));
+        arena.step(DT);
+        let (a, b) = (state(&arena, 1), state(&arena, 2));
+        let gap = Vec2::from(b.pos).distance(Vec2::from(a.pos));
+        assert!((gap - 24.0).abs() < 1e-3, "gap {gap}");
+        assert!(a.pos[0] < 500.0 && b.pos[0] > 510.0, "pushed apart equally");
+        let (c, d) = (state(&arena, 3), state(&arena, 4));
+        assert!(Vec2::from(c.pos).distance(Vec2::from(d.pos)) > 23.9);
+    }
+
+    #[test]
+    fn a_crowd_settles_without_deep_overlaps() {
+        let mut arena = Arena::new(ArenaRules::default());
+        for id in 0..200 {
+            arena.handle_join(id);
+            // All in a small square: heavy overlap to start with.
+            arena.place(
+                id,
+                Vec2::new(
+                    900.0 + (id % 14) as f32 * 8.0,
+                    900.0 + (id / 14) as f32 * 8.0,
+                ),
+            );
+        }
+        for _ in 0..120 {
+            arena.step(DT);
+        }
+        let mut out = Vec::new();
+        arena.snapshot(&mut out);
+        for (i, a) in out.iter().enumerate() {
+            for b in &out[i + 1..] {
+                let d = Vec2::from(a.pos).distance(Vec2::from(b.pos));
+                assert!(d > 20.0, "players {} and {} overlap: {d}", a.id, b.id);
+            }
+        }
+    }
+
+    #[test]
+    fn leave_removes_and_join_is_idempotent() {
+        let mut arena = Arena::new(ArenaRules::default());
+        arena.handle_join(7);
+        arena.handle_join(7);
+        assert_eq!(arena.len(), 1);
+        arena.handle_input(8, &input(1, [1.0, 0.0])); // unknown player: ignored
+        arena.handle_leave(7);
+        arena.handle_leave(7);
+        assert!(arena.is_empty());
+    }
+}

@@ -1,0 +1,32 @@
+//! The pure simulation: game rules with no clock, socket or runtime.
+//!
+//! A room drives its game through the [`Game`] trait, so a different game can be written
+//! without touching networking code, and benches and tests can drive the rules directly.
+//! Time enters only as the `dt` argument of [`Game::step`].
+
+mod arena;
+mod grid;
+mod input;
+
+pub use arena::{Arena, ArenaRules};
+pub use input::{InvalidInput, SeqFilter, ValidInput};
+
+use tickwire_shared::{PlayerId, PlayerState};
+
+/// The rules of one room's game, driven by the room task once per tick.
+///
+/// Calls arrive in this order each tick: `handle_join`/`handle_leave` for membership
+/// changes, `handle_input` for each player's new inputs (already validated, in sequence
+/// order, stale ones removed), then `step`, then `snapshot`.
+pub trait Game {
+    /// A player enters the world.
+    fn handle_join(&mut self, id: PlayerId);
+    /// A player leaves the world (left, or lost their connection).
+    fn handle_leave(&mut self, id: PlayerId);
+    /// A player's new input; the game remembers `input.seq` as the last applied.
+    fn handle_input(&mut self, id: PlayerId, input: &ValidInput);
+    /// Advances the world by `dt` seconds.
+    fn step(&mut self, dt: f32);
+    /// Appends every player's state to `out` (which the caller has cleared).
+    fn snapshot(&self, out: &mut Vec<PlayerState>);
+}

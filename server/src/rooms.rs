@@ -1,0 +1,228 @@
+//! The room registry: finds or opens the room a join goes to, and admits no more players
+//! than a room holds.
+//!
+//! Admission is a reservation taken under the registry's lock: the room's occupancy is
+//! raised before the join is even sent to the room, so two quick-joins racing for the last
+//! seat cannot both win, and a room closes itself only under the same lock and only while
+//! nobody holds a seat. The lock guards a name map and is taken once per join and per room
+//! closing, never on the tick's path.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::mpsc;
+use tracing::Instrument;
+
+use crate::context::ServerContext;
+use crate::game::{Arena, ArenaRules};
+use crate::room::{self, RoomCmd};
+
+/// Room names are 1 to 32 of these characters, so they are safe to log and to show.
+fn valid_room_name(name: &str) -> bool {
+    (1..=32).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
+/// What a room shares with the connections of its players.
+#[derive(Debug)]
+pub struct RoomShared {
+    /// The room's name, as sent in `Joined`.
+    pub name: String,
+    /// Seats taken: members plus reservations on their way in.
+    occupancy: AtomicUsize,
+    /// The room's current tick, read to answer pings.
+    pub tick: AtomicU64,
+}
+
+/// A way to reach one room.
+#[derive(Debug, Clone)]
+pub struct RoomHandle {
+    /// State the room shares.
+    pub shared: Arc<RoomShared>,
+    /// The room's command queue.
+    pub cmds: mpsc::Sender<RoomCmd>,
+}
+
+/// A seat in a room, taken but not yet filled. Dropping it gives the seat back; the room
+/// calls [`Seat::fill`] when the player is in, and from then on the room gives it back.
+#[derive(Debug)]
+pub struct Seat {
+    shared: Arc<RoomShared>,
+    filled: bool,
+}
+
+impl Seat {
+    /// The player is in the room; the room now owns the seat.
+    pub fn fill(mut self) {
+        self.filled = true;
+    }
+}
+
+impl Drop for Seat {
+    fn drop(&mut self) {
+        if !self.filled {
+            self.shared.occupancy.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+}
+
+impl RoomShared {
+    /// A member left: their seat is free again.
+    pub fn release_seat(&self) {
+        self.occupancy.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Why a join was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JoinRefused {
+    /// The named room has no free seat; the client may try another room.
+    #[error("room `{0}` is full")]
+    Full(String),
+    /// The name breaks the naming rule; the client should fix it.
+    #[error("room names are 1 to 32 characters of A-Z, a-z, 0-9, `_`, `-` and `.`")]
+    BadName,
+    /// Opening another room would pass the server's room limit; try later.
+    #[error("the server has too many rooms open")]
+    TooManyRooms,
+}
+
+#[derive(Debug, Default)]
+struct Registry {
+    rooms: HashMap<String, RoomHandle>,
+    /// Numbers the rooms quick-join opens: `quick-1`, `quick-2`, ...
+    quick_rooms_opened: u64,
+}
+
+/// All open rooms.
+#[derive(Debug, Default)]
+pub struct Rooms {
+    registry: Mutex<Registry>,
+}
+
+impl Rooms {
+    fn registry(&self) -> std::sync::MutexGuard<'_, Registry> {
+        // The map stays consistent even if a holder panicked: every change is one call.
+        self.registry.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Takes a seat in the named room (opening it if needed), or with `None` in the
+    /// fullest room that has one (opening `quick-N` if none has).
+    ///
+    /// # Errors
+    /// [`JoinRefused`] when the name is invalid, the room is full, or no room may be opened.
+    pub fn reserve(
+        &self,
+        ctx: &Arc<ServerContext>,
+        name: Option<&str>,
+    ) -> Result<(RoomHandle, Seat), JoinRefused> {
+        let cap = ctx.config.max_room_players as usize;
+        let mut reg = self.registry();
+        let handle = match name {
+            Some(name) => {
+                if !valid_room_name(name) {
+                    return Err(JoinRefused::BadName);
+                }
+                match reg.rooms.get(name) {
+                    Some(handle) => handle.clone(),
+                    None => reg.open(ctx, name.to_owned())?,
+                }
+            }
+            None => {
+                let fullest = reg
+                    .rooms
+                    .values()
+                    .map(|h| (h.shared.occupancy.load(Ordering::Acquire), h))
+                    .filter(|(taken, _)| *taken < cap)
+                    .max_by_key(|(taken, h)| (*taken, std::cmp::Reverse(h.shared.name.as_str())))
+                    .map(|(_, h)| h.clone());
+                match fullest {
+                    Some(handle) => handle,
+                    None => {
+                        reg.quick_rooms_opened += 1;
+                        let name = format!("quick-{}", reg.quick_rooms_opened);
+                        reg.open(ctx, name)?
+                    }
+                }
+            }
+        };
+        // Under the lock, so the count cannot change between the check and the take.
+        let taken = handle.shared.occupancy.load(Ordering::Acquire);
+        if taken >= cap {
+            return Err(JoinRefused::Full(handle.shared.name.clone()));
+        }
+        handle.shared.occupancy.fetch_add(1, Ordering::AcqRel);
+        let seat = Seat {
+            shared: Arc::clone(&handle.shared),
+            filled: false,
+        };
+        Ok((handle, seat))
+    }
+
+    /// Removes the room if nobody holds a seat in it; the room stops when this says true.
+    pub fn close_if_empty(&self, name: &str) -> bool {
+        let mut reg = self.registry();
+        let empty = reg
+            .rooms
+            .get(name)
+            .is_some_and(|h| h.shared.occupancy.load(Ordering::Acquire) == 0);
+        if empty {
+            reg.rooms.remove(name);
+        }
+        empty
+    }
+
+    /// How many rooms are open.
+    pub fn len(&self) -> usize {
+        self.registry().rooms.len()
+    }
+
+    /// True when no room is open.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Registry {
+    fn open(&mut self, ctx: &Arc<ServerContext>, name: String) -> Result<RoomHandle, JoinRefused> {
+        if self.rooms.len() >= ctx.config.max_rooms {
+            return Err(JoinRefused::TooManyRooms);
+        }
+        // Joins are the only commands, and each waits for its seat; a small queue is plenty.
+        let (cmds, cmd_rx) = mpsc::channel(64);
+        let shared = Arc::new(RoomShared {
+            name: name.clone(),
+            occupancy: AtomicUsize::new(0),
+            tick: AtomicU64::new(0),
+        });
+        let handle = RoomHandle {
+            shared: Arc::clone(&shared),
+            cmds,
+        };
+        let span = tracing::info_span!("room", room = %name);
+        let game = Arena::new(ArenaRules::default());
+        ctx.tracker
+            .spawn(room::run(Arc::clone(ctx), shared, cmd_rx, game).instrument(span));
+        tracing::info!(room = %name, "opened room");
+        self.rooms.insert(name, handle.clone());
+        Ok(handle)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn room_names_follow_the_rule() {
+        for ok in ["a", "lobby-1", "A.b_c", &"x".repeat(32)] {
+            assert!(valid_room_name(ok), "{ok}");
+        }
+        for bad in ["", " ", "a b", "ü", "x/y", &"x".repeat(33), "\n"] {
+            assert!(!valid_room_name(bad), "{bad:?}");
+        }
+    }
+}
