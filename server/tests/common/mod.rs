@@ -1,0 +1,178 @@
+//! A real server on `127.0.0.1:0` and a small WebSocket test client that speaks the wire.
+
+#![allow(dead_code)] // each test file uses its own part of this
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use tickwire_server::Config;
+use tickwire_shared::*;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_util::sync::CancellationToken;
+
+/// How long any single expected message may take before a test fails.
+pub const WAIT: Duration = Duration::from_secs(5);
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl TestServer {
+    pub async fn start(config: Config) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(tickwire_server::run(listener, config, shutdown.clone()));
+        Self {
+            addr,
+            shutdown,
+            task,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("ws://{}/", self.addr)
+    }
+
+    /// Shuts down and waits for the server to return.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        tokio::time::timeout(WAIT, self.task)
+            .await
+            .expect("server stops within the wait")
+            .unwrap()
+            .unwrap();
+    }
+}
+
+pub struct Client {
+    pub ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    pub id: PlayerId,
+}
+
+impl Client {
+    pub async fn connect(server: &TestServer) -> Self {
+        let (ws, _) = tokio_tungstenite::connect_async(server.url())
+            .await
+            .unwrap();
+        Self { ws, id: 0 }
+    }
+
+    /// Connects and says hello; remembers the player id.
+    pub async fn greeted(server: &TestServer, name: &str) -> Self {
+        let mut c = Self::connect(server).await;
+        c.send(ClientMsg::Hello(Hello {
+            version: PROTOCOL_VERSION,
+            name: name.into(),
+        }))
+        .await;
+        match c.recv().await {
+            ServerMsg::Welcome(w) => c.id = w.player_id,
+            other => panic!("expected welcome, got {other:?}"),
+        }
+        c
+    }
+
+    /// Greets, joins `room` and returns the `Joined` answer.
+    pub async fn joined(server: &TestServer, name: &str, room: Option<&str>) -> (Self, Joined) {
+        let mut c = Self::greeted(server, name).await;
+        c.send(ClientMsg::Join(Join {
+            room: room.map(Into::into),
+        }))
+        .await;
+        let joined = c.recv_where(|m| matches!(m, ServerMsg::Joined(_))).await;
+        let ServerMsg::Joined(joined) = joined else {
+            unreachable!()
+        };
+        (c, joined)
+    }
+
+    pub async fn send(&mut self, msg: ClientMsg) {
+        self.send_raw(encode_client(&msg).to_vec()).await;
+    }
+
+    pub async fn send_raw(&mut self, bytes: Vec<u8>) {
+        self.ws.send(Message::Binary(bytes.into())).await.unwrap();
+    }
+
+    /// The next frame, whatever it is, or `None` when the connection ends.
+    pub async fn next_frame(&mut self) -> Option<Message> {
+        match tokio::time::timeout(WAIT, self.ws.next()).await {
+            Ok(Some(Ok(m))) => Some(m),
+            Ok(_) => None,
+            Err(_) => panic!("no frame within {WAIT:?}"),
+        }
+    }
+
+    /// The next server message (of any type).
+    pub async fn recv(&mut self) -> ServerMsg {
+        loop {
+            match self.next_frame().await {
+                Some(Message::Binary(b)) => return ServerMsg::decode(&b).unwrap(),
+                Some(Message::Ping(_) | Message::Pong(_)) => {}
+                other => panic!("expected a binary frame, got {other:?}"),
+            }
+        }
+    }
+
+    /// Skips messages until one matches.
+    pub async fn recv_where(&mut self, want: impl Fn(&ServerMsg) -> bool) -> ServerMsg {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no matching message"
+            );
+            let msg = self.recv().await;
+            if want(&msg) {
+                return msg;
+            }
+        }
+    }
+
+    /// The next error, skipping snapshots and events.
+    pub async fn recv_error(&mut self) -> Error {
+        match self.recv_where(|m| matches!(m, ServerMsg::Error(_))).await {
+            ServerMsg::Error(e) => e,
+            _ => unreachable!(),
+        }
+    }
+
+    /// The next snapshot, skipping anything else.
+    pub async fn recv_snapshot(&mut self) -> Snapshot {
+        match self
+            .recv_where(|m| matches!(m, ServerMsg::Snapshot(_)))
+            .await
+        {
+            ServerMsg::Snapshot(s) => s,
+            _ => unreachable!(),
+        }
+    }
+
+    /// Reads until the server closes; returns the close code and reason.
+    pub async fn recv_close(&mut self) -> (u16, String) {
+        loop {
+            match self.next_frame().await {
+                Some(Message::Close(Some(frame))) => {
+                    return (frame.code.into(), frame.reason.to_string());
+                }
+                Some(Message::Close(None)) | None => panic!("closed without a code"),
+                Some(_) => {}
+            }
+        }
+    }
+}
+
+pub fn input(seq: u32, dir: [f32; 2]) -> ClientMsg {
+    ClientMsg::Input(Input {
+        seq,
+        dir,
+        facing: 0.0,
+        buttons: 0,
+    })
+}
