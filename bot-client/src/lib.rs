@@ -1,1 +1,224 @@
-//! x
+//! A headless bot swarm that loads a Tickwire server and reports what it saw.
+//!
+//! Each bot is one tokio task with one WebSocket: it says hello, joins a room, then sends
+//! inputs (a wandering walk) and pings at fixed rates while it reads every frame the server
+//! sends, until a shared deadline. What each bot measured (snapshot rate and jitter, round
+//! trip, input-to-ack latency, bytes, errors, disconnects) is merged into one [`Report`] at
+//! the end, printable for people ([`std::fmt::Display`]) and as JSON for machines.
+//!
+//! The bots share the machine with the server they measure, so they are built to be cheap:
+//! no threads of their own, no per-bot allocation on the hot path beyond the frames
+//! themselves, and histograms small enough for thousands of bots.
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! let report = tickwire_bot::run(tickwire_bot::SwarmConfig {
+//!     bots: 100,
+//!     rooms: 4,
+//!     ..Default::default()
+//! })
+//! .await?;
+//! print!("{report}");
+//! assert!(report.passed());
+//! # Ok(())
+//! # }
+//! ```
+
+mod ack;
+mod bot;
+mod live;
+mod report;
+mod stats;
+mod walk;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, ensure};
+use tokio::time::{Instant, timeout_at};
+
+pub use report::{Percentiles, Rate, Report};
+
+use crate::bot::{BotPlan, Shared};
+use crate::live::LiveCounters;
+use crate::stats::{BotStats, SwarmStats};
+
+/// How long a bot may take from its start to `Joined`; slower counts as failed to connect.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a bot waits for the server to answer its close frame at the deadline.
+pub const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+/// Extra time beyond every bot's own limits before `run` stops waiting for a bot. Each bot
+/// bounds its own life, so reaching this means a bug, and the bot is counted as an error.
+const OUTER_SLACK: Duration = Duration::from_secs(3);
+
+/// What to run: where, how many bots, for how long, and how fast they talk.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SwarmConfig {
+    /// The server's WebSocket URL, such as `ws://127.0.0.1:7000`.
+    pub url: String,
+    /// How many bots to run; at least 1.
+    pub bots: usize,
+    /// How many rooms to spread them over (bot `i` joins `bots-{i % rooms}`); at least 1.
+    pub rooms: usize,
+    /// How long every bot plays once the ramp is over.
+    pub duration: Duration,
+    /// Bot `i` starts at `i * ramp / bots`; zero starts them all at once.
+    pub ramp: Duration,
+    /// Inputs per second per bot; 0 sends none.
+    pub input_hz: f64,
+    /// Pings per second per bot; 0 sends none.
+    pub ping_hz: f64,
+    /// Print a progress line to stderr once a second while the swarm runs.
+    pub progress: bool,
+}
+
+impl Default for SwarmConfig {
+    fn default() -> Self {
+        Self {
+            url: "ws://127.0.0.1:7000".to_owned(),
+            bots: 10,
+            rooms: 1,
+            duration: Duration::from_secs(10),
+            ramp: Duration::ZERO,
+            input_hz: 60.0,
+            ping_hz: 2.0,
+            progress: false,
+        }
+    }
+}
+
+/// The highest input or ping rate accepted; far above any sensible load, it only keeps a
+/// typo from turning the swarm into a busy loop.
+const MAX_HZ: f64 = 1000.0;
+
+impl SwarmConfig {
+    fn check(&self) -> anyhow::Result<()> {
+        ensure!(self.bots >= 1, "bots must be at least 1");
+        ensure!(self.rooms >= 1, "rooms must be at least 1");
+        for (name, hz) in [("input_hz", self.input_hz), ("ping_hz", self.ping_hz)] {
+            ensure!(
+                hz.is_finite() && (0.0..=MAX_HZ).contains(&hz),
+                "{name} must be between 0 and {MAX_HZ}, not {hz}"
+            );
+        }
+        Ok(())
+    }
+}
+
+/// The time between two events at `hz` per second, or `None` when `hz` is 0 (never).
+fn period(hz: f64) -> Option<Duration> {
+    (hz > 0.0).then(|| Duration::from_secs_f64(1.0 / hz))
+}
+
+/// Runs the whole swarm and returns what it measured.
+///
+/// Every bot starts at its ramp offset, plays until `ramp + duration` after the start, then
+/// closes its connection; the call returns once all bots are done, at most
+/// [`CONNECT_TIMEOUT`] + [`CLOSE_GRACE`] and a few seconds after that deadline.
+///
+/// # Errors
+/// Only when the configuration is unusable (no bots, no rooms, a bad rate). Failures of the
+/// bots themselves are measured, not returned: see [`Report::passed`].
+pub async fn run(cfg: SwarmConfig) -> anyhow::Result<Report> {
+    cfg.check().context("bad swarm configuration")?;
+    let start = Instant::now();
+    let ramp_end = start + cfg.ramp;
+    let deadline = ramp_end + cfg.duration;
+    let counters = Arc::new(LiveCounters::default());
+    let shared = Arc::new(Shared {
+        url: cfg.url.clone(),
+        rooms: cfg.rooms,
+        input_period: period(cfg.input_hz),
+        ping_period: period(cfg.ping_hz),
+        swarm_start: start,
+        deadline,
+        counters: Arc::clone(&counters),
+    });
+    let printer = cfg
+        .progress
+        .then(|| live::spawn_printer(Arc::clone(&counters), start, cfg.bots));
+
+    let mut bots: Vec<_> = (0..cfg.bots)
+        .map(|index| {
+            let plan = BotPlan {
+                index,
+                start_at: start + ramp_offset(cfg.ramp, index, cfg.bots),
+            };
+            tokio::spawn(bot::run(plan, Arc::clone(&shared)))
+        })
+        .collect();
+
+    // The last bot starts at the end of the ramp at the latest, and may then spend the whole
+    // connect timeout before it plays; after that only the close grace remains.
+    let give_up_at = deadline.max(ramp_end + CONNECT_TIMEOUT) + CLOSE_GRACE + OUTER_SLACK;
+    let mut totals = SwarmStats::new();
+    for (index, task) in bots.iter_mut().enumerate() {
+        let stats = match timeout_at(give_up_at, &mut *task).await {
+            Ok(Ok(stats)) => stats,
+            Ok(Err(failure)) => BotStats::lost(format!("bot task failed: {failure}")),
+            Err(_) => {
+                task.abort();
+                BotStats::lost("bot did not finish in time".to_owned())
+            }
+        };
+        totals.add(index, &stats);
+    }
+    if let Some(printer) = printer {
+        printer.abort();
+    }
+    Ok(Report::new(&cfg, &totals))
+}
+
+/// When bot `index` of `bots` starts, counted from the swarm's start.
+fn ramp_offset(ramp: Duration, index: usize, bots: usize) -> Duration {
+    // f64 holds every bot count exactly; the ramp needs no better than microseconds.
+    ramp.mul_f64(index as f64 / bots.max(1) as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ramp_spreads_starts_evenly_from_zero() {
+        let ramp = Duration::from_secs(10);
+        assert_eq!(ramp_offset(ramp, 0, 5), Duration::ZERO);
+        assert_eq!(ramp_offset(ramp, 1, 5), Duration::from_secs(2));
+        assert_eq!(ramp_offset(ramp, 4, 5), Duration::from_secs(8));
+        assert_eq!(ramp_offset(Duration::ZERO, 3, 5), Duration::ZERO);
+    }
+
+    #[test]
+    fn zero_hz_means_never() {
+        assert_eq!(period(0.0), None);
+        assert_eq!(period(2.0), Some(Duration::from_millis(500)));
+    }
+
+    #[test]
+    fn unusable_configurations_are_refused() {
+        let ok = SwarmConfig::default();
+        assert!(ok.check().is_ok());
+        for bad in [
+            SwarmConfig {
+                bots: 0,
+                ..ok.clone()
+            },
+            SwarmConfig {
+                rooms: 0,
+                ..ok.clone()
+            },
+            SwarmConfig {
+                input_hz: f64::NAN,
+                ..ok.clone()
+            },
+            SwarmConfig {
+                ping_hz: -1.0,
+                ..ok.clone()
+            },
+        ] {
+            assert!(bad.check().is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,6 +1,7 @@
 //! A real server on `127.0.0.1:0` and a small WebSocket test client that speaks the wire.
 
 #![allow(dead_code)] // each test file uses its own part of this
+#![allow(clippy::unwrap_used)] // test set-up: a failure should panic the test
 
 use std::net::SocketAddr;
 use std::time::Duration;

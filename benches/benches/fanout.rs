@@ -1,0 +1,32 @@
+//! Fan-out: one encoded snapshot handed to every player's outbox, and taken out again as
+//! each writer would. The bytes are shared, so each outbox costs a reference count and a
+//! lock, not a copy.
+//!
+//! Expected curve: linear in outboxes, and independent of snapshot size.
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use tickwire_benches::snapshot;
+use tickwire_server::outbox::{Batch, Outbox};
+use tickwire_shared::encode;
+
+fn fanout(c: &mut Criterion) {
+    let bytes = encode(&snapshot(64));
+    let outboxes: Vec<Outbox> = (0..64).map(|_| Outbox::new(256)).collect();
+    let mut batch = Batch::default();
+    let mut group = c.benchmark_group("fanout");
+    group.throughput(Throughput::Elements(outboxes.len() as u64));
+    group.bench_function("snapshot_into_64_outboxes", |b| {
+        b.iter(|| {
+            for outbox in &outboxes {
+                outbox.push_snapshot(bytes.clone());
+            }
+            for outbox in &outboxes {
+                outbox.take(&mut batch);
+            }
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, fanout);
+criterion_main!(benches);

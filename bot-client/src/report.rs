@@ -1,0 +1,308 @@
+//! The swarm's result: one [`Report`], written as JSON for machines and as a short summary
+//! for people, and the verdict ([`Report::passed`]) that sets the exit code.
+//!
+//! The JSON keys are an interface (scripts such as `shared/tools/swarm-cost` read them):
+//! add keys freely, but rename or remove none.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::SwarmConfig;
+use crate::stats::{SwarmStats, max_ms, quantile_ms};
+
+/// Mean and minimum over the bots.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Rate {
+    /// The mean over all bots.
+    pub mean: f64,
+    /// The lowest bot.
+    pub min: f64,
+}
+
+/// A latency distribution over all bots, in milliseconds (0 when nothing was measured).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Percentiles {
+    /// The median.
+    pub p50: f64,
+    /// The 99th percentile.
+    pub p99: f64,
+    /// The largest value seen.
+    pub max: f64,
+}
+
+impl Percentiles {
+    fn of(h: &hdrhistogram::Histogram<u64>) -> Self {
+        Self {
+            p50: quantile_ms(h, 0.50),
+            p99: quantile_ms(h, 0.99),
+            max: max_ms(h),
+        }
+    }
+}
+
+/// What the swarm measured, over all bots.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// Bots started.
+    pub bots: usize,
+    /// Rooms they were spread over.
+    pub rooms: usize,
+    /// Bots that got `Joined`.
+    pub connected: usize,
+    /// Bots that did not get `Joined` within the connect timeout (each is also an error).
+    pub failed_to_connect: usize,
+    /// The configured playing time, in seconds (after the ramp).
+    pub duration_s: f64,
+    /// Snapshots received by all bots.
+    pub snapshots: u64,
+    /// Each bot's snapshot rate: its snapshots minus one over the time from its first to
+    /// its last, in Hz.
+    pub snapshot_rate_hz: Rate,
+    /// Time between consecutive snapshots of a bot.
+    pub snapshot_interval_ms: Percentiles,
+    /// Ping to pong.
+    pub rtt_ms: Percentiles,
+    /// Input sent to the first snapshot whose `last_input_seq` covers it.
+    pub input_ack_ms: Percentiles,
+    /// Payload bytes received per bot per second in its room.
+    pub bytes_in_per_bot_s: f64,
+    /// Payload bytes sent per bot per second in its room.
+    pub bytes_out_per_bot_s: f64,
+    /// Inputs sent by all bots.
+    pub inputs_sent: u64,
+    /// Inputs matched to an acknowledging snapshot.
+    pub inputs_acked: u64,
+    /// Inputs never matched because a bot had more than 1024 awaiting an ack at once:
+    /// their latency is missing from `input_ack_ms`, which reads too low when this is not 0.
+    pub inputs_forgotten: u64,
+    /// Pongs received by all bots.
+    pub pongs: u64,
+    /// All errors: failed connects, server `Error` messages, undecodable frames, WebSocket
+    /// failures, text frames.
+    pub errors: u64,
+    /// The errors by kind, such as `connect`, `server_error`, `decode`, `websocket`.
+    pub errors_by_kind: BTreeMap<String, u64>,
+    /// Bots whose connection the server ended before their deadline.
+    pub disconnects: usize,
+    /// The first few errors and disconnect reasons, in words, with the bot's name.
+    pub problems: Vec<String>,
+}
+
+impl Report {
+    /// Sums up the swarm's stats for the configuration it ran.
+    pub(crate) fn new(cfg: &SwarmConfig, s: &SwarmStats) -> Self {
+        Self {
+            bots: s.bots,
+            rooms: cfg.rooms,
+            connected: s.connected,
+            failed_to_connect: s.failed_to_connect,
+            duration_s: cfg.duration.as_secs_f64(),
+            snapshots: s.snapshots,
+            snapshot_rate_hz: Rate {
+                mean: s.rate_mean_hz(),
+                min: s.rate_min_hz(),
+            },
+            snapshot_interval_ms: Percentiles::of(&s.interval_us),
+            rtt_ms: Percentiles::of(&s.rtt_us),
+            input_ack_ms: Percentiles::of(&s.ack_us),
+            bytes_in_per_bot_s: s.per_bot_per_s(s.bytes_in),
+            bytes_out_per_bot_s: s.per_bot_per_s(s.bytes_out),
+            inputs_sent: s.inputs_sent,
+            inputs_acked: s.ack_us.len(),
+            inputs_forgotten: s.inputs_forgotten,
+            pongs: s.rtt_us.len(),
+            errors: s.errors,
+            errors_by_kind: s
+                .errors_by_kind
+                .iter()
+                .map(|(kind, n)| ((*kind).to_owned(), *n))
+                .collect(),
+            disconnects: s.disconnects,
+            problems: s.problems.clone(),
+        }
+    }
+
+    /// True when every bot connected and no bot saw an error. Disconnects alone do not fail
+    /// a run: a server may legitimately close a client (too slow, shutting down), and the
+    /// count is in the report for whoever judges it.
+    pub fn passed(&self) -> bool {
+        self.failed_to_connect == 0 && self.errors == 0
+    }
+
+    /// The report as one pretty-printed JSON object.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self)
+            .expect("invariant: the report holds only strings, integers, floats and maps")
+    }
+}
+
+/// The summary for people: a few aligned lines.
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ms = |p: &Percentiles| format!("p50 {:.2} ms, p99 {:.2} ms", p.p50, p.p99);
+        writeln!(
+            f,
+            "{} bots in {} rooms for {} s: {} connected, {} failed to connect",
+            self.bots, self.rooms, self.duration_s, self.connected, self.failed_to_connect
+        )?;
+        writeln!(
+            f,
+            "  snapshot rate     mean {:.1} Hz, min {:.1} Hz per bot ({} snapshots)",
+            self.snapshot_rate_hz.mean, self.snapshot_rate_hz.min, self.snapshots
+        )?;
+        writeln!(
+            f,
+            "  snapshot interval {}, max {:.2} ms",
+            ms(&self.snapshot_interval_ms),
+            self.snapshot_interval_ms.max
+        )?;
+        writeln!(
+            f,
+            "  round trip        {} ({} pongs)",
+            ms(&self.rtt_ms),
+            self.pongs
+        )?;
+        writeln!(
+            f,
+            "  input to ack      {} ({} of {} inputs acked)",
+            ms(&self.input_ack_ms),
+            self.inputs_acked,
+            self.inputs_sent
+        )?;
+        writeln!(
+            f,
+            "  bytes per bot/s   in {:.0}, out {:.0}",
+            self.bytes_in_per_bot_s, self.bytes_out_per_bot_s
+        )?;
+        write!(f, "  errors            {}", self.errors)?;
+        if !self.errors_by_kind.is_empty() {
+            let kinds: Vec<_> = self
+                .errors_by_kind
+                .iter()
+                .map(|(kind, n)| format!("{kind} {n}"))
+                .collect();
+            write!(f, " ({})", kinds.join(", "))?;
+        }
+        writeln!(f)?;
+        writeln!(f, "  disconnects       {}", self.disconnects)?;
+        for problem in &self.problems {
+            writeln!(f, "    {problem}")?;
+        }
+        writeln!(
+            f,
+            "  result            {}",
+            if self.passed() { "PASS" } else { "FAIL" }
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::time::Instant;
+
+    use super::*;
+    use crate::stats::{BotStats, ErrorKind};
+
+    fn sample() -> Report {
+        let t0 = Instant::now();
+        let mut bot = BotStats::new();
+        bot.connected = true;
+        bot.active = Duration::from_secs(2);
+        bot.bytes_in = 4000;
+        bot.bytes_out = 600;
+        for i in 0..=120 {
+            bot.snapshot(t0 + Duration::from_micros(i * 16_667));
+        }
+        bot.rtt(Duration::from_micros(800));
+        bot.ack(Duration::from_millis(9));
+        let mut stats = SwarmStats::new();
+        stats.add(0, &bot);
+        let cfg = SwarmConfig {
+            bots: 1,
+            duration: Duration::from_secs(2),
+            ..SwarmConfig::default()
+        };
+        Report::new(&cfg, &stats)
+    }
+
+    #[test]
+    fn json_has_the_documented_keys() {
+        let json: serde_json::Value = serde_json::from_str(&sample().to_json()).unwrap();
+        for key in [
+            "bots",
+            "connected",
+            "duration_s",
+            "snapshot_rate_hz",
+            "snapshot_interval_ms",
+            "rtt_ms",
+            "input_ack_ms",
+            "bytes_in_per_bot_s",
+            "bytes_out_per_bot_s",
+            "errors",
+            "disconnects",
+        ] {
+            assert!(json.get(key).is_some(), "missing {key}: {json}");
+        }
+        for (outer, inner) in [
+            ("snapshot_rate_hz", "mean"),
+            ("snapshot_rate_hz", "min"),
+            ("snapshot_interval_ms", "p50"),
+            ("snapshot_interval_ms", "p99"),
+            ("snapshot_interval_ms", "max"),
+            ("rtt_ms", "p50"),
+            ("rtt_ms", "p99"),
+            ("input_ack_ms", "p50"),
+            ("input_ack_ms", "p99"),
+        ] {
+            assert!(json[outer][inner].is_number(), "{outer}.{inner}: {json}");
+        }
+        assert_eq!(json["bots"], 1);
+        assert_eq!(json["duration_s"], 2.0);
+        assert_eq!(json["bytes_in_per_bot_s"], 2000.0);
+        assert_eq!(json["bytes_out_per_bot_s"], 300.0);
+    }
+
+    #[test]
+    fn figures_come_through_in_milliseconds() {
+        let r = sample();
+        assert!((r.snapshot_rate_hz.mean - 60.0).abs() < 0.1, "{r:?}");
+        assert!((r.snapshot_interval_ms.p50 - 16.667).abs() < 0.2, "{r:?}");
+        assert!((r.rtt_ms.p50 - 0.8).abs() < 0.01, "{r:?}");
+        assert!((r.input_ack_ms.p99 - 9.0).abs() < 0.1, "{r:?}");
+        assert_eq!(r.inputs_acked, 1);
+        assert_eq!(r.pongs, 1);
+    }
+
+    #[test]
+    fn errors_or_failed_connects_fail_the_run_and_say_so() {
+        let good = sample();
+        assert!(good.passed());
+        assert!(good.to_string().contains("PASS"), "{good}");
+
+        let mut bot = BotStats::new();
+        bot.failed_to_connect = true;
+        bot.error(ErrorKind::Connect, "connection refused".into());
+        let mut stats = SwarmStats::new();
+        stats.add(3, &bot);
+        let bad = Report::new(&SwarmConfig::default(), &stats);
+        assert!(!bad.passed());
+        let text = bad.to_string();
+        assert!(text.contains("FAIL"), "{text}");
+        assert!(text.contains("connect 1"), "{text}");
+        assert!(
+            text.contains("bot-3: connect: connection refused"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn disconnects_alone_do_not_fail_the_run() {
+        let mut r = sample();
+        r.disconnects = 1;
+        assert!(r.passed());
+    }
+}

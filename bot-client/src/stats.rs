@@ -1,0 +1,456 @@
+//! What one bot measured ([`BotStats`]), and the sum over all bots ([`SwarmStats`]).
+//!
+//! Each bot owns its stats while it runs (no sharing, no locks on the hot path) and hands
+//! them back when it ends; `run` adds them up. Latencies go into HDR histograms in
+//! microseconds: a bot's are kept small (2 significant digits, 32-bit counts, about 10 KiB
+//! each) because a swarm has thousands of them; the sums use 64-bit counts.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use hdrhistogram::{Counter, Histogram};
+use tokio::time::Instant;
+
+/// The largest latency a histogram tells apart, in microseconds; larger ones are recorded
+/// as this (a minute is far past anything a live game tolerates).
+const HIGHEST_US: u64 = 60_000_000;
+
+/// Significant digits kept: 1 % precision is plenty for milliseconds of latency.
+const SIGFIG: u8 = 2;
+
+/// How many problem descriptions a bot keeps, and the swarm reports.
+const PROBLEMS_PER_BOT: usize = 3;
+const PROBLEMS_IN_ALL: usize = 10;
+
+fn histogram<T: Counter>() -> Histogram<T> {
+    Histogram::new_with_bounds(1, HIGHEST_US, SIGFIG)
+        .expect("invariant: constant histogram bounds are valid")
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+/// What went wrong, for counting errors by kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum ErrorKind {
+    /// Connecting, hello or join failed or took too long.
+    Connect,
+    /// The server sent an `Error` message.
+    Server,
+    /// A server frame could not be decoded.
+    Decode,
+    /// The WebSocket failed (I/O, protocol).
+    WebSocket,
+    /// The server sent a text frame; the protocol is binary only.
+    TextFrame,
+    /// The bot's task itself failed or overran: a bug in the swarm, not the server.
+    Lost,
+}
+
+impl ErrorKind {
+    /// The name used in the report.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            ErrorKind::Connect => "connect",
+            ErrorKind::Server => "server_error",
+            ErrorKind::Decode => "decode",
+            ErrorKind::WebSocket => "websocket",
+            ErrorKind::TextFrame => "text_frame",
+            ErrorKind::Lost => "bot_task",
+        }
+    }
+}
+
+/// Snapshots per second over the span from the first to the last of `count` snapshots:
+/// `count − 1` intervals fit in that span. Fewer than two snapshots give 0.
+pub(crate) fn snapshot_rate_hz(count: u64, span: Duration) -> f64 {
+    if count < 2 || span.is_zero() {
+        return 0.0;
+    }
+    (count - 1) as f64 / span.as_secs_f64()
+}
+
+/// One bot's measurements.
+#[derive(Debug)]
+pub(crate) struct BotStats {
+    /// The bot got `Joined`.
+    pub(crate) connected: bool,
+    /// The bot did not get `Joined` within the connect timeout.
+    pub(crate) failed_to_connect: bool,
+    /// The server ended the connection before the bot's deadline.
+    pub(crate) disconnected: bool,
+    /// Snapshots received while playing.
+    pub(crate) snapshots: u64,
+    first_snapshot: Option<Instant>,
+    last_snapshot: Option<Instant>,
+    /// Time between consecutive snapshots, µs.
+    pub(crate) interval_us: Histogram<u32>,
+    /// Ping to pong, µs.
+    pub(crate) rtt_us: Histogram<u32>,
+    /// Input sent to the first snapshot acknowledging it, µs.
+    pub(crate) ack_us: Histogram<u32>,
+    /// Payload bytes of binary frames received.
+    pub(crate) bytes_in: u64,
+    /// Payload bytes of binary frames sent.
+    pub(crate) bytes_out: u64,
+    /// Inputs sent.
+    pub(crate) inputs_sent: u64,
+    /// Inputs never matched to an ack because too many were outstanding.
+    pub(crate) inputs_forgotten: u64,
+    /// How long the bot was in its room, from `Joined` to the end of its connection.
+    pub(crate) active: Duration,
+    errors: BTreeMap<ErrorKind, u64>,
+    /// The first few errors and disconnect reasons, in words.
+    problems: Vec<String>,
+}
+
+impl BotStats {
+    pub(crate) fn new() -> Self {
+        Self {
+            connected: false,
+            failed_to_connect: false,
+            disconnected: false,
+            snapshots: 0,
+            first_snapshot: None,
+            last_snapshot: None,
+            interval_us: histogram(),
+            rtt_us: histogram(),
+            ack_us: histogram(),
+            bytes_in: 0,
+            bytes_out: 0,
+            inputs_sent: 0,
+            inputs_forgotten: 0,
+            active: Duration::ZERO,
+            errors: BTreeMap::new(),
+            problems: Vec::new(),
+        }
+    }
+
+    /// The stats of a bot whose task failed or never finished: one error, nothing measured.
+    pub(crate) fn lost(why: String) -> Self {
+        let mut stats = Self::new();
+        stats.error(ErrorKind::Lost, why);
+        stats
+    }
+
+    /// A snapshot arrived at `now`.
+    pub(crate) fn snapshot(&mut self, now: Instant) {
+        self.snapshots += 1;
+        if let Some(last) = self.last_snapshot {
+            self.interval_us
+                .saturating_record(micros(now.saturating_duration_since(last)));
+        }
+        self.first_snapshot.get_or_insert(now);
+        self.last_snapshot = Some(now);
+    }
+
+    pub(crate) fn rtt(&mut self, rtt: Duration) {
+        self.rtt_us.saturating_record(micros(rtt));
+    }
+
+    pub(crate) fn ack(&mut self, latency: Duration) {
+        self.ack_us.saturating_record(micros(latency));
+    }
+
+    /// Counts an error of `kind`; the first few are kept in words.
+    pub(crate) fn error(&mut self, kind: ErrorKind, what: String) {
+        *self.errors.entry(kind).or_default() += 1;
+        self.note(format!("{}: {what}", kind.name()));
+    }
+
+    /// Keeps a problem in words (if this bot has not kept enough already) without counting
+    /// it as an error: a disconnect's reason, say.
+    pub(crate) fn note(&mut self, what: String) {
+        if self.problems.len() < PROBLEMS_PER_BOT {
+            self.problems.push(what);
+        }
+    }
+
+    /// All errors of every kind.
+    #[cfg(test)]
+    pub(crate) fn errors(&self) -> u64 {
+        self.errors.values().sum()
+    }
+
+    /// This bot's snapshot rate, from its first snapshot to its last.
+    pub(crate) fn snapshot_rate_hz(&self) -> f64 {
+        match (self.first_snapshot, self.last_snapshot) {
+            (Some(first), Some(last)) => {
+                snapshot_rate_hz(self.snapshots, last.saturating_duration_since(first))
+            }
+            _ => 0.0,
+        }
+    }
+}
+
+/// Every bot's measurements added up.
+#[derive(Debug)]
+pub(crate) struct SwarmStats {
+    pub(crate) bots: usize,
+    pub(crate) connected: usize,
+    pub(crate) failed_to_connect: usize,
+    pub(crate) disconnects: usize,
+    pub(crate) snapshots: u64,
+    /// Sum and least of the bots' snapshot rates, for the mean and the minimum.
+    rate_sum_hz: f64,
+    rate_min_hz: f64,
+    pub(crate) interval_us: Histogram<u64>,
+    pub(crate) rtt_us: Histogram<u64>,
+    pub(crate) ack_us: Histogram<u64>,
+    pub(crate) bytes_in: u64,
+    pub(crate) bytes_out: u64,
+    pub(crate) inputs_sent: u64,
+    pub(crate) inputs_forgotten: u64,
+    /// The bots' time in their rooms, summed: what bytes per bot per second divide by.
+    pub(crate) active: Duration,
+    pub(crate) errors: u64,
+    pub(crate) errors_by_kind: BTreeMap<&'static str, u64>,
+    /// The first few problems over all bots, each prefixed with its bot's name.
+    pub(crate) problems: Vec<String>,
+}
+
+impl SwarmStats {
+    pub(crate) fn new() -> Self {
+        Self {
+            bots: 0,
+            connected: 0,
+            failed_to_connect: 0,
+            disconnects: 0,
+            snapshots: 0,
+            rate_sum_hz: 0.0,
+            rate_min_hz: f64::INFINITY,
+            interval_us: histogram(),
+            rtt_us: histogram(),
+            ack_us: histogram(),
+            bytes_in: 0,
+            bytes_out: 0,
+            inputs_sent: 0,
+            inputs_forgotten: 0,
+            active: Duration::ZERO,
+            errors: 0,
+            errors_by_kind: BTreeMap::new(),
+            problems: Vec::new(),
+        }
+    }
+
+    /// Adds bot number `index`'s measurements.
+    pub(crate) fn add(&mut self, index: usize, bot: &BotStats) {
+        self.bots += 1;
+        self.connected += usize::from(bot.connected);
+        self.failed_to_connect += usize::from(bot.failed_to_connect);
+        self.disconnects += usize::from(bot.disconnected);
+        self.snapshots += bot.snapshots;
+        let rate = bot.snapshot_rate_hz();
+        self.rate_sum_hz += rate;
+        self.rate_min_hz = self.rate_min_hz.min(rate);
+        add_histogram(&mut self.interval_us, &bot.interval_us);
+        add_histogram(&mut self.rtt_us, &bot.rtt_us);
+        add_histogram(&mut self.ack_us, &bot.ack_us);
+        self.bytes_in += bot.bytes_in;
+        self.bytes_out += bot.bytes_out;
+        self.inputs_sent += bot.inputs_sent;
+        self.inputs_forgotten += bot.inputs_forgotten;
+        self.active += bot.active;
+        for (kind, count) in &bot.errors {
+            self.errors += count;
+            *self.errors_by_kind.entry(kind.name()).or_default() += count;
+        }
+        for problem in &bot.problems {
+            if self.problems.len() < PROBLEMS_IN_ALL {
+                self.problems.push(format!("bot-{index}: {problem}"));
+            }
+        }
+    }
+
+    /// The mean of the bots' snapshot rates (0 with no bots).
+    pub(crate) fn rate_mean_hz(&self) -> f64 {
+        if self.bots == 0 {
+            0.0
+        } else {
+            self.rate_sum_hz / self.bots as f64
+        }
+    }
+
+    /// The lowest bot's snapshot rate (0 with no bots).
+    pub(crate) fn rate_min_hz(&self) -> f64 {
+        if self.bots == 0 {
+            0.0
+        } else {
+            self.rate_min_hz
+        }
+    }
+
+    /// `bytes` spread over the bots' time in their rooms: per bot, per second.
+    pub(crate) fn per_bot_per_s(&self, bytes: u64) -> f64 {
+        if self.active.is_zero() {
+            0.0
+        } else {
+            bytes as f64 / self.active.as_secs_f64()
+        }
+    }
+}
+
+/// Adds a bot's 32-bit histogram into a 64-bit one of the same bounds.
+fn add_histogram(into: &mut Histogram<u64>, from: &Histogram<u32>) {
+    for bucket in from.iter_recorded() {
+        into.saturating_record_n(
+            bucket.value_iterated_to(),
+            u64::from(bucket.count_at_value()),
+        );
+    }
+}
+
+/// The value at quantile `q` (0 to 1) in milliseconds; 0 when nothing was recorded.
+pub(crate) fn quantile_ms(h: &Histogram<u64>, q: f64) -> f64 {
+    if h.is_empty() {
+        0.0
+    } else {
+        h.value_at_quantile(q) as f64 / 1000.0
+    }
+}
+
+/// The largest value in milliseconds; 0 when nothing was recorded.
+pub(crate) fn max_ms(h: &Histogram<u64>) -> f64 {
+    if h.is_empty() {
+        0.0
+    } else {
+        h.max() as f64 / 1000.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    /// Within hdrhistogram's 1 % at two significant digits.
+    fn close(got: f64, want: f64) -> bool {
+        (got - want).abs() <= want.abs() * 0.01 + 1e-9
+    }
+
+    #[test]
+    fn rate_counts_intervals_not_snapshots() {
+        assert_eq!(snapshot_rate_hz(0, ms(1000)), 0.0);
+        assert_eq!(snapshot_rate_hz(1, ms(1000)), 0.0);
+        assert_eq!(snapshot_rate_hz(5, Duration::ZERO), 0.0);
+        assert_eq!(snapshot_rate_hz(61, ms(1000)), 60.0);
+        assert_eq!(snapshot_rate_hz(2, ms(500)), 2.0);
+    }
+
+    #[test]
+    fn a_bot_records_snapshot_intervals_and_its_rate() {
+        let t0 = Instant::now();
+        let mut bot = BotStats::new();
+        assert_eq!(bot.snapshot_rate_hz(), 0.0);
+        for i in 0..=60 {
+            bot.snapshot(t0 + Duration::from_micros(i * 16_667));
+        }
+        assert_eq!(bot.snapshots, 61);
+        assert_eq!(bot.interval_us.len(), 60);
+        assert!(
+            close(bot.snapshot_rate_hz(), 60.0),
+            "{}",
+            bot.snapshot_rate_hz()
+        );
+    }
+
+    #[test]
+    fn errors_are_counted_by_kind_and_a_few_kept_in_words() {
+        let mut bot = BotStats::new();
+        for i in 0..5 {
+            bot.error(ErrorKind::Decode, format!("bad frame {i}"));
+        }
+        bot.error(ErrorKind::Server, "room full".into());
+        assert_eq!(bot.errors(), 6);
+        assert_eq!(bot.problems.len(), PROBLEMS_PER_BOT);
+        assert_eq!(bot.problems[0], "decode: bad frame 0");
+
+        let mut swarm = SwarmStats::new();
+        swarm.add(4, &bot);
+        swarm.add(5, &BotStats::lost("gone".into()));
+        assert_eq!(swarm.errors, 7);
+        assert_eq!(swarm.errors_by_kind["decode"], 5);
+        assert_eq!(swarm.errors_by_kind["server_error"], 1);
+        assert_eq!(swarm.errors_by_kind["bot_task"], 1);
+        assert_eq!(swarm.problems[0], "bot-4: decode: bad frame 0");
+        assert_eq!(swarm.problems[3], "bot-5: bot_task: gone");
+    }
+
+    #[test]
+    fn merging_sums_counts_and_keeps_percentiles() {
+        let mut a = BotStats::new();
+        let mut b = BotStats::new();
+        for v in 1..=50 {
+            a.rtt(ms(v));
+        }
+        for v in 51..=100 {
+            b.rtt(ms(v));
+        }
+        a.connected = true;
+        b.disconnected = true;
+        b.failed_to_connect = true;
+        a.bytes_in = 1000;
+        b.bytes_in = 3000;
+        a.bytes_out = 10;
+        a.active = ms(1000);
+        b.active = ms(1000);
+
+        let mut swarm = SwarmStats::new();
+        swarm.add(0, &a);
+        swarm.add(1, &b);
+        assert_eq!(swarm.bots, 2);
+        assert_eq!(swarm.connected, 1);
+        assert_eq!(swarm.failed_to_connect, 1);
+        assert_eq!(swarm.disconnects, 1);
+        assert_eq!(swarm.rtt_us.len(), 100);
+        assert!(close(quantile_ms(&swarm.rtt_us, 0.5), 50.0));
+        assert!(close(quantile_ms(&swarm.rtt_us, 0.99), 99.0));
+        assert!(close(max_ms(&swarm.rtt_us), 100.0));
+        // 4000 bytes over two bot-seconds.
+        assert_eq!(swarm.per_bot_per_s(swarm.bytes_in), 2000.0);
+        assert_eq!(swarm.per_bot_per_s(swarm.bytes_out), 5.0);
+    }
+
+    #[test]
+    fn rate_mean_and_min_are_over_all_bots() {
+        let t0 = Instant::now();
+        let mut fast = BotStats::new();
+        let mut slow = BotStats::new();
+        for i in 0..=60 {
+            fast.snapshot(t0 + ms(i * 10)); // 100 Hz
+        }
+        for i in 0..=10 {
+            slow.snapshot(t0 + ms(i * 50)); // 20 Hz
+        }
+        let mut swarm = SwarmStats::new();
+        swarm.add(0, &fast);
+        swarm.add(1, &slow);
+        assert!(close(swarm.rate_mean_hz(), 60.0));
+        assert!(close(swarm.rate_min_hz(), 20.0));
+        // A bot that saw nothing pulls the minimum to zero.
+        swarm.add(2, &BotStats::new());
+        assert_eq!(swarm.rate_min_hz(), 0.0);
+    }
+
+    #[test]
+    fn empty_stats_read_as_zero_not_nan() {
+        let swarm = SwarmStats::new();
+        assert_eq!(swarm.rate_mean_hz(), 0.0);
+        assert_eq!(swarm.rate_min_hz(), 0.0);
+        assert_eq!(swarm.per_bot_per_s(123), 0.0);
+        assert_eq!(quantile_ms(&swarm.ack_us, 0.99), 0.0);
+        assert_eq!(max_ms(&swarm.interval_us), 0.0);
+    }
+
+    #[test]
+    fn absurd_latencies_saturate_instead_of_failing() {
+        let mut bot = BotStats::new();
+        bot.ack(Duration::from_secs(3600));
+        bot.ack(Duration::ZERO);
+        assert_eq!(bot.ack_us.len(), 2);
+    }
+}
