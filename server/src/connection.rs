@@ -12,15 +12,17 @@ use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 use futures::StreamExt;
+use futures::stream::SplitStream;
 use tickwire_shared::{
     ClientMsg, DecodeError, Error as ErrorMsg, ErrorCode, Hello, Input, Join, Message as _,
     PROTOCOL_VERSION, PlayerId, PlayerInfo, Pong, Welcome, encode,
 };
 use tokio::net::TcpStream;
 use tokio::sync::mpsc::{self, error::TrySendError};
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message, error::CapacityError};
-use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::context::ServerContext;
 use crate::game::ValidInput;
@@ -32,13 +34,17 @@ use crate::room::RoomCmd;
 use crate::rooms::{JoinRefused, RoomHandle};
 use crate::writer;
 
+/// Enough for a burst of a dozen inputs in one read; bigger frames take a few reads.
+const READ_BUFFER_BYTES: usize = 512;
+
 /// The WebSocket settings for one client, from the server's limits: a small read buffer
-/// (thousands of idle players should cost kilobytes), messages no bigger than the protocol
-/// needs, and a write buffer bounded so one client cannot hold much memory.
+/// (thousands of idle players should cost kilobytes; and the library zeroes the buffer's
+/// free space before every read, so its size is paid per read), messages no bigger than
+/// the protocol needs, and a write buffer bounded so one client cannot hold much memory.
 fn websocket_config(ctx: &ServerContext) -> WebSocketConfig {
     let max = ctx.config.max_message_bytes;
     WebSocketConfig::default()
-        .read_buffer_size(4096)
+        .read_buffer_size(READ_BUFFER_BYTES)
         // Frames are gathered until our one flush per tick; this only caps the gathering.
         .write_buffer_size(64 * 1024)
         .max_write_buffer_size(1024 * 1024)
@@ -66,78 +72,81 @@ pub async fn serve(stream: TcpStream, ctx: Arc<ServerContext>) {
         }
     };
     Metrics::inc(&ctx.metrics.connections_accepted);
-    let (sink, mut stream) = ws.split();
+    let (sink, stream) = ws.split();
     let outbox = Arc::new(Outbox::new(ctx.config.reliable_queue));
-    let writer_done = CancellationToken::new();
-    let writer = tokio::spawn(writer::run(sink, Arc::clone(&outbox), writer_done.clone()));
-
-    let mut conn = Connection {
+    let conn = Connection {
         ctx: Arc::clone(&ctx),
         outbox: Arc::clone(&outbox),
         player: None,
         room: None,
     };
-    loop {
-        let frame = tokio::select! {
-            biased;
-            _ = ctx.shutdown.cancelled() => {
-                outbox.close(Close { code: Some(CLOSE_GOING_AWAY), reason: "server shutting down" });
-                break;
-            }
-            _ = writer_done.cancelled() => break,
-            frame = stream.next() => frame,
-        };
+    let span = tracing::Span::current();
+    let mut writer = tokio::spawn(writer::run(sink, Arc::clone(&outbox)).instrument(span.clone()));
+    let mut reader = tokio::spawn(read_frames(stream, conn).instrument(span));
+
+    // This task wakes only when the connection ends. The reader and the writer do the
+    // per-frame work, each with a plain loop and nothing else to poll on every wake-up.
+    let mut writer_finished = false;
+    tokio::select! {
+        _ = ctx.shutdown.cancelled() => {
+            outbox.close(Close { code: Some(CLOSE_GOING_AWAY), reason: "server shutting down" });
+        }
+        _ = &mut reader => {}
+        _ = &mut writer => writer_finished = true,
+    }
+    outbox.close(Close {
+        code: Some(1000),
+        reason: "",
+    });
+    if !writer_finished
+        && tokio::time::timeout(ctx.config.shutdown_grace(), &mut writer)
+            .await
+            .is_err()
+    {
+        writer.abort();
+    }
+    // Stopping the reader drops its input queue, which is how the room learns the player left.
+    reader.abort();
+    tracing::debug!("connection ended");
+}
+
+/// Reads frames until the peer closes, breaks a rule, or the outbox closes.
+async fn read_frames(mut stream: SplitStream<WebSocketStream<TcpStream>>, mut conn: Connection) {
+    while let Some(frame) = stream.next().await {
+        let outbox = &conn.outbox;
         match frame {
-            None => break,
-            Some(Ok(Message::Binary(bytes))) => conn.on_frame(&bytes),
-            Some(Ok(Message::Text(_))) => {
-                Metrics::inc(&ctx.metrics.frames_refused);
+            Ok(Message::Binary(bytes)) => conn.on_frame(&bytes),
+            Ok(Message::Text(_)) => {
+                Metrics::inc(&conn.ctx.metrics.frames_refused);
                 tracing::debug!("refused a text frame");
                 outbox.close(Close {
                     code: Some(CLOSE_UNSUPPORTED),
                     reason: "text frames are not supported; send binary MessagePack",
                 });
-                break;
             }
-            Some(Ok(Message::Close(_))) => {
-                outbox.close(Close {
-                    code: None,
-                    reason: "",
-                });
-                break;
-            }
+            Ok(Message::Close(_)) => outbox.close(Close {
+                code: None,
+                reason: "",
+            }),
             // Pings are answered by the library; pongs and raw frames need nothing.
-            Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
-            Some(Err(WsError::Capacity(CapacityError::MessageTooLong { size, max_size }))) => {
-                Metrics::inc(&ctx.metrics.frames_refused);
+            Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)) => {}
+            Err(WsError::Capacity(CapacityError::MessageTooLong { size, max_size })) => {
+                Metrics::inc(&conn.ctx.metrics.frames_refused);
                 tracing::debug!(size, max_size, "refused an oversize frame");
                 outbox.close(Close {
                     code: Some(CLOSE_TOO_BIG),
                     reason: "message too big",
                 });
-                break;
             }
-            Some(Err(err)) => {
+            Err(err) => {
                 tracing::debug!(cause = %err, "read failed; ending connection");
-                break;
+                return;
             }
         }
-        if outbox.is_closing() {
-            break;
+        if conn.outbox.is_closing() {
+            return;
         }
     }
-    // Leaving the room happens by dropping the input queue; the room notices next tick.
-    drop(conn);
-    outbox.close(Close {
-        code: Some(1000),
-        reason: "",
-    });
-    let grace = ctx.config.shutdown_grace();
-    let abort = writer.abort_handle();
-    if tokio::time::timeout(grace, writer).await.is_err() {
-        abort.abort();
-    }
-    tracing::debug!("connection ended");
 }
 
 /// Where a connection is in its life.

@@ -24,6 +24,7 @@ pub mod game;
 pub mod listener;
 pub mod metrics;
 pub mod outbox;
+pub mod pacer;
 pub mod room;
 pub mod rooms;
 pub mod tick_clock;

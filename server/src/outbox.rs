@@ -13,7 +13,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use bytes::Bytes;
 use tokio::sync::Notify;
@@ -67,6 +67,8 @@ pub struct Outbox {
     replaced: AtomicU64,
     /// Cancelled when a close is asked for, so a stalled writer can give up.
     closing: CancellationToken,
+    /// The same, as a flag cheap enough to read after every frame.
+    is_closing: AtomicBool,
 }
 
 impl Outbox {
@@ -78,6 +80,7 @@ impl Outbox {
             reliable_cap: reliable_cap.max(1),
             replaced: AtomicU64::new(0),
             closing: CancellationToken::new(),
+            is_closing: AtomicBool::new(false),
         }
     }
 
@@ -114,7 +117,7 @@ impl Outbox {
                 code: Some(CLOSE_POLICY),
                 reason: "too slow: reliable queue overflowed",
             });
-            self.closing.cancel();
+            self.mark_closing();
         }
         drop(lanes);
         self.ready.notify_one();
@@ -126,7 +129,7 @@ impl Outbox {
         let mut lanes = self.lanes();
         if lanes.close.is_none() {
             lanes.close = Some(close);
-            self.closing.cancel();
+            self.mark_closing();
         }
         drop(lanes);
         self.ready.notify_one();
@@ -134,7 +137,12 @@ impl Outbox {
 
     /// True once a close has been asked for.
     pub fn is_closing(&self) -> bool {
-        self.closing.is_cancelled()
+        self.is_closing.load(Ordering::Acquire)
+    }
+
+    fn mark_closing(&self) {
+        self.is_closing.store(true, Ordering::Release);
+        self.closing.cancel();
     }
 
     /// Resolves once a close has been asked for.

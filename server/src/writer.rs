@@ -14,7 +14,6 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_util::sync::CancellationToken;
 
 use crate::outbox::{Batch, Outbox};
 
@@ -24,9 +23,8 @@ pub type WsSink = SplitSink<WebSocketStream<TcpStream>, Message>;
 /// How long a write may stall once the connection is closing.
 const CLOSING_GRACE: Duration = Duration::from_secs(1);
 
-/// Writes until the outbox closes or the socket fails; cancels `done` when it ends so the
-/// reader stops too.
-pub async fn run(mut sink: WsSink, outbox: Arc<Outbox>, done: CancellationToken) {
+/// Writes until the outbox closes (after sending the close frame) or the socket fails.
+pub async fn run(mut sink: WsSink, outbox: Arc<Outbox>) {
     let mut batch = Batch::default();
     loop {
         outbox.ready().await;
@@ -51,7 +49,6 @@ pub async fn run(mut sink: WsSink, outbox: Arc<Outbox>, done: CancellationToken)
             break;
         }
     }
-    done.cancel();
 }
 
 async fn write_batch(
