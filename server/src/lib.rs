@@ -21,6 +21,8 @@ pub mod config;
 pub mod connection;
 pub mod context;
 pub mod game;
+pub mod input_queue;
+pub mod link;
 pub mod listener;
 pub mod metrics;
 pub mod outbox;

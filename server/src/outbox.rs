@@ -8,15 +8,14 @@
 //!   events) and is bounded; when it overflows the client cannot keep up, and the outbox
 //!   closes with code 1008 ("policy") and a reason instead of queueing more.
 //!
-//! Producers never wait. The writer waits on [`Outbox::ready`] and takes everything queued
-//! in one go, so a tick's messages leave in one write.
+//! Producers never wait. Whoever writes (see `link.rs`) takes everything queued in one go,
+//! so a tick's messages leave in one write.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use bytes::Bytes;
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 /// Why and how the writer should end the connection.
@@ -62,7 +61,6 @@ struct Lanes {
 #[derive(Debug)]
 pub struct Outbox {
     lanes: Mutex<Lanes>,
-    ready: Notify,
     reliable_cap: usize,
     replaced: AtomicU64,
     /// Cancelled when a close is asked for, so a stalled writer can give up.
@@ -76,7 +74,6 @@ impl Outbox {
     pub fn new(reliable_cap: usize) -> Self {
         Self {
             lanes: Mutex::new(Lanes::default()),
-            ready: Notify::new(),
             reliable_cap: reliable_cap.max(1),
             replaced: AtomicU64::new(0),
             closing: CancellationToken::new(),
@@ -98,8 +95,6 @@ impl Outbox {
         if lanes.snapshot.replace(snapshot).is_some() {
             self.replaced.fetch_add(1, Ordering::Relaxed);
         }
-        drop(lanes);
-        self.ready.notify_one();
     }
 
     /// Queues a message that must arrive. Returns false, and closes the outbox, when the
@@ -119,8 +114,6 @@ impl Outbox {
             });
             self.mark_closing();
         }
-        drop(lanes);
-        self.ready.notify_one();
         fits
     }
 
@@ -131,8 +124,6 @@ impl Outbox {
             lanes.close = Some(close);
             self.mark_closing();
         }
-        drop(lanes);
-        self.ready.notify_one();
     }
 
     /// True once a close has been asked for.
@@ -155,18 +146,19 @@ impl Outbox {
         self.replaced.load(Ordering::Relaxed)
     }
 
-    /// Waits until something is queued (or a close is asked for).
-    pub async fn ready(&self) {
-        self.ready.notified().await;
-    }
-
-    /// Takes everything queued, reusing `batch`'s buffers.
+    /// Moves everything queued into `batch`, after what it already holds: reliable
+    /// messages keep their order, and a newer snapshot replaces an unsent one there too.
     pub fn take(&self, batch: &mut Batch) {
         let mut lanes = self.lanes();
-        batch.reliable.clear();
         batch.reliable.extend(lanes.reliable.drain(..));
-        batch.snapshot = lanes.snapshot.take();
-        batch.close = lanes.close.clone();
+        if let Some(snapshot) = lanes.snapshot.take()
+            && batch.snapshot.replace(snapshot).is_some()
+        {
+            self.replaced.fetch_add(1, Ordering::Relaxed);
+        }
+        if batch.close.is_none() {
+            batch.close.clone_from(&lanes.close);
+        }
     }
 }
 
@@ -231,12 +223,19 @@ mod tests {
         assert_eq!(take(&outbox).close.unwrap().code, Some(CLOSE_TOO_BIG));
     }
 
-    #[tokio::test]
-    async fn a_push_before_waiting_is_not_lost() {
-        let outbox = Outbox::new(2);
-        outbox.push_snapshot(Bytes::from_static(b"s"));
-        tokio::time::timeout(std::time::Duration::from_secs(1), outbox.ready())
-            .await
-            .expect("the stored permit wakes the writer");
+    #[test]
+    fn take_appends_to_what_the_writer_still_holds() {
+        let outbox = Outbox::new(4);
+        let mut batch = Batch::default();
+        outbox.push_reliable(Bytes::from_static(b"a"));
+        outbox.push_snapshot(Bytes::from_static(b"1"));
+        outbox.take(&mut batch);
+        // The socket did not take the batch; more arrives meanwhile.
+        outbox.push_reliable(Bytes::from_static(b"b"));
+        outbox.push_snapshot(Bytes::from_static(b"2"));
+        outbox.take(&mut batch);
+        assert_eq!(batch.reliable, vec![&b"a"[..], b"b"]);
+        assert_eq!(batch.snapshot.as_deref(), Some(&b"2"[..]));
+        assert_eq!(outbox.replaced(), 1, "the unsent snapshot 1 was replaced");
     }
 }

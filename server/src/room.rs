@@ -2,8 +2,8 @@
 //!
 //! Each tick: admit joiners, drain every player's queued inputs, step the game (catching up
 //! a bounded number of steps when late), encode one snapshot and hand the same bytes to
-//! every player's outbox. The room never waits on a socket: outboxes take what they are
-//! given at once. A player whose connection ended is noticed by its input queue closing.
+//! every player's outbox, then write each outbox out if its socket takes it at once. The
+//! room never waits on a socket: a write that would wait is left to the connection's writer. A player whose connection ended is noticed by its input queue closing.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -11,12 +11,13 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use slotmap::{SlotMap, new_key_type};
 use tickwire_shared::{Joined, PlayerId, PlayerInfo, PlayerJoined, PlayerLeft, Snapshot, encode};
-use tokio::sync::mpsc::{self, error::TryRecvError};
+use tokio::sync::mpsc;
 
 use crate::context::ServerContext;
 use crate::game::{Game, SeqFilter, ValidInput};
+use crate::input_queue::InputReceiver;
+use crate::link::Link;
 use crate::metrics::Metrics;
-use crate::outbox::Outbox;
 use crate::rooms::{RoomShared, Seat};
 use crate::tick_clock::TickClock;
 
@@ -33,9 +34,9 @@ pub enum RoomCmd {
         /// Who is joining.
         player: PlayerInfo,
         /// Where the player's messages go.
-        outbox: Arc<Outbox>,
+        link: Arc<Link>,
         /// The player's validated inputs; closed when the player leaves or disconnects.
-        inputs: mpsc::Receiver<ValidInput>,
+        inputs: InputReceiver,
     },
 }
 
@@ -47,8 +48,8 @@ new_key_type! {
 struct Member {
     id: PlayerId,
     name: String,
-    outbox: Arc<Outbox>,
-    inputs: mpsc::Receiver<ValidInput>,
+    link: Arc<Link>,
+    inputs: InputReceiver,
     seq: SeqFilter,
 }
 
@@ -60,6 +61,8 @@ struct Room<G> {
     /// Reused every tick so a snapshot costs no allocation but its encoding.
     snapshot: Snapshot,
     departed: Vec<MemberKey>,
+    /// Scratch for one member's inputs, reused every tick.
+    inputs: Vec<ValidInput>,
 }
 
 /// Runs a room until it has stood empty for the configured time, or the server shuts down.
@@ -84,6 +87,7 @@ pub async fn run<G: Game>(
             players: Vec::new(),
         },
         departed: Vec::new(),
+        inputs: Vec::new(),
     };
     let start = tokio::time::Instant::now();
     let mut empty_since: Option<Instant> = None;
@@ -139,20 +143,14 @@ impl<G: Game> Room<G> {
                 RoomCmd::Join {
                     seat,
                     player,
-                    outbox,
+                    link,
                     inputs,
-                } => self.join(seat, player, outbox, inputs),
+                } => self.join(seat, player, link, inputs),
             }
         }
     }
 
-    fn join(
-        &mut self,
-        seat: Seat,
-        player: PlayerInfo,
-        outbox: Arc<Outbox>,
-        inputs: mpsc::Receiver<ValidInput>,
-    ) {
+    fn join(&mut self, seat: Seat, player: PlayerInfo, link: Arc<Link>, inputs: InputReceiver) {
         seat.fill();
         let joined = encode(&Joined {
             room: self.shared.name.clone(),
@@ -170,15 +168,15 @@ impl<G: Game> Room<G> {
             name: player.name.clone(),
         });
         for member in self.members.values() {
-            member.outbox.push_reliable(arrived.clone());
+            member.link.outbox().push_reliable(arrived.clone());
         }
-        outbox.push_reliable(joined);
+        link.outbox().push_reliable(joined);
         self.game.handle_join(player.id);
         tracing::debug!(player = player.id, "player joined");
         self.members.insert(Member {
             id: player.id,
             name: player.name,
-            outbox,
+            link,
             inputs,
             seq: SeqFilter::default(),
         });
@@ -186,18 +184,12 @@ impl<G: Game> Room<G> {
 
     fn apply_inputs(&mut self) {
         for (key, member) in &mut self.members {
-            loop {
-                match member.inputs.try_recv() {
-                    Ok(input) => {
-                        if member.seq.accept(input.seq) {
-                            self.game.handle_input(member.id, &input);
-                        }
-                    }
-                    Err(TryRecvError::Empty) => break,
-                    Err(TryRecvError::Disconnected) => {
-                        self.departed.push(key);
-                        break;
-                    }
+            if !member.inputs.drain_into(&mut self.inputs) {
+                self.departed.push(key);
+            }
+            for input in self.inputs.drain(..) {
+                if member.seq.accept(input.seq) {
+                    self.game.handle_input(member.id, &input);
                 }
             }
         }
@@ -214,7 +206,7 @@ impl<G: Game> Room<G> {
         self.shared.release_seat();
         let left = encode(&PlayerLeft { id: member.id });
         for other in self.members.values() {
-            other.outbox.push_reliable(left.clone());
+            other.link.outbox().push_reliable(left.clone());
         }
         tracing::debug!(player = member.id, "player left");
     }
@@ -228,13 +220,12 @@ impl<G: Game> Room<G> {
             .map_or(0, |d| d.as_millis() as u64);
         self.snapshot.players.clear();
         self.game.snapshot(&mut self.snapshot.players);
-        // Encoded once; every outbox gets a reference-counted handle to the same bytes.
+        // Encoded once; every outbox gets a reference-counted handle to the same bytes,
+        // and the tick's messages leave in one write per client.
         let bytes = encode(&self.snapshot);
         for member in self.members.values() {
-            member.outbox.push_snapshot(bytes.clone());
+            member.link.outbox().push_snapshot(bytes.clone());
+            member.link.send_now();
         }
     }
 }
-
-/// Validated inputs travel to the room through this; `Input` stays the wire type.
-pub type InputSender = mpsc::Sender<ValidInput>;
