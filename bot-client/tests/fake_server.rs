@@ -178,7 +178,12 @@ async fn junk_and_early_closes_are_counted() {
     for kind in ["server_error", "text_frame", "decode"] {
         assert_eq!(r.errors_by_kind.get(kind), Some(&4), "{kind}: {r}");
     }
-    assert_eq!(r.errors, 12, "{r}");
+    // The fake server drops its sockets abruptly, so a bot that was sending at that
+    // moment may also see a reset (a `websocket` error) on top of the three planted ones.
+    let planted = 12;
+    let resets = r.errors_by_kind.get("websocket").copied().unwrap_or(0);
+    assert_eq!(r.errors, planted + resets, "{r}");
+    assert!(resets <= 4, "{r}");
     assert!(r.problems.iter().any(|p| p.contains("just because")), "{r}");
 }
 

@@ -37,9 +37,10 @@ pub struct Config {
     #[arg(long, env = "TICKWIRE_RELIABLE_QUEUE", default_value_t = defaults::RELIABLE_QUEUE)]
     pub reliable_queue: usize,
 
-    /// Inputs one player may have waiting for the next tick; more are dropped.
-    #[arg(long, env = "TICKWIRE_INPUT_QUEUE", default_value_t = defaults::INPUT_QUEUE)]
-    pub input_queue: usize,
+    /// Most frames a room reads from one client per tick; the rest wait in that client's
+    /// socket, so a flooding client slows only itself.
+    #[arg(long, env = "TICKWIRE_FRAMES_PER_TICK", default_value_t = defaults::FRAMES_PER_TICK)]
+    pub frames_per_tick: usize,
 
     /// Milliseconds a client has to complete the WebSocket handshake.
     #[arg(long, env = "TICKWIRE_HANDSHAKE_TIMEOUT_MS", default_value_t = defaults::HANDSHAKE_TIMEOUT_MS)]
@@ -67,8 +68,9 @@ pub mod defaults {
     pub const MAX_MESSAGE_BYTES: usize = 4096;
     /// See [`super::Config::reliable_queue`].
     pub const RELIABLE_QUEUE: usize = 256;
-    /// See [`super::Config::input_queue`].
-    pub const INPUT_QUEUE: usize = 16;
+    /// See [`super::Config::frames_per_tick`]; an honest client sends one input a tick and
+    /// the odd ping, and network jitter can bunch a few ticks' worth together.
+    pub const FRAMES_PER_TICK: usize = 16;
     /// See [`super::Config::handshake_timeout_ms`].
     pub const HANDSHAKE_TIMEOUT_MS: u64 = 5_000;
     /// See [`super::Config::shutdown_grace_ms`].
@@ -85,7 +87,7 @@ impl Default for Config {
             room_idle_secs: defaults::ROOM_IDLE_SECS,
             max_message_bytes: defaults::MAX_MESSAGE_BYTES,
             reliable_queue: defaults::RELIABLE_QUEUE,
-            input_queue: defaults::INPUT_QUEUE,
+            frames_per_tick: defaults::FRAMES_PER_TICK,
             handshake_timeout_ms: defaults::HANDSHAKE_TIMEOUT_MS,
             shutdown_grace_ms: defaults::SHUTDOWN_GRACE_MS,
         }

@@ -17,12 +17,11 @@
 //! # }
 //! ```
 
+pub mod client;
 pub mod config;
 pub mod connection;
 pub mod context;
 pub mod game;
-pub mod input_queue;
-pub mod link;
 pub mod listener;
 pub mod metrics;
 pub mod outbox;
@@ -30,7 +29,6 @@ pub mod pacer;
 pub mod room;
 pub mod rooms;
 pub mod tick_clock;
-pub mod writer;
 
 pub use config::Config;
 pub use listener::run;

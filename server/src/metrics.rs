@@ -15,8 +15,6 @@ pub struct Metrics {
     pub frames_malformed: AtomicU64,
     /// Connections closed for a text or oversize frame.
     pub frames_refused: AtomicU64,
-    /// Inputs dropped because the player's input queue was full.
-    pub inputs_dropped: AtomicU64,
     /// Inputs refused for NaN or infinite numbers.
     pub inputs_invalid: AtomicU64,
     /// Ticks the rooms gave up after falling too far behind.
@@ -38,12 +36,11 @@ impl Metrics {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         format!(
             "connections_accepted={} handshakes_failed={} frames_malformed={} frames_refused={} \
-             inputs_dropped={} inputs_invalid={} ticks_skipped={} tick_overruns={} clients_too_slow={}",
+             inputs_invalid={} ticks_skipped={} tick_overruns={} clients_too_slow={}",
             get(&self.connections_accepted),
             get(&self.handshakes_failed),
             get(&self.frames_malformed),
             get(&self.frames_refused),
-            get(&self.inputs_dropped),
             get(&self.inputs_invalid),
             get(&self.ticks_skipped),
             get(&self.tick_overruns),

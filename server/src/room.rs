@@ -1,23 +1,31 @@
-//! One room's task: owns the room's players and game, and runs the fixed-timestep loop.
+//! One room's task: owns the room's clients and game, and runs the fixed-timestep loop.
 //!
-//! Each tick: admit joiners, drain every player's queued inputs, step the game (catching up
-//! a bounded number of steps when late), encode one snapshot and hand the same bytes to
-//! every player's outbox, then write each outbox out if its socket takes it at once. The
-//! room never waits on a socket: a write that would wait is left to the connection's writer. A player whose connection ended is noticed by its input queue closing.
+//! Each tick: admit joiners; read what every client sent since the last tick (inputs go
+//! straight to the game, pings are answered, leaves noted); step the game (catching up a
+//! bounded number of steps when late); encode one snapshot, queue the same bytes in every
+//! outbox, and write each client once. Reads and writes never wait: a socket with nothing
+//! to read is skipped, and a socket that cannot take a write keeps it queued for the next
+//! tick, where a newer snapshot replaces the unsent one. The room owns its clients'
+//! sockets outright, so a tick costs no task wake-up per client (see ARCHITECTURE.md).
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use slotmap::{SlotMap, new_key_type};
-use tickwire_shared::{Joined, PlayerId, PlayerInfo, PlayerJoined, PlayerLeft, Snapshot, encode};
+use tickwire_shared::{
+    ClientMsg, ErrorCode, Join, Joined, Message as _, PlayerId, PlayerInfo, PlayerJoined,
+    PlayerLeft, Pong, Snapshot, encode,
+};
 use tokio::sync::mpsc;
+use tracing::Instrument;
 
+use crate::client::{Client, Flow, Incoming};
+use crate::connection;
 use crate::context::ServerContext;
 use crate::game::{Game, SeqFilter, ValidInput};
-use crate::input_queue::InputReceiver;
-use crate::link::Link;
 use crate::metrics::Metrics;
+use crate::outbox::{CLOSE_GOING_AWAY, Close};
 use crate::rooms::{RoomShared, Seat};
 use crate::tick_clock::TickClock;
 
@@ -27,16 +35,12 @@ const MAX_CATCH_UP: u32 = 4;
 /// What a room is asked to do.
 #[derive(Debug)]
 pub enum RoomCmd {
-    /// Let a player in; they hold a seat already.
+    /// Let a greeted client in; it holds a seat already. The room owns the client from now on.
     Join {
         /// The seat the registry reserved.
         seat: Seat,
-        /// Who is joining.
-        player: PlayerInfo,
-        /// Where the player's messages go.
-        link: Arc<Link>,
-        /// The player's validated inputs; closed when the player leaves or disconnects.
-        inputs: InputReceiver,
+        /// The client, with its socket.
+        client: Client,
     },
 }
 
@@ -44,13 +48,25 @@ new_key_type! {
     struct MemberKey;
 }
 
+/// What becomes of a member at the end of the tick.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fate {
+    Plays,
+    /// Asked to leave: goes back to the lobby.
+    Leaves,
+    /// Its connection is closing (it closed, broke a rule, or fell behind).
+    Closes,
+    /// Its socket ended or failed.
+    Gone,
+}
+
 #[derive(Debug)]
 struct Member {
     id: PlayerId,
     name: String,
-    link: Arc<Link>,
-    inputs: InputReceiver,
+    client: Client,
     seq: SeqFilter,
+    fate: Fate,
 }
 
 struct Room<G> {
@@ -61,8 +77,6 @@ struct Room<G> {
     /// Reused every tick so a snapshot costs no allocation but its encoding.
     snapshot: Snapshot,
     departed: Vec<MemberKey>,
-    /// Scratch for one member's inputs, reused every tick.
-    inputs: Vec<ValidInput>,
 }
 
 /// Runs a room until it has stood empty for the configured time, or the server shuts down.
@@ -87,7 +101,6 @@ pub async fn run<G: Game>(
             players: Vec::new(),
         },
         departed: Vec::new(),
-        inputs: Vec::new(),
     };
     let start = tokio::time::Instant::now();
     let mut empty_since: Option<Instant> = None;
@@ -105,20 +118,19 @@ pub async fn run<G: Game>(
             room.ctx
                 .metrics
                 .ticks_skipped
-                .fetch_add(due.skipped, Ordering::Relaxed);
+                .fetch_add(due.skipped, std::sync::atomic::Ordering::Relaxed);
             tracing::warn!(skipped = due.skipped, "room fell behind and skipped ticks");
         }
         let began = Instant::now();
         room.admit(&mut cmds);
-        room.apply_inputs();
+        room.read_clients();
+        room.settle_departures();
         for _ in 0..due.steps {
             room.game.step(clock.dt());
             room.snapshot.tick += 1;
         }
-        room.shared
-            .tick
-            .store(room.snapshot.tick, Ordering::Relaxed);
         room.broadcast_snapshot();
+        room.settle_departures();
         let took = began.elapsed();
         if took > tick_period {
             Metrics::inc(&room.ctx.metrics.tick_overruns);
@@ -134,25 +146,36 @@ pub async fn run<G: Game>(
             break;
         }
     }
+    room.close_all();
+}
+
+/// Polls without registering interest: the room looks again next tick anyway, and nobody
+/// should be woken in between.
+fn poll_now<T>(poll: impl FnOnce(&mut Context<'_>) -> Poll<T>) -> Poll<T> {
+    poll(&mut Context::from_waker(Waker::noop()))
 }
 
 impl<G: Game> Room<G> {
     fn admit(&mut self, cmds: &mut mpsc::Receiver<RoomCmd>) {
-        while let Ok(cmd) = cmds.try_recv() {
-            match cmd {
-                RoomCmd::Join {
-                    seat,
-                    player,
-                    link,
-                    inputs,
-                } => self.join(seat, player, link, inputs),
-            }
+        while let Ok(RoomCmd::Join { seat, client }) = cmds.try_recv() {
+            self.join(seat, client);
         }
     }
 
-    fn join(&mut self, seat: Seat, player: PlayerInfo, link: Arc<Link>, inputs: InputReceiver) {
+    fn join(&mut self, seat: Seat, mut client: Client) {
+        let Some(player) = client.player().cloned() else {
+            // Only greeted clients are sent here; drop the seat and the client if not.
+            return;
+        };
         seat.fill();
-        let joined = encode(&Joined {
+        let arrived = encode(&PlayerJoined {
+            id: player.id,
+            name: player.name.clone(),
+        });
+        for member in self.members.values_mut() {
+            member.client.send(arrived.clone());
+        }
+        client.send(encode(&Joined {
             room: self.shared.name.clone(),
             players: self
                 .members
@@ -162,53 +185,56 @@ impl<G: Game> Room<G> {
                     name: m.name.clone(),
                 })
                 .collect(),
-        });
-        let arrived = encode(&PlayerJoined {
-            id: player.id,
-            name: player.name.clone(),
-        });
-        for member in self.members.values() {
-            member.link.outbox().push_reliable(arrived.clone());
-        }
-        link.outbox().push_reliable(joined);
+        }));
         self.game.handle_join(player.id);
-        tracing::debug!(player = player.id, "player joined");
+        client
+            .span()
+            .in_scope(|| tracing::debug!(room = %self.shared.name, "joined room"));
         self.members.insert(Member {
             id: player.id,
             name: player.name,
-            link,
-            inputs,
+            client,
             seq: SeqFilter::default(),
+            fate: Fate::Plays,
         });
     }
 
-    fn apply_inputs(&mut self) {
-        for (key, member) in &mut self.members {
-            if !member.inputs.drain_into(&mut self.inputs) {
-                self.departed.push(key);
-            }
-            for input in self.inputs.drain(..) {
-                if member.seq.accept(input.seq) {
-                    self.game.handle_input(member.id, &input);
+    /// Reads up to the configured number of frames from every client. What a flooding
+    /// client sends beyond that waits in its own socket, slowing nobody else.
+    fn read_clients(&mut self) {
+        let budget = self.ctx.config.frames_per_tick.max(1);
+        let tick = self.snapshot.tick;
+        for member in self.members.values_mut() {
+            for _ in 0..budget {
+                let Poll::Ready(incoming) = poll_now(|cx| member.client.poll_incoming(cx)) else {
+                    break;
+                };
+                match incoming {
+                    Incoming::Request(msg) => {
+                        on_request(&self.ctx, &mut self.game, member, msg, tick);
+                    }
+                    Incoming::Malformed(err) => {
+                        Metrics::inc(&self.ctx.metrics.frames_malformed);
+                        member
+                            .client
+                            .span()
+                            .in_scope(|| tracing::debug!(cause = %err, "malformed frame"));
+                        member.client.error(err.code(), err.to_string(), err.kind());
+                    }
+                    Incoming::Closing { refused } => {
+                        if refused {
+                            Metrics::inc(&self.ctx.metrics.frames_refused);
+                        }
+                        member.fate = Fate::Closes;
+                    }
+                    Incoming::Ended => member.fate = Fate::Gone,
+                    Incoming::Nothing => {}
+                }
+                if member.fate != Fate::Plays {
+                    break;
                 }
             }
         }
-        for key in std::mem::take(&mut self.departed) {
-            self.leave(key);
-        }
-    }
-
-    fn leave(&mut self, key: MemberKey) {
-        let Some(member) = self.members.remove(key) else {
-            return;
-        };
-        self.game.handle_leave(member.id);
-        self.shared.release_seat();
-        let left = encode(&PlayerLeft { id: member.id });
-        for other in self.members.values() {
-            other.link.outbox().push_reliable(left.clone());
-        }
-        tracing::debug!(player = member.id, "player left");
     }
 
     fn broadcast_snapshot(&mut self) {
@@ -221,11 +247,109 @@ impl<G: Game> Room<G> {
         self.snapshot.players.clear();
         self.game.snapshot(&mut self.snapshot.players);
         // Encoded once; every outbox gets a reference-counted handle to the same bytes,
-        // and the tick's messages leave in one write per client.
+        // and each client gets one write for everything the tick queued for it.
         let bytes = encode(&self.snapshot);
-        for member in self.members.values() {
-            member.link.outbox().push_snapshot(bytes.clone());
-            member.link.send_now();
+        for member in self.members.values_mut() {
+            member.client.outbox().push_snapshot(bytes.clone());
+            match poll_now(|cx| member.client.poll_write(cx)) {
+                Poll::Ready(Ok(Flow::Open)) | Poll::Pending => {}
+                Poll::Ready(Ok(Flow::Closed)) => member.fate = Fate::Closes,
+                Poll::Ready(Err(_)) => member.fate = Fate::Gone,
+            }
+            if member.fate == Fate::Plays && member.client.is_closing() {
+                // Its reliable lane overflowed: it cannot keep up.
+                Metrics::inc(&self.ctx.metrics.clients_too_slow);
+                member.fate = Fate::Closes;
+            }
         }
+    }
+
+    /// Removes members that leave, close or are gone; tells the others; sends leavers back
+    /// to the lobby and closing clients to be closed.
+    fn settle_departures(&mut self) {
+        self.departed.extend(
+            self.members
+                .iter()
+                .filter(|(_, m)| m.fate != Fate::Plays)
+                .map(|(k, _)| k),
+        );
+        for key in std::mem::take(&mut self.departed) {
+            let Some(member) = self.members.remove(key) else {
+                continue;
+            };
+            self.game.handle_leave(member.id);
+            self.shared.release_seat();
+            let left = encode(&PlayerLeft { id: member.id });
+            for other in self.members.values_mut() {
+                other.client.send(left.clone());
+            }
+            member
+                .client
+                .span()
+                .in_scope(|| tracing::debug!(fate = ?member.fate, "left room"));
+            let span = member.client.span().clone();
+            match member.fate {
+                Fate::Leaves => {
+                    let lobby = connection::lobby(member.client, Arc::clone(&self.ctx));
+                    self.ctx.tracker.spawn(lobby.instrument(span));
+                }
+                Fate::Closes => {
+                    let finish = member.client.finish(self.ctx.config.shutdown_grace());
+                    self.ctx.tracker.spawn(finish.instrument(span));
+                }
+                Fate::Gone | Fate::Plays => {}
+            }
+        }
+    }
+
+    /// On shutdown: every client is sent a close with code 1001.
+    fn close_all(&mut self) {
+        for (_, mut member) in self.members.drain() {
+            member.client.close(Close {
+                code: Some(CLOSE_GOING_AWAY),
+                reason: "server shutting down",
+            });
+            let span = member.client.span().clone();
+            let finish = member.client.finish(self.ctx.config.shutdown_grace());
+            self.ctx.tracker.spawn(finish.instrument(span));
+        }
+    }
+}
+
+/// Answers one request of a member.
+fn on_request<G: Game>(
+    ctx: &ServerContext,
+    game: &mut G,
+    member: &mut Member,
+    msg: ClientMsg,
+    tick: u64,
+) {
+    let kind = Some(msg.kind());
+    let client = &mut member.client;
+    match msg {
+        ClientMsg::Input(input) => match ValidInput::new(&input) {
+            Ok(input) => {
+                if member.seq.accept(input.seq) {
+                    game.handle_input(member.id, &input);
+                }
+            }
+            Err(err) => {
+                Metrics::inc(&ctx.metrics.inputs_invalid);
+                client.error(ErrorCode::INVALID_VALUE, err.to_string(), kind);
+            }
+        },
+        ClientMsg::Ping(ping) => {
+            client.send(encode(&Pong {
+                client_time: ping.client_time,
+                server_tick: tick,
+            }));
+        }
+        ClientMsg::Leave(_) => member.fate = Fate::Leaves,
+        ClientMsg::Hello(_) => client.error(ErrorCode::BAD_STATE, "hello was already sent", kind),
+        ClientMsg::Join(_) => client.error(
+            ErrorCode::NOT_IN_ROOM,
+            "already in a room; leave first",
+            Some(Join::KIND),
+        ),
     }
 }

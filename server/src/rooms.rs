@@ -8,7 +8,7 @@
 //! closing, never on the tick's path.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
@@ -26,15 +26,13 @@ fn valid_room_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
 
-/// What a room shares with the connections of its players.
+/// What a room shares with the registry and the lobby.
 #[derive(Debug)]
 pub struct RoomShared {
     /// The room's name, as sent in `Joined`.
     pub name: String,
     /// Seats taken: members plus reservations on their way in.
     occupancy: AtomicUsize,
-    /// The room's current tick, read to answer pings.
-    pub tick: AtomicU64,
 }
 
 /// A way to reach one room.
@@ -196,7 +194,6 @@ impl Registry {
         let shared = Arc::new(RoomShared {
             name: name.clone(),
             occupancy: AtomicUsize::new(0),
-            tick: AtomicU64::new(0),
         });
         let handle = RoomHandle {
             shared: Arc::clone(&shared),
