@@ -173,3 +173,57 @@ async fn oversize_frames_are_closed_with_1009() {
     assert_eq!(snap.players.len(), 1);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_flood_of_inputs_slows_only_the_flooder() {
+    let server = TestServer::start(Config::default()).await;
+    let (mut honest, _) = Client::joined(&server, "honest", Some("r")).await;
+    let (mut flooder, _) = Client::joined(&server, "flooder", Some("r")).await;
+    let flood = 800u32;
+    let frames: Vec<_> = (1..=flood)
+        .map(|seq| tickwire_shared::encode_client(&input(seq, [1.0, 0.0])))
+        .collect();
+    for frame in frames {
+        futures::SinkExt::feed(&mut flooder.ws, Message::Binary(frame))
+            .await
+            .unwrap();
+    }
+    futures::SinkExt::flush(&mut flooder.ws).await.unwrap();
+
+    // The honest player's snapshots keep coming, tick after tick, during the flood.
+    let mut last = honest.recv_snapshot().await.tick;
+    for _ in 0..30 {
+        let tick = honest.recv_snapshot().await.tick;
+        assert!(tick > last);
+        last = tick;
+    }
+    // The flooder's inputs are all read in the end, a bounded number per tick.
+    let mut applied = 0;
+    while applied < flood {
+        let snap = flooder.recv_snapshot().await;
+        applied = snap
+            .players
+            .iter()
+            .find(|p| p.id == flooder.id)
+            .unwrap()
+            .last_input_seq;
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_that_never_reads_does_not_hold_up_the_room() {
+    let server = TestServer::start(Config::default()).await;
+    let (_sleeper, _) = Client::joined(&server, "sleeper", Some("r")).await;
+    let (mut honest, _) = Client::joined(&server, "honest", Some("r")).await;
+    // The sleeper never reads again; the honest player gets a second's worth of ticks.
+    let first = honest.recv_snapshot().await.tick;
+    let mut last = first;
+    for _ in 0..60 {
+        let snap = honest.recv_snapshot().await;
+        assert!(snap.tick > last);
+        assert_eq!(snap.players.len(), 2, "the sleeper is still in the room");
+        last = snap.tick;
+    }
+    server.stop().await;
+}
