@@ -1,15 +1,20 @@
 //! A uniform spatial grid, rebuilt every step, for finding overlapping circles.
 //!
-//! Bodies are bucketed by a counting sort into cells as wide as one body, so overlapping
-//! pairs are only ever in the same or adjacent cells and a step costs O(players + cells)
-//! instead of O(players²). The buffers are kept between steps: no allocation per tick
-//! once the room has reached its size.
+//! Bodies are bucketed by a counting sort into cells at least as wide as one body, so
+//! overlapping pairs are only ever in the same or adjacent cells and a step costs
+//! O(players + cells) instead of O(players²). The cell size follows the player count (about
+//! one body per cell when spread out), so a small room does not pay for clearing thousands
+//! of empty cells. The buffers are kept between steps: no allocation per tick once the
+//! room has reached its size.
 
 use glam::Vec2;
 
 /// Cell buckets over a rectangle `[0, size]`.
 #[derive(Debug)]
 pub struct Grid {
+    size: Vec2,
+    /// The smallest cell side: pairs closer than this are always found.
+    min_cell: f32,
     cell: f32,
     cols: usize,
     rows: usize,
@@ -19,21 +24,37 @@ pub struct Grid {
     order: Vec<u32>,
     /// Each body's cell, from the last rebuild.
     cell_of: Vec<u32>,
+    /// Scratch for the counting sort, kept to avoid an allocation per rebuild.
+    fill: Vec<u32>,
 }
 
 impl Grid {
-    /// A grid over `size` with square cells of side `cell` (> 0).
-    pub fn new(size: Vec2, cell: f32) -> Self {
-        let cols = ((size.x / cell).ceil() as usize).max(1);
-        let rows = ((size.y / cell).ceil() as usize).max(1);
-        Self {
-            cell,
-            cols,
-            rows,
-            starts: vec![0; cols * rows + 1],
+    /// A grid over `size` that finds every pair closer than `min_cell` (> 0).
+    pub fn new(size: Vec2, min_cell: f32) -> Self {
+        let mut grid = Self {
+            size,
+            min_cell,
+            cell: min_cell,
+            cols: 1,
+            rows: 1,
+            starts: Vec::new(),
             order: Vec::new(),
             cell_of: Vec::new(),
-        }
+            fill: Vec::new(),
+        };
+        grid.shape_for(1);
+        grid
+    }
+
+    /// Picks the cell side for `bodies` bodies, never under `min_cell`.
+    fn shape_for(&mut self, bodies: usize) {
+        // Half the mean spacing: a few cells per body, so a crowd near a wall still spreads
+        // over several cells.
+        let spread = (self.size.x * self.size.y / bodies.max(1) as f32).sqrt() * 0.5;
+        self.cell = spread.max(self.min_cell);
+        self.cols = ((self.size.x / self.cell).ceil() as usize).max(1);
+        self.rows = ((self.size.y / self.cell).ceil() as usize).max(1);
+        self.starts.resize(self.cols * self.rows + 1, 0);
     }
 
     fn coords(&self, p: Vec2) -> (usize, usize) {
@@ -45,6 +66,7 @@ impl Grid {
 
     /// Buckets `positions` (indices into it are what pairs refer to).
     pub fn rebuild(&mut self, positions: &[Vec2]) {
+        self.shape_for(positions.len());
         self.starts.fill(0);
         self.cell_of.clear();
         for &p in positions {
@@ -59,28 +81,41 @@ impl Grid {
         self.order.clear();
         self.order.resize(positions.len(), 0);
         // Fill each cell from its start; `fill` tracks the next free slot per cell.
-        let mut fill = self.starts.clone();
+        self.fill.clear();
+        self.fill.extend_from_slice(&self.starts);
         for (i, &c) in self.cell_of.iter().enumerate() {
-            let slot = &mut fill[c as usize];
+            let slot = &mut self.fill[c as usize];
             self.order[*slot as usize] = i as u32;
             *slot += 1;
         }
     }
 
-    /// Calls `f(i, j)` once for every pair of bodies (i < j) in the same or adjacent cells.
+    /// Calls `f(i, j)` once for every unordered pair of bodies in the same or adjacent
+    /// cells (in no particular order of `i` and `j`).
+    ///
+    /// Each body looks only "forward": later bodies of its own cell, and the cells to its
+    /// right and in the row below. Every adjacent pair of cells is then visited from one
+    /// side only, half the work of scanning all eight neighbours.
     pub fn for_each_near_pair(&self, mut f: impl FnMut(usize, usize)) {
-        for (i, &c) in self.cell_of.iter().enumerate() {
-            let c = c as usize;
-            let (cx, cy) = (c % self.cols, c / self.cols);
-            for ny in cy.saturating_sub(1)..=(cy + 1).min(self.rows - 1) {
-                for nx in cx.saturating_sub(1)..=(cx + 1).min(self.cols - 1) {
-                    let n = ny * self.cols + nx;
-                    let range = self.starts[n] as usize..self.starts[n + 1] as usize;
-                    for &j in &self.order[range] {
-                        if (j as usize) > i {
-                            f(i, j as usize);
-                        }
-                    }
+        let (cols, rows) = (self.cols, self.rows);
+        for (slot, &i) in self.order.iter().enumerate() {
+            let i = i as usize;
+            let c = self.cell_of[i] as usize;
+            let (cx, cy) = (c % cols, c / cols);
+            for &j in &self.order[slot + 1..self.starts[c + 1] as usize] {
+                f(i, j as usize);
+            }
+            let right = (cx + 1 < cols).then(|| c + 1);
+            let below = cy + 1 < rows;
+            let below_left = (below && cx > 0).then(|| c + cols - 1);
+            let below_mid = below.then(|| c + cols);
+            let below_right = (below && cx + 1 < cols).then(|| c + cols + 1);
+            for n in [right, below_left, below_mid, below_right]
+                .into_iter()
+                .flatten()
+            {
+                for &j in &self.order[self.starts[n] as usize..self.starts[n + 1] as usize] {
+                    f(i, j as usize);
                 }
             }
         }
@@ -93,7 +128,7 @@ mod tests {
 
     fn pairs(grid: &Grid) -> Vec<(usize, usize)> {
         let mut out = Vec::new();
-        grid.for_each_near_pair(|i, j| out.push((i, j)));
+        grid.for_each_near_pair(|i, j| out.push((i.min(j), i.max(j))));
         out.sort();
         out
     }
@@ -108,7 +143,38 @@ mod tests {
             Vec2::new(5.0, 5.0),
         ];
         grid.rebuild(&pos);
-        assert_eq!(pairs(&grid), vec![(0, 1), (0, 3), (1, 3)]);
+        let found = pairs(&grid);
+        for close in [(0, 1), (0, 3), (1, 3)] {
+            assert_eq!(
+                found.iter().filter(|&&p| p == close).count(),
+                1,
+                "{close:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_close_pair_is_found_exactly_once() {
+        // A dense, irregular cloud: compare with the all-pairs answer.
+        let mut grid = Grid::new(Vec2::splat(100.0), 10.0);
+        let pos: Vec<Vec2> = (0..300)
+            .map(|k| {
+                let k = k as f32;
+                Vec2::new((k * 7.31) % 100.0, (k * 3.77 + k * k * 0.013) % 100.0)
+            })
+            .collect();
+        grid.rebuild(&pos);
+        let found = pairs(&grid);
+        let mut unique = found.clone();
+        unique.dedup();
+        assert_eq!(found, unique, "no pair twice");
+        for i in 0..pos.len() {
+            for j in i + 1..pos.len() {
+                if pos[i].distance(pos[j]) < 10.0 {
+                    assert!(found.binary_search(&(i, j)).is_ok(), "missed {i},{j}");
+                }
+            }
+        }
     }
 
     #[test]
@@ -119,6 +185,7 @@ mod tests {
             Vec2::new(f32::NAN, 0.0),
             Vec2::new(0.0, 99.0),
         ]);
-        assert_eq!(pairs(&grid), vec![(0, 2)]);
+        // Both clamp to the bottom-left cell's column; the NaN lands in a cell too.
+        assert!(pairs(&grid).contains(&(0, 2)));
     }
 }
