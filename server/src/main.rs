@@ -22,7 +22,7 @@ struct Cli {
 
     /// Microseconds the single runtime thread sleeps between passes over network events
     /// (see `pacer.rs`); 0 wakes it for every event. Ignored with more than one thread.
-    #[arg(long, env = "TICKWIRE_IO_BATCH_US", default_value_t = 1000)]
+    #[arg(long, env = "TICKWIRE_IO_BATCH_US", default_value_t = 2000)]
     io_batch_us: u64,
 
     #[command(flatten)]
