@@ -23,6 +23,9 @@ pub struct Metrics {
     pub tick_overruns: AtomicU64,
     /// Clients closed because their reliable queue overflowed.
     pub clients_too_slow: AtomicU64,
+    /// Snapshots replaced by a newer one before a slow socket could take them (added up
+    /// when each client leaves its room).
+    pub snapshots_replaced: AtomicU64,
 }
 
 impl Metrics {
@@ -36,7 +39,8 @@ impl Metrics {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         format!(
             "connections_accepted={} handshakes_failed={} frames_malformed={} frames_refused={} \
-             inputs_invalid={} ticks_skipped={} tick_overruns={} clients_too_slow={}",
+             inputs_invalid={} ticks_skipped={} tick_overruns={} clients_too_slow={} \
+             snapshots_replaced={}",
             get(&self.connections_accepted),
             get(&self.handshakes_failed),
             get(&self.frames_malformed),
@@ -45,6 +49,7 @@ impl Metrics {
             get(&self.ticks_skipped),
             get(&self.tick_overruns),
             get(&self.clients_too_slow),
+            get(&self.snapshots_replaced),
         )
     }
 }

@@ -274,9 +274,13 @@ impl<G: Game> Room<G> {
                 .map(|(k, _)| k),
         );
         for key in std::mem::take(&mut self.departed) {
-            let Some(member) = self.members.remove(key) else {
+            let Some(mut member) = self.members.remove(key) else {
                 continue;
             };
+            self.ctx.metrics.snapshots_replaced.fetch_add(
+                member.client.outbox().replaced(),
+                std::sync::atomic::Ordering::Relaxed,
+            );
             self.game.handle_leave(member.id);
             self.shared.release_seat();
             let left = encode(&PlayerLeft { id: member.id });
