@@ -2,23 +2,25 @@
 //!
 //! A client is owned by exactly one task at a time: its connection task while in the
 //! lobby, its room while playing, a closing task at the end. It moves between them whole,
-//! so nothing here is shared or locked. Reading and writing are non-blocking polls: the
-//! room drives all its clients once per tick without waiting on any of them, and the lobby
-//! task polls with a real waker.
+//! so nothing here is shared or locked. Reads and writes never wait: the room drives all
+//! its clients once per tick, and the lobby and closing tasks wait on the socket's
+//! readiness between attempts. The WebSocket is tungstenite's, over a non-blocking
+//! [`Socket`], so a tick's read and write cost no more than the system calls they make.
 
-use std::task::{Context, Poll};
+use std::io;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::{SinkExt, StreamExt, ready};
 use tickwire_shared::{ClientMsg, DecodeError, Error as ErrorMsg, ErrorCode, PlayerInfo, encode};
-use tokio::net::TcpStream;
-use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::{Error as WsError, Message, error::CapacityError};
+use tokio_tungstenite::tungstenite::handshake::HandshakeError;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{
+    self, Error as WsError, Message, WebSocket, error::CapacityError,
+};
 use tracing::Span;
 
 use crate::outbox::{Batch, CLOSE_NORMAL, CLOSE_TOO_BIG, CLOSE_UNSUPPORTED, Close, Outbox};
+use crate::socket::Socket;
 
 /// What one frame from the client amounts to.
 #[derive(Debug)]
@@ -39,19 +41,50 @@ pub enum Incoming {
     Nothing,
 }
 
-/// Where the connection stands after a write.
+/// Where the connection stands after a write attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flow {
     /// Everything queued was written; the connection stays open.
     Open,
+    /// The socket could not take everything; the rest waits for the next attempt.
+    Blocked,
     /// The close (ours or the reply to the peer's) went out; the connection is over.
     Closed,
+}
+
+fn would_block(err: &WsError) -> bool {
+    matches!(err, WsError::Io(e) if e.kind() == io::ErrorKind::WouldBlock)
+}
+
+/// Completes the server side of the WebSocket handshake on `stream`.
+///
+/// The socket is waited on for reading only: the handshake's one write, a short HTTP
+/// response on a fresh socket with an empty send buffer, cannot block in practice, and a
+/// peer that makes it block anyway runs into the caller's handshake timeout.
+///
+/// # Errors
+/// Whatever made the handshake fail (not HTTP, not an upgrade, the socket failed).
+pub async fn handshake(
+    stream: tokio::net::TcpStream,
+    config: WebSocketConfig,
+) -> Result<WebSocket<Socket>, WsError> {
+    let mut attempt = tungstenite::accept_with_config(Socket::Reactor(stream), Some(config));
+    loop {
+        match attempt {
+            Ok(ws) => return Ok(ws),
+            Err(HandshakeError::Failure(err)) => return Err(err),
+            Err(HandshakeError::Interrupted(mid)) => {
+                mid.get_ref().get_ref().readable().await?;
+                attempt = mid.handshake();
+            }
+        }
+    }
 }
 
 /// One client's connection.
 #[derive(Debug)]
 pub struct Client {
-    ws: WebSocketStream<TcpStream>,
+    ws: WebSocket<Socket>,
     outbox: Outbox,
     /// Taken from the outbox but not yet accepted by the socket.
     batch: Batch,
@@ -66,7 +99,7 @@ pub struct Client {
 
 impl Client {
     /// A client on an upgraded socket, logging under `span`.
-    pub fn new(ws: WebSocketStream<TcpStream>, reliable_cap: usize, span: Span) -> Self {
+    pub fn new(ws: WebSocket<Socket>, reliable_cap: usize, span: Span) -> Self {
         Self {
             ws,
             outbox: Outbox::new(reliable_cap),
@@ -99,6 +132,16 @@ impl Client {
         &mut self.outbox
     }
 
+    /// The client's socket.
+    pub fn socket(&self) -> &Socket {
+        self.ws.get_ref()
+    }
+
+    /// The client's socket, to switch its mode or start a tick.
+    pub fn socket_mut(&mut self) -> &mut Socket {
+        self.ws.get_mut()
+    }
+
     /// Queues a message that must arrive; false when the client is too slow and is being
     /// closed instead.
     pub fn send(&mut self, msg: Bytes) -> bool {
@@ -126,19 +169,18 @@ impl Client {
 
     /// True when a write is waiting to be made or finished.
     pub fn wants_write(&mut self) -> bool {
-        self.flushing || !self.batch.is_empty() || {
-            self.outbox.take(&mut self.batch);
-            !self.batch.is_empty()
-        }
+        self.outbox.take(&mut self.batch);
+        self.flushing || !self.batch.is_empty()
     }
 
-    /// Reads one frame if one is there. Never panics on what the peer sent.
-    pub fn poll_incoming(&mut self, cx: &mut Context<'_>) -> Poll<Incoming> {
-        let frame = match ready!(self.ws.poll_next_unpin(cx)) {
-            None => return Poll::Ready(Incoming::Ended),
-            Some(frame) => frame,
+    /// Reads one frame if one is there (`None` when nothing is). Never panics on what the
+    /// peer sent.
+    pub fn read_now(&mut self) -> Option<Incoming> {
+        let frame = match self.ws.read() {
+            Err(err) if would_block(&err) => return None,
+            frame => frame,
         };
-        Poll::Ready(match frame {
+        Some(match frame {
             Ok(Message::Binary(bytes)) => match ClientMsg::decode(&bytes) {
                 Ok(msg) => Incoming::Request(msg),
                 Err(err) => Incoming::Malformed(err),
@@ -160,6 +202,7 @@ impl Client {
                     .in_scope(|| tracing::debug!(size, max_size, "refused an oversize frame"));
                 self.refuse(CLOSE_TOO_BIG, "message too big")
             }
+            Err(WsError::ConnectionClosed | WsError::AlreadyClosed) => Incoming::Ended,
             Err(err) => {
                 self.span
                     .in_scope(|| tracing::debug!(cause = %err, "read failed; ending connection"));
@@ -180,14 +223,19 @@ impl Client {
 
     /// Hands everything queued to the socket and flushes once; then the close frame, if
     /// one is due. Resumable: what the socket could not take yet stays for the next call.
-    pub fn poll_write(&mut self, cx: &mut Context<'_>) -> Poll<Result<Flow, WsError>> {
+    ///
+    /// # Errors
+    /// The socket failed; the connection is over.
+    pub fn write_now(&mut self) -> Result<Flow, WsError> {
         if self.flushing {
-            ready!(self.ws.poll_flush_unpin(cx))?;
-            self.flushing = false;
+            match self.flush()? {
+                Flow::Open => {}
+                other => return Ok(other),
+            }
         }
         self.outbox.take(&mut self.batch);
         if self.batch.is_empty() {
-            return Poll::Ready(Ok(Flow::Open));
+            return Ok(Flow::Open);
         }
         let closing = self.batch.close.clone();
         if closing.as_ref().is_some_and(|c| c.code.is_none()) {
@@ -195,17 +243,12 @@ impl Client {
             self.batch.reliable.clear();
             self.batch.snapshot = None;
         }
-        while !self.batch.reliable.is_empty() {
-            ready!(self.ws.poll_ready_unpin(cx))?;
-            if let Some(msg) = self.batch.reliable.pop_front() {
-                self.ws.start_send_unpin(Message::Binary(msg))?;
-            }
+        // On `WouldBlock` the library has queued the message: the flush below goes on.
+        while let Some(msg) = self.batch.reliable.pop_front() {
+            self.write_message(Message::Binary(msg))?;
         }
-        if self.batch.snapshot.is_some() {
-            ready!(self.ws.poll_ready_unpin(cx))?;
-            if let Some(snapshot) = self.batch.snapshot.take() {
-                self.ws.start_send_unpin(Message::Binary(snapshot))?;
-            }
+        if let Some(snapshot) = self.batch.snapshot.take() {
+            self.write_message(Message::Binary(snapshot))?;
         }
         if let Some(Close {
             code: Some(code),
@@ -213,22 +256,47 @@ impl Client {
         }) = closing
             && !self.close_sent
         {
-            ready!(self.ws.poll_ready_unpin(cx))?;
+            self.close_sent = true;
             let frame = CloseFrame {
                 code: code.into(),
                 reason: reason.into(),
             };
-            self.ws.start_send_unpin(Message::Close(Some(frame)))?;
-            self.close_sent = true;
+            match self.ws.close(Some(frame)) {
+                Ok(()) => {}
+                Err(err) if would_block(&err) => {}
+                Err(WsError::ConnectionClosed | WsError::AlreadyClosed) => return Ok(Flow::Closed),
+                Err(err) => return Err(err),
+            }
         }
         self.flushing = true;
-        ready!(self.ws.poll_flush_unpin(cx))?;
-        self.flushing = false;
-        Poll::Ready(Ok(if closing.is_some() {
-            Flow::Closed
-        } else {
-            Flow::Open
-        }))
+        self.flush()
+    }
+
+    fn write_message(&mut self, msg: Message) -> Result<(), WsError> {
+        match self.ws.write(msg) {
+            Ok(()) => Ok(()),
+            Err(err) if would_block(&err) => Ok(()),
+            Err(err) => Err(err),
+        }
+    }
+
+    fn flush(&mut self) -> Result<Flow, WsError> {
+        match self.ws.flush() {
+            Ok(()) => {
+                self.flushing = false;
+                Ok(if self.batch.close.is_some() {
+                    Flow::Closed
+                } else {
+                    Flow::Open
+                })
+            }
+            Err(err) if would_block(&err) => Ok(Flow::Blocked),
+            Err(WsError::ConnectionClosed | WsError::AlreadyClosed) => {
+                self.flushing = false;
+                Ok(Flow::Closed)
+            }
+            Err(err) => Err(err),
+        }
     }
 
     /// Ends the connection: sends what is queued and the close frame (1000 unless another
@@ -241,16 +309,33 @@ impl Client {
                 reason: "",
             });
         }
+        if self.socket_mut().to_reactor().is_err() {
+            return;
+        }
         let span = self.span.clone();
         let ended = tokio::time::timeout(grace, async {
             loop {
-                match std::future::poll_fn(|cx| self.poll_write(cx)).await {
-                    Ok(Flow::Closed) => break,
+                match self.write_now() {
+                    Ok(Flow::Closed) | Err(_) => break,
                     Ok(Flow::Open) => {}
-                    Err(_) => return,
+                    Ok(Flow::Blocked) => {
+                        if self.socket().writable().await.is_err() {
+                            return;
+                        }
+                    }
                 }
             }
-            while let Some(Ok(_)) = self.ws.next().await {}
+            loop {
+                match self.read_now() {
+                    Some(Incoming::Ended) => return,
+                    Some(_) => {}
+                    None => {
+                        if self.socket().readable().await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
         })
         .await;
         if ended.is_err() {

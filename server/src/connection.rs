@@ -7,9 +7,7 @@
 //! each bad frame gets an error message, and text or oversize frames close the connection
 //! with a code and a reason.
 
-use std::future::poll_fn;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use tickwire_shared::{
     ClientMsg, ErrorCode, Hello, Join, Message as _, PROTOCOL_VERSION, PlayerInfo, Pong, Welcome,
@@ -17,11 +15,10 @@ use tickwire_shared::{
 };
 use tokio::net::TcpStream;
 use tokio::sync::mpsc::error::TrySendError;
-use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tracing::Span;
 
-use crate::client::{Client, Flow, Incoming};
+use crate::client::{self, Client, Flow, Incoming};
 use crate::context::ServerContext;
 use crate::metrics::Metrics;
 use crate::outbox::{CLOSE_GOING_AWAY, CLOSE_PROTOCOL, Close};
@@ -66,8 +63,7 @@ fn tune_socket(stream: &TcpStream) {
 /// never returned.
 pub async fn serve(stream: TcpStream, ctx: Arc<ServerContext>) {
     tune_socket(&stream);
-    let handshake =
-        tokio_tungstenite::accept_async_with_config(stream, Some(websocket_config(&ctx)));
+    let handshake = client::handshake(stream, websocket_config(&ctx));
     let ws = match tokio::time::timeout(ctx.config.handshake_timeout(), handshake).await {
         Ok(Ok(ws)) => ws,
         Ok(Err(err)) => {
@@ -86,67 +82,86 @@ pub async fn serve(stream: TcpStream, ctx: Arc<ServerContext>) {
     lobby(client, ctx).await;
 }
 
-/// What woke the lobby.
-enum Step {
-    Wrote(Result<Flow, WsError>),
-    Read(Incoming),
-}
-
-/// Writes what is queued, then reads: a peer that does not read its replies still has its
-/// requests (and its close) read.
-fn poll_step(client: &mut Client, cx: &mut Context<'_>) -> Poll<Step> {
-    if client.wants_write()
-        && let Poll::Ready(wrote) = client.poll_write(cx)
-        && !matches!(wrote, Ok(Flow::Open))
-    {
-        return Poll::Ready(Step::Wrote(wrote));
-    }
-    client.poll_incoming(cx).map(Step::Read)
-}
-
 /// Serves a client that is not in a room, until it joins one (and moves there) or the
-/// connection ends.
+/// connection ends. Each round writes what is queued and reads what has arrived, and
+/// only when neither can make progress sleeps until the socket is ready: a peer that does
+/// not read its replies still has its requests (and its close) read.
 pub async fn lobby(mut client: Client, ctx: Arc<ServerContext>) {
+    if client.socket_mut().to_reactor().is_err() {
+        return;
+    }
     let shutdown = ctx.shutdown.clone();
     loop {
-        let step = tokio::select! {
-            biased;
-            _ = shutdown.cancelled() => {
-                client.close(Close { code: Some(CLOSE_GOING_AWAY), reason: "server shutting down" });
-                break;
-            }
-            step = poll_fn(|cx| poll_step(&mut client, cx)) => step,
-        };
-        match step {
-            Step::Wrote(Ok(_)) => break, // the close went out
-            Step::Wrote(Err(err)) => {
-                client
-                    .span()
-                    .in_scope(|| tracing::debug!(cause = %err, "write failed; ending connection"));
-                return;
-            }
-            Step::Read(Incoming::Request(ClientMsg::Join(join))) => {
-                match try_join(&ctx, client, join) {
-                    None => return,
-                    Some(back) => client = back,
+        let mut blocked = false;
+        if client.wants_write() {
+            match client.write_now() {
+                Ok(Flow::Open) => {}
+                Ok(Flow::Blocked) => blocked = true,
+                Ok(Flow::Closed) => break,
+                Err(err) => {
+                    client.span().in_scope(
+                        || tracing::debug!(cause = %err, "write failed; ending connection"),
+                    );
+                    return;
                 }
             }
-            Step::Read(Incoming::Request(msg)) => on_request(&ctx, &mut client, msg),
-            Step::Read(Incoming::Malformed(err)) => {
+        }
+        let Some(incoming) = client.read_now() else {
+            let socket = client.socket();
+            let ready = tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => None,
+                ready = socket.readable() => Some(ready),
+                ready = socket.writable(), if blocked => Some(ready),
+            };
+            match ready {
+                None => {
+                    client.close(Close {
+                        code: Some(CLOSE_GOING_AWAY),
+                        reason: "server shutting down",
+                    });
+                    break;
+                }
+                Some(Ok(())) => continue,
+                Some(Err(_)) => return,
+            }
+        };
+        // A peer that keeps frames coming must not keep this task from yielding: the
+        // runtime's budget makes it step aside now and then, and shutdown is looked at.
+        tokio::task::coop::consume_budget().await;
+        if shutdown.is_cancelled() {
+            client.close(Close {
+                code: Some(CLOSE_GOING_AWAY),
+                reason: "server shutting down",
+            });
+            break;
+        }
+        match incoming {
+            Incoming::Request(ClientMsg::Join(join)) => match try_join(&ctx, client, join) {
+                None => return,
+                Some(back) => {
+                    client = back;
+                    if client.socket_mut().to_reactor().is_err() {
+                        return;
+                    }
+                }
+            },
+            Incoming::Request(msg) => on_request(&ctx, &mut client, msg),
+            Incoming::Malformed(err) => {
                 Metrics::inc(&ctx.metrics.frames_malformed);
                 client
                     .span()
                     .in_scope(|| tracing::debug!(cause = %err, "malformed frame"));
                 client.error(err.code(), err.to_string(), err.kind());
             }
-            Step::Read(Incoming::Closing { refused }) => {
+            Incoming::Closing { refused } => {
                 if refused {
                     Metrics::inc(&ctx.metrics.frames_refused);
                 }
                 break;
             }
-            Step::Read(Incoming::Ended) => return,
-            Step::Read(Incoming::Nothing) => {}
+            Incoming::Ended => return,
+            Incoming::Nothing => {}
         }
         if client.is_closing() {
             break;
@@ -239,6 +254,14 @@ fn try_join(ctx: &Arc<ServerContext>, mut client: Client, join: Join) -> Option<
     client
         .span()
         .in_scope(|| tracing::debug!(room = %room.shared.name, "joining room"));
+    // From now on the room polls the socket once per tick: take it out of the reactor, so
+    // arriving packets no longer wake the runtime one by one.
+    if let Err(err) = client.socket_mut().to_polled() {
+        client
+            .span()
+            .in_scope(|| tracing::debug!(cause = %err, "cannot hand the socket to the room"));
+        return None;
+    }
     // The room drains its queue every tick; a full queue means the room is stuck or gone.
     // The seat is handed back when the command is dropped.
     match room.cmds.try_send(RoomCmd::Join { seat, client }) {

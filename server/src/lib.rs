@@ -25,9 +25,9 @@ pub mod game;
 pub mod listener;
 pub mod metrics;
 pub mod outbox;
-pub mod pacer;
 pub mod room;
 pub mod rooms;
+pub mod socket;
 pub mod tick_clock;
 
 pub use config::Config;

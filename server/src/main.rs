@@ -20,11 +20,6 @@ struct Cli {
     #[arg(long, env = "TICKWIRE_THREADS", default_value_t = 1)]
     threads: usize,
 
-    /// Microseconds the single runtime thread sleeps between passes over network events
-    /// (see `pacer.rs`); 0 wakes it for every event. Ignored with more than one thread.
-    #[arg(long, env = "TICKWIRE_IO_BATCH_US", default_value_t = 2000)]
-    io_batch_us: u64,
-
     #[command(flatten)]
     config: tickwire_server::Config,
 }
@@ -60,10 +55,6 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
 
     let shutdown = CancellationToken::new();
     tokio::spawn(signal_shutdown(shutdown.clone()));
-    if cli.threads <= 1 && cli.io_batch_us > 0 {
-        let slice = std::time::Duration::from_micros(cli.io_batch_us);
-        tokio::spawn(tickwire_server::pacer::run(slice, shutdown.clone()));
-    }
     tickwire_server::run(listener, cli.config, shutdown).await
 }
 

@@ -6,10 +6,10 @@
 //! outbox, and write each client once. Reads and writes never wait: a socket with nothing
 //! to read is skipped, and a socket that cannot take a write keeps it queued for the next
 //! tick, where a newer snapshot replaces the unsent one. The room owns its clients'
-//! sockets outright, so a tick costs no task wake-up per client (see ARCHITECTURE.md).
+//! sockets outright, outside the reactor, so a tick costs no task wake-up and no
+//! readiness event per client (see ARCHITECTURE.md).
 
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use slotmap::{SlotMap, new_key_type};
@@ -149,12 +149,6 @@ pub async fn run<G: Game>(
     room.close_all();
 }
 
-/// Polls without registering interest: the room looks again next tick anyway, and nobody
-/// should be woken in between.
-fn poll_now<T>(poll: impl FnOnce(&mut Context<'_>) -> Poll<T>) -> Poll<T> {
-    poll(&mut Context::from_waker(Waker::noop()))
-}
-
 impl<G: Game> Room<G> {
     fn admit(&mut self, cmds: &mut mpsc::Receiver<RoomCmd>) {
         while let Ok(RoomCmd::Join { seat, client }) = cmds.try_recv() {
@@ -205,8 +199,9 @@ impl<G: Game> Room<G> {
         let budget = self.ctx.config.frames_per_tick.max(1);
         let tick = self.snapshot.tick;
         for member in self.members.values_mut() {
+            member.client.socket_mut().new_tick();
             for _ in 0..budget {
-                let Poll::Ready(incoming) = poll_now(|cx| member.client.poll_incoming(cx)) else {
+                let Some(incoming) = member.client.read_now() else {
                     break;
                 };
                 match incoming {
@@ -251,10 +246,10 @@ impl<G: Game> Room<G> {
         let bytes = encode(&self.snapshot);
         for member in self.members.values_mut() {
             member.client.outbox().push_snapshot(bytes.clone());
-            match poll_now(|cx| member.client.poll_write(cx)) {
-                Poll::Ready(Ok(Flow::Open)) | Poll::Pending => {}
-                Poll::Ready(Ok(Flow::Closed)) => member.fate = Fate::Closes,
-                Poll::Ready(Err(_)) => member.fate = Fate::Gone,
+            match member.client.write_now() {
+                Ok(Flow::Open | Flow::Blocked) => {}
+                Ok(Flow::Closed) => member.fate = Fate::Closes,
+                Err(_) => member.fate = Fate::Gone,
             }
             if member.fate == Fate::Plays && member.client.is_closing() {
                 // Its reliable lane overflowed: it cannot keep up.

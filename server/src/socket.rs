@@ -1,0 +1,200 @@
+//! A client's TCP socket, in the mode its current owner needs.
+//!
+//! - In the lobby (and while closing) the socket is registered with tokio's reactor, so
+//!   the owning task can sleep until the socket is ready.
+//! - In a room it is a plain non-blocking socket outside the reactor. The room looks at
+//!   every socket once per tick anyway, so readiness events would only wake the runtime
+//!   for every packet to record what the next tick finds out by itself.
+//!
+//! Either way the socket never blocks: reads and writes that cannot proceed return
+//! `WouldBlock`, which tungstenite understands.
+
+use std::io::{self, Read, Write};
+
+use tokio::net::TcpStream;
+
+/// A client's TCP socket (see the module doc for the two modes).
+#[derive(Debug)]
+pub enum Socket {
+    /// Registered with the reactor; for tasks that wait on the socket.
+    Reactor(TcpStream),
+    /// Outside the reactor; for a room that polls it once per tick.
+    Polled(PolledSocket),
+    /// Between modes, or after a failed switch.
+    Detached,
+}
+
+/// A non-blocking socket read at most until empty once per tick.
+#[derive(Debug)]
+pub struct PolledSocket {
+    stream: std::net::TcpStream,
+    /// A read this tick came back short, so the kernel buffer is empty: further reads
+    /// this tick would only cost a system call to learn `WouldBlock`.
+    drained: bool,
+}
+
+fn detached() -> io::Error {
+    io::Error::new(io::ErrorKind::NotConnected, "socket is between owners")
+}
+
+impl Socket {
+    /// Takes the socket out of the reactor (for a room).
+    ///
+    /// # Errors
+    /// The socket's I/O error when it cannot be taken out; the socket is then detached.
+    pub fn to_polled(&mut self) -> io::Result<()> {
+        *self = match std::mem::replace(self, Socket::Detached) {
+            Socket::Reactor(stream) => Socket::Polled(PolledSocket {
+                // Stays non-blocking: tokio's `into_std` keeps the mode.
+                stream: stream.into_std()?,
+                drained: false,
+            }),
+            other => other,
+        };
+        Ok(())
+    }
+
+    /// Registers the socket with the reactor again (for a task that waits on it). Must be
+    /// called within the runtime.
+    ///
+    /// # Errors
+    /// The socket's I/O error when it cannot be registered; the socket is then detached.
+    pub fn to_reactor(&mut self) -> io::Result<()> {
+        *self = match std::mem::replace(self, Socket::Detached) {
+            Socket::Polled(polled) => Socket::Reactor(TcpStream::from_std(polled.stream)?),
+            other => other,
+        };
+        Ok(())
+    }
+
+    /// A new tick: the socket may have received data since the last one.
+    pub fn new_tick(&mut self) {
+        if let Socket::Polled(polled) = self {
+            polled.drained = false;
+        }
+    }
+
+    /// Waits until the socket may be readable. Resolves at once outside the reactor.
+    pub async fn readable(&self) -> io::Result<()> {
+        match self {
+            Socket::Reactor(stream) => stream.readable().await,
+            Socket::Polled(_) => Ok(()),
+            Socket::Detached => Err(detached()),
+        }
+    }
+
+    /// Waits until the socket may be writable. Resolves at once outside the reactor.
+    pub async fn writable(&self) -> io::Result<()> {
+        match self {
+            Socket::Reactor(stream) => stream.writable().await,
+            Socket::Polled(_) => Ok(()),
+            Socket::Detached => Err(detached()),
+        }
+    }
+}
+
+impl Read for Socket {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            // Returns `WouldBlock` without a system call when the reactor saw no data.
+            Socket::Reactor(stream) => stream.try_read(buf),
+            Socket::Polled(polled) => {
+                if polled.drained {
+                    return Err(io::ErrorKind::WouldBlock.into());
+                }
+                let n = (&polled.stream).read(buf);
+                match &n {
+                    Ok(n) if *n < buf.len() => polled.drained = true,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => polled.drained = true,
+                    _ => {}
+                }
+                n
+            }
+            Socket::Detached => Err(detached()),
+        }
+    }
+}
+
+impl Write for Socket {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Socket::Reactor(stream) => stream.try_write(buf),
+            Socket::Polled(polled) => (&polled.stream).write(buf),
+            Socket::Detached => Err(detached()),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        // TCP has nothing of its own to flush; tungstenite's buffer is flushed by `write`.
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn pair() -> (TcpStream, TcpStream) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap());
+        let (server, client) = tokio::join!(listener.accept(), client);
+        (server.unwrap().0, client.unwrap())
+    }
+
+    #[tokio::test]
+    async fn polled_reads_once_per_tick_until_short() {
+        let (server, mut peer) = pair().await;
+        let mut socket = Socket::Reactor(server);
+        socket.to_polled().unwrap();
+        let mut buf = [0u8; 8];
+        assert_eq!(
+            socket.read(&mut buf).unwrap_err().kind(),
+            io::ErrorKind::WouldBlock
+        );
+        tokio::io::AsyncWriteExt::write_all(&mut peer, b"abc")
+            .await
+            .unwrap();
+        // Drained this tick: no read until the next one.
+        assert_eq!(
+            socket.read(&mut buf).unwrap_err().kind(),
+            io::ErrorKind::WouldBlock
+        );
+        socket.new_tick();
+        let mut got = 0;
+        for _ in 0..100 {
+            match socket.read(&mut buf) {
+                Ok(n) => {
+                    got = n;
+                    break;
+                }
+                Err(_) => {
+                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                    socket.new_tick();
+                }
+            }
+        }
+        assert_eq!(&buf[..got], b"abc");
+    }
+
+    #[tokio::test]
+    async fn switches_back_to_the_reactor_and_waits_there() {
+        let (server, mut peer) = pair().await;
+        let mut socket = Socket::Reactor(server);
+        socket.to_polled().unwrap();
+        socket.to_reactor().unwrap();
+        tokio::io::AsyncWriteExt::write_all(&mut peer, b"x")
+            .await
+            .unwrap();
+        let mut buf = [0u8; 4];
+        loop {
+            socket.readable().await.unwrap();
+            match socket.read(&mut buf) {
+                Ok(n) => {
+                    assert_eq!(&buf[..n], b"x");
+                    break;
+                }
+                Err(e) => assert_eq!(e.kind(), io::ErrorKind::WouldBlock),
+            }
+        }
+    }
+}
