@@ -153,3 +153,46 @@ async fn shutdown_closes_every_socket_with_going_away() {
     assert_eq!(b.recv_close().await.0, 1001);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn an_empty_room_closes_after_its_idle_time() {
+    // One room at most, so whether the first has closed shows in whether a second opens.
+    let config = Config {
+        max_rooms: 1,
+        room_idle_secs: 1,
+        ..Config::default()
+    };
+    let server = TestServer::start(config).await;
+    let (mut c, _) = Client::joined(&server, "wanderer", Some("first")).await;
+    c.send(ClientMsg::Leave(Leave {})).await;
+    c.send(ClientMsg::Join(Join {
+        room: Some("second".into()),
+    }))
+    .await;
+    assert_eq!(c.recv_error().await.code, ErrorCode::UNAVAILABLE);
+
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the empty room never closed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        c.send(ClientMsg::Join(Join {
+            room: Some("second".into()),
+        }))
+        .await;
+        match c
+            .recv_where(|m| matches!(m, ServerMsg::Joined(_) | ServerMsg::Error(_)))
+            .await
+        {
+            ServerMsg::Joined(j) => {
+                assert_eq!(j.room, "second");
+                break;
+            }
+            ServerMsg::Error(e) => assert_eq!(e.code, ErrorCode::UNAVAILABLE),
+            _ => unreachable!(),
+        }
+    }
+    server.stop().await;
+}
