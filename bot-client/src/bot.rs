@@ -240,6 +240,9 @@ impl Bot<'_> {
             End::Deadline => (now.min(deadline), Some(sink), Some(stream)),
             End::Lost => {
                 self.stats.disconnected = true;
+                // When the server closed, the library has queued the answering close frame:
+                // flush it, so the server sees a clean close rather than a reset.
+                let _ = timeout(CLOSE_GRACE, sink.flush()).await;
                 (now, None, None)
             }
         }
