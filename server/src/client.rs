@@ -8,7 +8,7 @@
 //! [`Socket`], so a tick's read and write cost no more than the system calls they make.
 
 use std::io;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use tickwire_shared::{ClientMsg, DecodeError, Error as ErrorMsg, ErrorCode, PlayerInfo, encode};
@@ -19,7 +19,10 @@ use tokio_tungstenite::tungstenite::{
 };
 use tracing::Span;
 
-use crate::outbox::{Batch, CLOSE_NORMAL, CLOSE_TOO_BIG, CLOSE_UNSUPPORTED, Close, Outbox};
+use crate::heartbeat::{Beat, KeepAlive, Liveness};
+use crate::outbox::{
+    Batch, CLOSE_NORMAL, CLOSE_POLICY, CLOSE_TOO_BIG, CLOSE_UNSUPPORTED, Close, Outbox,
+};
 use crate::socket::Socket;
 
 /// What one frame from the client amounts to.
@@ -93,6 +96,11 @@ pub struct Client {
     /// other in the outbox instead of piling up.
     flushing: bool,
     close_sent: bool,
+    /// Something arrived since the last keep-alive check.
+    heard: bool,
+    /// A keep-alive ping is to go out with the next write.
+    ping_due: bool,
+    liveness: Liveness,
     span: Span,
     player: Option<PlayerInfo>,
 }
@@ -106,6 +114,9 @@ impl Client {
             batch: Batch::default(),
             flushing: false,
             close_sent: false,
+            heard: false,
+            ping_due: false,
+            liveness: Liveness::new(Instant::now()),
             span,
             player: None,
         }
@@ -170,7 +181,33 @@ impl Client {
     /// True when a write is waiting to be made or finished.
     pub fn wants_write(&mut self) -> bool {
         self.outbox.take(&mut self.batch);
-        self.flushing || !self.batch.is_empty()
+        self.flushing || self.ping_due || !self.batch.is_empty()
+    }
+
+    /// Keep-alive at `now`: queues a ping when one is due, and closes the connection with
+    /// 1008 when nothing has been heard for the idle timeout (then returns [`Beat::Dead`]).
+    pub fn keep_alive(&mut self, now: Instant, rules: KeepAlive) -> Beat {
+        let beat = self
+            .liveness
+            .check(now, std::mem::take(&mut self.heard), rules);
+        match beat {
+            Beat::Ping => self.ping_due = true,
+            Beat::Dead => {
+                self.span
+                    .in_scope(|| tracing::debug!("nothing heard for the idle timeout; closing"));
+                self.close(Close {
+                    code: Some(CLOSE_POLICY),
+                    reason: "idle timeout: nothing received, not even a pong",
+                });
+            }
+            Beat::Quiet => {}
+        }
+        beat
+    }
+
+    /// When [`Client::keep_alive`] next has something to do.
+    pub fn keep_alive_due(&self, rules: KeepAlive) -> Instant {
+        self.liveness.next_due(rules)
     }
 
     /// Reads one frame if one is there (`None` when nothing is). Never panics on what the
@@ -180,6 +217,7 @@ impl Client {
             Err(err) if would_block(&err) => return None,
             frame => frame,
         };
+        self.heard |= frame.is_ok();
         Some(match frame {
             Ok(Message::Binary(bytes)) => match ClientMsg::decode(&bytes) {
                 Ok(msg) => Incoming::Request(msg),
@@ -234,10 +272,13 @@ impl Client {
             }
         }
         self.outbox.take(&mut self.batch);
-        if self.batch.is_empty() {
+        if self.batch.is_empty() && !self.ping_due {
             return Ok(Flow::Open);
         }
         let closing = self.batch.close.clone();
+        if std::mem::take(&mut self.ping_due) && closing.is_none() {
+            self.write_message(Message::Ping(Bytes::new()))?;
+        }
         if closing.as_ref().is_some_and(|c| c.code.is_none()) {
             // The peer closed first: it will read nothing more but the library's reply.
             self.batch.reliable.clear();

@@ -46,6 +46,15 @@ pub struct Config {
     #[arg(long, env = "TICKWIRE_HANDSHAKE_TIMEOUT_MS", default_value_t = defaults::HANDSHAKE_TIMEOUT_MS)]
     pub handshake_timeout_ms: u64,
 
+    /// Milliseconds between the server's WebSocket pings to each client.
+    #[arg(long, env = "TICKWIRE_PING_INTERVAL_MS", default_value_t = defaults::PING_INTERVAL_MS)]
+    pub ping_interval_ms: u64,
+
+    /// Milliseconds a client may send nothing at all (not even a pong) before its
+    /// connection is closed with 1008.
+    #[arg(long, env = "TICKWIRE_IDLE_TIMEOUT_MS", default_value_t = defaults::IDLE_TIMEOUT_MS)]
+    pub idle_timeout_ms: u64,
+
     /// Milliseconds given to connections to close cleanly on shutdown.
     #[arg(long, env = "TICKWIRE_SHUTDOWN_GRACE_MS", default_value_t = defaults::SHUTDOWN_GRACE_MS)]
     pub shutdown_grace_ms: u64,
@@ -73,6 +82,10 @@ pub mod defaults {
     pub const FRAMES_PER_TICK: usize = 16;
     /// See [`super::Config::handshake_timeout_ms`].
     pub const HANDSHAKE_TIMEOUT_MS: u64 = 5_000;
+    /// See [`super::Config::ping_interval_ms`].
+    pub const PING_INTERVAL_MS: u64 = 5_000;
+    /// See [`super::Config::idle_timeout_ms`]: three missed pings.
+    pub const IDLE_TIMEOUT_MS: u64 = 15_000;
     /// See [`super::Config::shutdown_grace_ms`].
     pub const SHUTDOWN_GRACE_MS: u64 = 1_000;
 }
@@ -89,6 +102,8 @@ impl Default for Config {
             reliable_queue: defaults::RELIABLE_QUEUE,
             frames_per_tick: defaults::FRAMES_PER_TICK,
             handshake_timeout_ms: defaults::HANDSHAKE_TIMEOUT_MS,
+            ping_interval_ms: defaults::PING_INTERVAL_MS,
+            idle_timeout_ms: defaults::IDLE_TIMEOUT_MS,
             shutdown_grace_ms: defaults::SHUTDOWN_GRACE_MS,
         }
     }
@@ -103,6 +118,14 @@ impl Config {
     /// How long the handshake may take.
     pub fn handshake_timeout(&self) -> Duration {
         Duration::from_millis(self.handshake_timeout_ms)
+    }
+
+    /// The keep-alive rules.
+    pub fn keep_alive(&self) -> crate::heartbeat::KeepAlive {
+        crate::heartbeat::KeepAlive {
+            ping_interval: Duration::from_millis(self.ping_interval_ms.max(1)),
+            idle_timeout: Duration::from_millis(self.idle_timeout_ms.max(1)),
+        }
     }
 
     /// How long shutdown waits for connections to close.

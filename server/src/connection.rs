@@ -20,6 +20,7 @@ use tracing::Span;
 
 use crate::client::{self, Client, Flow, Incoming};
 use crate::context::ServerContext;
+use crate::heartbeat::Beat;
 use crate::metrics::Metrics;
 use crate::outbox::{CLOSE_GOING_AWAY, CLOSE_PROTOCOL, Close};
 use crate::room::RoomCmd;
@@ -91,7 +92,12 @@ pub async fn lobby(mut client: Client, ctx: Arc<ServerContext>) {
         return;
     }
     let shutdown = ctx.shutdown.clone();
+    let keep_alive = ctx.config.keep_alive();
     loop {
+        if client.keep_alive(std::time::Instant::now(), keep_alive) == Beat::Dead {
+            Metrics::inc(&ctx.metrics.clients_timed_out);
+            break;
+        }
         let mut blocked = false;
         if client.wants_write() {
             match client.write_now() {
@@ -107,12 +113,14 @@ pub async fn lobby(mut client: Client, ctx: Arc<ServerContext>) {
             }
         }
         let Some(incoming) = client.read_now() else {
+            let due = client.keep_alive_due(keep_alive);
             let socket = client.socket();
             let ready = tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => None,
                 ready = socket.readable() => Some(ready),
                 ready = socket.writable(), if blocked => Some(ready),
+                () = tokio::time::sleep_until(due.into()) => Some(Ok(())),
             };
             match ready {
                 None => {

@@ -22,6 +22,7 @@ pub mod config;
 pub mod connection;
 pub mod context;
 pub mod game;
+pub mod heartbeat;
 pub mod listener;
 pub mod metrics;
 pub mod outbox;

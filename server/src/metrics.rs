@@ -23,6 +23,8 @@ pub struct Metrics {
     pub tick_overruns: AtomicU64,
     /// Clients closed because their reliable queue overflowed.
     pub clients_too_slow: AtomicU64,
+    /// Clients closed because nothing, not even a pong, arrived for the idle timeout.
+    pub clients_timed_out: AtomicU64,
     /// Snapshots replaced by a newer one before a slow socket could take them (added up
     /// when each client leaves its room).
     pub snapshots_replaced: AtomicU64,
@@ -40,7 +42,7 @@ impl Metrics {
         format!(
             "connections_accepted={} handshakes_failed={} frames_malformed={} frames_refused={} \
              inputs_invalid={} ticks_skipped={} tick_overruns={} clients_too_slow={} \
-             snapshots_replaced={}",
+             clients_timed_out={} snapshots_replaced={}",
             get(&self.connections_accepted),
             get(&self.handshakes_failed),
             get(&self.frames_malformed),
@@ -49,6 +51,7 @@ impl Metrics {
             get(&self.ticks_skipped),
             get(&self.tick_overruns),
             get(&self.clients_too_slow),
+            get(&self.clients_timed_out),
             get(&self.snapshots_replaced),
         )
     }

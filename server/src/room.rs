@@ -24,6 +24,7 @@ use crate::client::{Client, Flow, Incoming};
 use crate::connection;
 use crate::context::ServerContext;
 use crate::game::{Game, SeqFilter, ValidInput};
+use crate::heartbeat::Beat;
 use crate::metrics::Metrics;
 use crate::outbox::{CLOSE_GOING_AWAY, Close};
 use crate::rooms::{RoomShared, Seat};
@@ -198,6 +199,8 @@ impl<G: Game> Room<G> {
     fn read_clients(&mut self) {
         let budget = self.ctx.config.frames_per_tick.max(1);
         let tick = self.snapshot.tick;
+        let now = Instant::now();
+        let keep_alive = self.ctx.config.keep_alive();
         for member in self.members.values_mut() {
             member.client.socket_mut().new_tick();
             for _ in 0..budget {
@@ -228,6 +231,11 @@ impl<G: Game> Room<G> {
                 if member.fate != Fate::Plays {
                     break;
                 }
+            }
+            if member.fate == Fate::Plays && member.client.keep_alive(now, keep_alive) == Beat::Dead
+            {
+                Metrics::inc(&self.ctx.metrics.clients_timed_out);
+                member.fate = Fate::Closes;
             }
         }
     }

@@ -24,10 +24,13 @@ pub struct TestServer {
 }
 
 impl TestServer {
-    /// Starts a server. Its shutdown grace is short: test clients that are not being read
-    /// never answer a close, and waiting the full default for them only slows the suite.
+    /// Starts a server. Unless the test chose one, its shutdown grace is short: test
+    /// clients that are not being read never answer a close, and waiting the full default
+    /// for them only slows the suite.
     pub async fn start(mut config: Config) -> Self {
-        config.shutdown_grace_ms = 200;
+        if config.shutdown_grace_ms == Config::default().shutdown_grace_ms {
+            config.shutdown_grace_ms = 200;
+        }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let shutdown = CancellationToken::new();
