@@ -124,7 +124,7 @@ pub async fn run<G: Game>(
         }
         let began = Instant::now();
         room.admit(&mut cmds);
-        room.read_clients();
+        room.read_clients(began);
         room.settle_departures();
         for _ in 0..due.steps {
             room.game.step(clock.dt());
@@ -196,10 +196,9 @@ impl<G: Game> Room<G> {
 
     /// Reads up to the configured number of frames from every client. What a flooding
     /// client sends beyond that waits in its own socket, slowing nobody else.
-    fn read_clients(&mut self) {
+    fn read_clients(&mut self, now: Instant) {
         let budget = self.ctx.config.frames_per_tick.max(1);
         let tick = self.snapshot.tick;
-        let now = Instant::now();
         let keep_alive = self.ctx.config.keep_alive();
         for member in self.members.values_mut() {
             member.client.socket_mut().new_tick();

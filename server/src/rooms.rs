@@ -172,16 +172,6 @@ impl Rooms {
         }
         empty
     }
-
-    /// How many rooms are open.
-    pub fn len(&self) -> usize {
-        self.registry().rooms.len()
-    }
-
-    /// True when no room is open.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 impl Registry {

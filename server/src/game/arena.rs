@@ -76,11 +76,6 @@ impl Arena {
         }
     }
 
-    /// The rules this arena plays by.
-    pub fn rules(&self) -> &ArenaRules {
-        &self.rules
-    }
-
     /// How many players are in the world.
     pub fn len(&self) -> usize {
         self.bodies.len()
