@@ -5,22 +5,21 @@
 //! Expected curve: linear in outboxes, and independent of snapshot size.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use std::hint::black_box;
 use tickwire_benches::snapshot;
-use tickwire_server::outbox::{Batch, Outbox};
+use tickwire_server::outbox::Outbox;
 use tickwire_shared::encode;
 
 fn fanout(c: &mut Criterion) {
     let bytes = encode(&snapshot(64));
     let mut outboxes: Vec<Outbox> = (0..64).map(|_| Outbox::new(256)).collect();
-    let mut batch = Batch::default();
     let mut group = c.benchmark_group("fanout");
     group.throughput(Throughput::Elements(outboxes.len() as u64));
     group.bench_function("snapshot_into_64_outboxes", |b| {
         b.iter(|| {
             for outbox in &mut outboxes {
                 outbox.push_snapshot(bytes.clone());
-                outbox.take(&mut batch);
-                batch.snapshot = None;
+                black_box(outbox.take_snapshot());
             }
         });
     });

@@ -20,9 +20,7 @@ use tokio_tungstenite::tungstenite::{
 use tracing::Span;
 
 use crate::heartbeat::{Beat, KeepAlive, Liveness};
-use crate::outbox::{
-    Batch, CLOSE_NORMAL, CLOSE_POLICY, CLOSE_TOO_BIG, CLOSE_UNSUPPORTED, Close, Outbox,
-};
+use crate::outbox::{CLOSE_NORMAL, CLOSE_POLICY, CLOSE_TOO_BIG, CLOSE_UNSUPPORTED, Close, Outbox};
 use crate::socket::Socket;
 
 /// What one frame from the client amounts to.
@@ -59,6 +57,14 @@ fn would_block(err: &WsError) -> bool {
     matches!(err, WsError::Io(e) if e.kind() == io::ErrorKind::WouldBlock)
 }
 
+/// Hands one message to the library; on `WouldBlock` it has queued it for the flush.
+fn write_message(ws: &mut WebSocket<Socket>, msg: Message) -> Result<(), WsError> {
+    match ws.write(msg) {
+        Err(err) if would_block(&err) => Ok(()),
+        written => written,
+    }
+}
+
 /// Completes the server side of the WebSocket handshake on `stream`.
 ///
 /// The socket is waited on for reading only: the handshake's one write, a short HTTP
@@ -89,11 +95,9 @@ pub async fn handshake(
 pub struct Client {
     ws: WebSocket<Socket>,
     outbox: Outbox,
-    /// Taken from the outbox but not yet accepted by the socket.
-    batch: Batch,
     /// A flush is unfinished: nothing new is handed to the library until it is, so a
-    /// stalled socket holds at most one batch there and snapshots keep replacing each
-    /// other in the outbox instead of piling up.
+    /// stalled socket holds at most one tick's messages there and snapshots keep
+    /// replacing each other in the outbox instead of piling up.
     flushing: bool,
     close_sent: bool,
     /// Something arrived since the last keep-alive check.
@@ -111,7 +115,6 @@ impl Client {
         Self {
             ws,
             outbox: Outbox::new(reliable_cap),
-            batch: Batch::default(),
             flushing: false,
             close_sent: false,
             heard: false,
@@ -179,9 +182,8 @@ impl Client {
     }
 
     /// True when a write is waiting to be made or finished.
-    pub fn wants_write(&mut self) -> bool {
-        self.outbox.take(&mut self.batch);
-        self.flushing || self.ping_due || !self.batch.is_empty()
+    pub fn wants_write(&self) -> bool {
+        self.flushing || self.ping_due || self.outbox.has_pending() || self.outbox.is_closing()
     }
 
     /// Keep-alive at `now`: queues a ping when one is due, and closes the connection with
@@ -271,25 +273,25 @@ impl Client {
                 other => return Ok(other),
             }
         }
-        self.outbox.take(&mut self.batch);
-        if self.batch.is_empty() && !self.ping_due {
+        let closing = self.outbox.close_request().cloned();
+        if !self.outbox.has_pending() && !self.ping_due && closing.is_none() {
             return Ok(Flow::Open);
         }
-        let closing = self.batch.close.clone();
         if std::mem::take(&mut self.ping_due) && closing.is_none() {
-            self.write_message(Message::Ping(Bytes::new()))?;
+            write_message(&mut self.ws, Message::Ping(Bytes::new()))?;
         }
         if closing.as_ref().is_some_and(|c| c.code.is_none()) {
             // The peer closed first: it will read nothing more but the library's reply.
-            self.batch.reliable.clear();
-            self.batch.snapshot = None;
+            self.outbox.drain_reliable().for_each(drop);
+            self.outbox.take_snapshot();
         }
-        // On `WouldBlock` the library has queued the message: the flush below goes on.
-        while let Some(msg) = self.batch.reliable.pop_front() {
-            self.write_message(Message::Binary(msg))?;
+        // Everything goes into the library's buffer at once (on `WouldBlock` it keeps the
+        // message queued); `flushing` then holds back the next batch until this one is out.
+        for msg in self.outbox.drain_reliable() {
+            write_message(&mut self.ws, Message::Binary(msg))?;
         }
-        if let Some(snapshot) = self.batch.snapshot.take() {
-            self.write_message(Message::Binary(snapshot))?;
+        if let Some(snapshot) = self.outbox.take_snapshot() {
+            write_message(&mut self.ws, Message::Binary(snapshot))?;
         }
         if let Some(Close {
             code: Some(code),
@@ -313,19 +315,19 @@ impl Client {
         self.flush()
     }
 
-    fn write_message(&mut self, msg: Message) -> Result<(), WsError> {
-        match self.ws.write(msg) {
-            Ok(()) => Ok(()),
-            Err(err) if would_block(&err) => Ok(()),
-            Err(err) => Err(err),
-        }
+    /// True once the close this connection ends with has been handed to the library: ours,
+    /// or the library's own reply when the peer closed first.
+    fn close_handed_over(&self) -> bool {
+        self.outbox
+            .close_request()
+            .is_some_and(|c| c.code.is_none() || self.close_sent)
     }
 
     fn flush(&mut self) -> Result<Flow, WsError> {
         match self.ws.flush() {
             Ok(()) => {
                 self.flushing = false;
-                Ok(if self.batch.close.is_some() {
+                Ok(if self.close_handed_over() {
                     Flow::Closed
                 } else {
                     Flow::Open

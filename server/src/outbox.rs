@@ -37,24 +37,6 @@ pub const CLOSE_POLICY: u16 = 1008;
 /// WebSocket close code "message too big".
 pub const CLOSE_TOO_BIG: u16 = 1009;
 
-/// What the writer takes out of the outbox, kept until the socket has accepted it.
-#[derive(Debug, Default)]
-pub struct Batch {
-    /// Reliable messages, in the order they were queued; they go first.
-    pub reliable: VecDeque<Bytes>,
-    /// The newest snapshot, if one is pending.
-    pub snapshot: Option<Bytes>,
-    /// Set when the connection should end after this batch.
-    pub close: Option<Close>,
-}
-
-impl Batch {
-    /// True when there is nothing to write and no close to send.
-    pub fn is_empty(&self) -> bool {
-        self.reliable.is_empty() && self.snapshot.is_none() && self.close.is_none()
-    }
-}
-
 /// One client's two-lane send queue.
 #[derive(Debug)]
 pub struct Outbox {
@@ -121,18 +103,24 @@ impl Outbox {
         self.replaced
     }
 
-    /// Moves everything queued into `batch`, after what it already holds: reliable
-    /// messages keep their order, and a newer snapshot replaces an unsent one there too.
-    pub fn take(&mut self, batch: &mut Batch) {
-        batch.reliable.append(&mut self.reliable);
-        if let Some(snapshot) = self.snapshot.take()
-            && batch.snapshot.replace(snapshot).is_some()
-        {
-            self.replaced += 1;
-        }
-        if batch.close.is_none() {
-            batch.close.clone_from(&self.close);
-        }
+    /// True when a message or a snapshot is waiting to be written.
+    pub fn has_pending(&self) -> bool {
+        !self.reliable.is_empty() || self.snapshot.is_some()
+    }
+
+    /// The close asked for, if any.
+    pub fn close_request(&self) -> Option<&Close> {
+        self.close.as_ref()
+    }
+
+    /// Takes the reliable messages, in the order they were queued; they go out first.
+    pub fn drain_reliable(&mut self) -> std::collections::vec_deque::Drain<'_, Bytes> {
+        self.reliable.drain(..)
+    }
+
+    /// Takes the pending snapshot, if any.
+    pub fn take_snapshot(&mut self) -> Option<Bytes> {
+        self.snapshot.take()
     }
 }
 
@@ -140,21 +128,14 @@ impl Outbox {
 mod tests {
     use super::*;
 
-    fn take(outbox: &mut Outbox) -> Batch {
-        let mut batch = Batch::default();
-        outbox.take(&mut batch);
-        batch
-    }
-
     #[test]
     fn newer_snapshot_replaces_unsent_one_and_is_counted() {
         let mut outbox = Outbox::new(4);
         outbox.push_snapshot(Bytes::from_static(b"1"));
         outbox.push_snapshot(Bytes::from_static(b"2"));
         assert_eq!(outbox.replaced(), 1);
-        let batch = take(&mut outbox);
-        assert_eq!(batch.snapshot.as_deref(), Some(&b"2"[..]));
-        assert!(take(&mut outbox).snapshot.is_none(), "taken once");
+        assert_eq!(outbox.take_snapshot().as_deref(), Some(&b"2"[..]));
+        assert!(outbox.take_snapshot().is_none(), "taken once");
     }
 
     #[test]
@@ -163,9 +144,10 @@ mod tests {
         for m in [&b"a"[..], b"b", b"c"] {
             assert!(outbox.push_reliable(Bytes::copy_from_slice(m)));
         }
-        let batch = take(&mut outbox);
-        assert_eq!(batch.reliable, vec![&b"a"[..], b"b", b"c"]);
-        assert!(batch.close.is_none());
+        let sent: Vec<Bytes> = outbox.drain_reliable().collect();
+        assert_eq!(sent, vec![&b"a"[..], b"b", b"c"]);
+        assert!(outbox.close_request().is_none());
+        assert!(!outbox.has_pending());
     }
 
     #[test]
@@ -175,12 +157,15 @@ mod tests {
         assert!(outbox.push_reliable(Bytes::from_static(b"b")));
         assert!(!outbox.push_reliable(Bytes::from_static(b"c")));
         assert!(outbox.is_closing());
-        let batch = take(&mut outbox);
-        assert_eq!(batch.reliable.len(), 2, "what fitted is still delivered");
-        assert_eq!(batch.close.unwrap().code, Some(CLOSE_POLICY));
+        assert_eq!(
+            outbox.drain_reliable().count(),
+            2,
+            "what fitted is still delivered"
+        );
+        assert_eq!(outbox.close_request().unwrap().code, Some(CLOSE_POLICY));
         // Nothing more is accepted once closing.
         outbox.push_snapshot(Bytes::from_static(b"s"));
-        assert!(take(&mut outbox).snapshot.is_none());
+        assert!(outbox.take_snapshot().is_none());
     }
 
     #[test]
@@ -194,22 +179,6 @@ mod tests {
             code: Some(CLOSE_GOING_AWAY),
             reason: "bye",
         });
-        assert_eq!(take(&mut outbox).close.unwrap().code, Some(CLOSE_TOO_BIG));
-    }
-
-    #[test]
-    fn take_appends_to_what_the_writer_still_holds() {
-        let mut outbox = Outbox::new(4);
-        let mut batch = Batch::default();
-        outbox.push_reliable(Bytes::from_static(b"a"));
-        outbox.push_snapshot(Bytes::from_static(b"1"));
-        outbox.take(&mut batch);
-        // The socket did not take the batch; more arrives meanwhile.
-        outbox.push_reliable(Bytes::from_static(b"b"));
-        outbox.push_snapshot(Bytes::from_static(b"2"));
-        outbox.take(&mut batch);
-        assert_eq!(batch.reliable, vec![&b"a"[..], b"b"]);
-        assert_eq!(batch.snapshot.as_deref(), Some(&b"2"[..]));
-        assert_eq!(outbox.replaced(), 1, "the unsent snapshot 1 was replaced");
+        assert_eq!(outbox.close_request().unwrap().code, Some(CLOSE_TOO_BIG));
     }
 }
