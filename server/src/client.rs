@@ -8,19 +8,25 @@
 //! [`Socket`], so a tick's read and write cost no more than the system calls they make.
 
 use std::io;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use tickwire_shared::{ClientMsg, DecodeError, Error as ErrorMsg, ErrorCode, PlayerInfo, encode};
 use tokio_tungstenite::tungstenite::handshake::HandshakeError;
+use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use tokio_tungstenite::tungstenite::http::{StatusCode, header};
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{
     self, Error as WsError, Message, WebSocket, error::CapacityError,
 };
 use tracing::Span;
 
+use crate::conn_limits::Slot;
 use crate::heartbeat::{Beat, KeepAlive, Liveness};
+use crate::metrics::{CloseCause, Limited, Metrics, Traffic};
 use crate::outbox::{CLOSE_NORMAL, CLOSE_POLICY, CLOSE_TOO_BIG, CLOSE_UNSUPPORTED, Close, Outbox};
+use crate::rate_limit::{FloodGuard, Limit, Verdict};
 use crate::socket::Socket;
 
 /// What one frame from the client amounts to.
@@ -30,15 +36,13 @@ pub enum Incoming {
     Request(ClientMsg),
     /// A binary frame that is not a valid message; answer with an error and go on.
     Malformed(DecodeError),
-    /// The client closed, or broke a transport rule (text or oversize frame) and a close
+    /// The client closed, or broke a rule (text or oversize frame, flooding) and a close
     /// with a reason is queued; either way the connection is ending.
-    Closing {
-        /// True when the client broke a rule, rather than closing politely.
-        refused: bool,
-    },
+    Closing,
     /// The socket ended or failed.
     Ended,
-    /// Nothing to act on (control frames are answered by the library).
+    /// Nothing to act on: a control frame (answered by the library), or a message dropped
+    /// by the rate limit.
     Nothing,
 }
 
@@ -65,19 +69,29 @@ fn write_message(ws: &mut WebSocket<Socket>, msg: Message) -> Result<(), WsError
     }
 }
 
-/// Completes the server side of the WebSocket handshake on `stream`.
+/// Completes the server side of the WebSocket handshake on `stream`, or, with `refuse`,
+/// reads the request and answers it with that HTTP status instead of upgrading.
 ///
 /// The socket is waited on for reading only: the handshake's one write, a short HTTP
 /// response on a fresh socket with an empty send buffer, cannot block in practice, and a
 /// peer that makes it block anyway runs into the caller's handshake timeout.
 ///
 /// # Errors
-/// Whatever made the handshake fail (not HTTP, not an upgrade, the socket failed).
+/// Whatever made the handshake fail (not HTTP, not an upgrade, the socket failed), and
+/// `WsError::Http` after a refusal was sent.
 pub async fn handshake(
     stream: tokio::net::TcpStream,
     config: WebSocketConfig,
+    refuse: Option<(StatusCode, &'static str)>,
 ) -> Result<WebSocket<Socket>, WsError> {
-    let mut attempt = tungstenite::accept_with_config(Socket::Reactor(stream), Some(config));
+    // The error type is tungstenite's callback contract, large or not.
+    #[allow(clippy::result_large_err)]
+    let callback = |_: &Request, response: Response| match refuse {
+        None => Ok(response),
+        Some((status, why)) => Err(refusal(status, why)),
+    };
+    let mut attempt =
+        tungstenite::accept_hdr_with_config(Socket::new(stream), callback, Some(config));
     loop {
         match attempt {
             Ok(ws) => return Ok(ws),
@@ -88,6 +102,39 @@ pub async fn handshake(
             }
         }
     }
+}
+
+/// An HTTP refusal of the upgrade, with the reason as a plain-text body.
+fn refusal(status: StatusCode, why: &'static str) -> ErrorResponse {
+    let mut response = ErrorResponse::new(Some(format!("{why}\n")));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONNECTION,
+        header::HeaderValue::from_static("close"),
+    );
+    headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    headers.insert(header::CONTENT_LENGTH, (why.len() + 1).into());
+    if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE {
+        headers.insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+    }
+    response
+}
+
+/// The limits every client is held to, from the server's settings.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientRules {
+    /// Reliable messages that may wait in the outbox.
+    pub reliable_cap: usize,
+    /// Inputs per second.
+    pub inputs: Limit,
+    /// Other messages (and malformed frames) per second.
+    pub messages: Limit,
+    /// How long the socket may refuse our writes before the client is closed as too slow.
+    pub stall_timeout: Duration,
 }
 
 /// One client's connection.
@@ -105,23 +152,63 @@ pub struct Client {
     /// A keep-alive ping is to go out with the next write.
     ping_due: bool,
     liveness: Liveness,
+    /// Since when the socket has refused to take our writes.
+    stalled_since: Option<Instant>,
+    stall_timeout: Duration,
+    inputs: FloodGuard,
+    messages: FloodGuard,
+    /// Messages in and out since the owner last took the traffic (bytes are in the socket).
+    messages_in: u64,
+    messages_out: u64,
+    metrics: Arc<Metrics>,
     span: Span,
     player: Option<PlayerInfo>,
+    /// Counts this connection against the server's limits until the client is dropped.
+    _slot: Slot,
 }
 
 impl Client {
-    /// A client on an upgraded socket, logging under `span`.
-    pub fn new(ws: WebSocket<Socket>, reliable_cap: usize, span: Span) -> Self {
+    /// A client on an upgraded socket, held to `rules`, logging under `span`. It counts as
+    /// an open connection until it is dropped, and is then counted as closed, for the reason
+    /// its close was asked for (or as abnormal if none was).
+    pub fn new(
+        ws: WebSocket<Socket>,
+        rules: ClientRules,
+        metrics: Arc<Metrics>,
+        slot: Slot,
+        span: Span,
+    ) -> Self {
+        metrics.connections_accepted.inc();
+        metrics.connections_open.inc();
         Self {
             ws,
-            outbox: Outbox::new(reliable_cap),
+            outbox: Outbox::new(rules.reliable_cap),
             flushing: false,
             close_sent: false,
             heard: false,
             ping_due: false,
             liveness: Liveness::new(Instant::now()),
+            stalled_since: None,
+            stall_timeout: rules.stall_timeout,
+            inputs: FloodGuard::new(rules.inputs),
+            messages: FloodGuard::new(rules.messages),
+            messages_in: 0,
+            messages_out: 0,
+            metrics,
             span,
             player: None,
+            _slot: slot,
+        }
+    }
+
+    /// The traffic since the last call, for the owner to add to the totals.
+    pub fn take_traffic(&mut self) -> Traffic {
+        let (bytes_in, bytes_out) = self.ws.get_mut().take_bytes();
+        Traffic {
+            messages_in: std::mem::take(&mut self.messages_in),
+            messages_out: std::mem::take(&mut self.messages_out),
+            bytes_in,
+            bytes_out,
         }
     }
 
@@ -186,9 +273,23 @@ impl Client {
         self.flushing || self.ping_due || self.outbox.has_pending() || self.outbox.is_closing()
     }
 
-    /// Keep-alive at `now`: queues a ping when one is due, and closes the connection with
-    /// 1008 when nothing has been heard for the idle timeout (then returns [`Beat::Dead`]).
+    /// Keep-alive and drain check at `now`: queues a ping when one is due, and closes the
+    /// connection with 1008 (then returns [`Beat::Dead`]) when nothing has been heard for
+    /// the idle timeout, or the socket has refused our writes for the stall timeout.
     pub fn keep_alive(&mut self, now: Instant, rules: KeepAlive) -> Beat {
+        if self
+            .stalled_since
+            .is_some_and(|since| now.saturating_duration_since(since) >= self.stall_timeout)
+        {
+            self.span
+                .in_scope(|| tracing::debug!("socket not drained for the stall timeout; closing"));
+            self.close(Close {
+                code: Some(CLOSE_POLICY),
+                reason: "too slow: not reading its socket",
+                cause: CloseCause::Stalled,
+            });
+            return Beat::Dead;
+        }
         let beat = self
             .liveness
             .check(now, std::mem::take(&mut self.heard), rules);
@@ -200,6 +301,7 @@ impl Client {
                 self.close(Close {
                     code: Some(CLOSE_POLICY),
                     reason: "idle timeout: nothing received, not even a pong",
+                    cause: CloseCause::Timeout,
                 });
             }
             Beat::Quiet => {}
@@ -207,9 +309,18 @@ impl Client {
         beat
     }
 
+    /// When the socket was first found refusing our writes, if it still is.
+    pub fn stalled_since(&self) -> Option<Instant> {
+        self.stalled_since
+    }
+
     /// When [`Client::keep_alive`] next has something to do.
     pub fn keep_alive_due(&self, rules: KeepAlive) -> Instant {
-        self.liveness.next_due(rules)
+        let due = self.liveness.next_due(rules);
+        match self.stalled_since {
+            Some(since) => due.min(since + self.stall_timeout),
+            None => due,
+        }
     }
 
     /// Reads one frame if one is there (`None` when nothing is). Never panics on what the
@@ -221,26 +332,53 @@ impl Client {
         };
         self.heard |= frame.is_ok();
         Some(match frame {
-            Ok(Message::Binary(bytes)) => match ClientMsg::decode(&bytes) {
-                Ok(msg) => Incoming::Request(msg),
-                Err(err) => Incoming::Malformed(err),
-            },
-            Ok(Message::Text(_)) => self.refuse(
-                CLOSE_UNSUPPORTED,
-                "text frames are not supported; send binary MessagePack",
-            ),
+            Ok(Message::Binary(bytes)) => {
+                self.messages_in += 1;
+                let decoded = ClientMsg::decode(&bytes);
+                let (guard, kind) = match decoded {
+                    Ok(ClientMsg::Input(_)) => (&self.inputs, Limited::Input),
+                    _ => (&self.messages, Limited::Message),
+                };
+                match guard.check() {
+                    Verdict::Allow => match decoded {
+                        Ok(msg) => Incoming::Request(msg),
+                        Err(err) => Incoming::Malformed(err),
+                    },
+                    Verdict::Drop => {
+                        self.metrics.rate_limited(kind);
+                        Incoming::Nothing
+                    }
+                    Verdict::Flooding => self.refuse(
+                        CLOSE_POLICY,
+                        match kind {
+                            Limited::Input => "flooding: too many inputs",
+                            Limited::Message => "flooding: too many messages",
+                        },
+                        CloseCause::Flood,
+                    ),
+                }
+            }
+            Ok(Message::Text(_)) => {
+                self.messages_in += 1;
+                self.refuse(
+                    CLOSE_UNSUPPORTED,
+                    "text frames are not supported; send binary MessagePack",
+                    CloseCause::BadInput,
+                )
+            }
             Ok(Message::Close(_)) => {
                 self.close(Close {
                     code: None,
                     reason: "",
+                    cause: CloseCause::Clean,
                 });
-                Incoming::Closing { refused: false }
+                Incoming::Closing
             }
             Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)) => Incoming::Nothing,
             Err(WsError::Capacity(CapacityError::MessageTooLong { size, max_size })) => {
                 self.span
                     .in_scope(|| tracing::debug!(size, max_size, "refused an oversize frame"));
-                self.refuse(CLOSE_TOO_BIG, "message too big")
+                self.refuse(CLOSE_TOO_BIG, "message too big", CloseCause::Oversize)
             }
             Err(WsError::ConnectionClosed | WsError::AlreadyClosed) => Incoming::Ended,
             Err(err) => {
@@ -251,14 +389,15 @@ impl Client {
         })
     }
 
-    fn refuse(&mut self, code: u16, reason: &'static str) -> Incoming {
+    fn refuse(&mut self, code: u16, reason: &'static str, cause: CloseCause) -> Incoming {
         self.span
             .in_scope(|| tracing::debug!(code, reason, "closing connection"));
         self.close(Close {
             code: Some(code),
             reason,
+            cause,
         });
-        Incoming::Closing { refused: true }
+        Incoming::Closing
     }
 
     /// Hands everything queued to the socket and flushes once; then the close frame, if
@@ -288,14 +427,17 @@ impl Client {
         // Everything goes into the library's buffer at once (on `WouldBlock` it keeps the
         // message queued); `flushing` then holds back the next batch until this one is out.
         for msg in self.outbox.drain_reliable() {
+            self.messages_out += 1;
             write_message(&mut self.ws, Message::Binary(msg))?;
         }
         if let Some(snapshot) = self.outbox.take_snapshot() {
+            self.messages_out += 1;
             write_message(&mut self.ws, Message::Binary(snapshot))?;
         }
         if let Some(Close {
             code: Some(code),
             reason,
+            ..
         }) = closing
             && !self.close_sent
         {
@@ -327,13 +469,17 @@ impl Client {
         match self.ws.flush() {
             Ok(()) => {
                 self.flushing = false;
+                self.stalled_since = None;
                 Ok(if self.close_handed_over() {
                     Flow::Closed
                 } else {
                     Flow::Open
                 })
             }
-            Err(err) if would_block(&err) => Ok(Flow::Blocked),
+            Err(err) if would_block(&err) => {
+                self.stalled_since.get_or_insert_with(Instant::now);
+                Ok(Flow::Blocked)
+            }
             Err(WsError::ConnectionClosed | WsError::AlreadyClosed) => {
                 self.flushing = false;
                 Ok(Flow::Closed)
@@ -350,6 +496,7 @@ impl Client {
             self.close(Close {
                 code: Some(CLOSE_NORMAL),
                 reason: "",
+                cause: CloseCause::Clean,
             });
         }
         if self.socket_mut().to_reactor().is_err() {
@@ -384,5 +531,21 @@ impl Client {
         if ended.is_err() {
             span.in_scope(|| tracing::debug!("peer did not finish closing in time"));
         }
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        let cause = self
+            .outbox
+            .close_request()
+            .map_or(CloseCause::Abnormal, |c| c.cause);
+        let traffic = self.take_traffic();
+        self.metrics.add_traffic(traffic);
+        self.metrics.closed(cause);
+        self.span.in_scope(|| match cause {
+            CloseCause::Shutdown => tracing::debug!(reason = cause.label(), "connection closed"),
+            _ => tracing::info!(reason = cause.label(), "connection closed"),
+        });
     }
 }

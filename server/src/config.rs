@@ -20,9 +20,25 @@ pub struct Config {
     #[arg(long, env = "TICKWIRE_MAX_ROOMS", default_value_t = defaults::MAX_ROOMS)]
     pub max_rooms: usize,
 
-    /// Most connections open at once; more wait in the listen backlog.
+    /// Most connections open at once; the handshake of one more is refused with HTTP 503.
     #[arg(long, env = "TICKWIRE_MAX_CONNECTIONS", default_value_t = defaults::MAX_CONNECTIONS)]
     pub max_connections: usize,
+
+    /// Most connections open at once from one IP address; the handshake of one more is
+    /// refused with HTTP 429.
+    #[arg(long, env = "TICKWIRE_MAX_CONNECTIONS_PER_IP", default_value_t = defaults::MAX_CONNECTIONS_PER_IP)]
+    pub max_connections_per_ip: usize,
+
+    /// Apply the per-IP limit to loopback peers too. Off by default: on loopback the peer
+    /// is usually a reverse proxy or a local load test, and one limit would throttle everyone
+    /// behind it.
+    #[arg(long, env = "TICKWIRE_LIMIT_LOOPBACK")]
+    pub limit_loopback: bool,
+
+    /// Most TCP peers at once that have not finished the WebSocket handshake; further ones
+    /// are dropped unanswered, so a flood of slow handshakes cannot hold unbounded sockets.
+    #[arg(long, env = "TICKWIRE_MAX_PENDING_HANDSHAKES", default_value_t = defaults::MAX_PENDING_HANDSHAKES)]
+    pub max_pending_handshakes: usize,
 
     /// Seconds a room may stand empty before it is closed.
     #[arg(long, env = "TICKWIRE_ROOM_IDLE_SECS", default_value_t = defaults::ROOM_IDLE_SECS)]
@@ -41,6 +57,32 @@ pub struct Config {
     /// socket, so a flooding client slows only itself.
     #[arg(long, env = "TICKWIRE_FRAMES_PER_TICK", default_value_t = defaults::FRAMES_PER_TICK)]
     pub frames_per_tick: usize,
+
+    /// Inputs per second one client may send, on average; the excess is dropped.
+    #[arg(long, env = "TICKWIRE_INPUT_RATE", default_value_t = defaults::INPUT_RATE,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub input_rate: u32,
+
+    /// Inputs one client may send in a burst above its rate.
+    #[arg(long, env = "TICKWIRE_INPUT_BURST", default_value_t = defaults::INPUT_BURST,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub input_burst: u32,
+
+    /// Other messages (hello, join, leave, ping, and malformed frames) per second one client
+    /// may send, on average; the excess is dropped.
+    #[arg(long, env = "TICKWIRE_MESSAGE_RATE", default_value_t = defaults::MESSAGE_RATE,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub message_rate: u32,
+
+    /// Other messages one client may send in a burst above its rate.
+    #[arg(long, env = "TICKWIRE_MESSAGE_BURST", default_value_t = defaults::MESSAGE_BURST,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub message_burst: u32,
+
+    /// Milliseconds a client's socket may refuse our writes before the client is closed
+    /// with 1008 as too slow.
+    #[arg(long, env = "TICKWIRE_STALL_TIMEOUT_MS", default_value_t = defaults::STALL_TIMEOUT_MS)]
+    pub stall_timeout_ms: u64,
 
     /// Milliseconds a client has to complete the WebSocket handshake.
     #[arg(long, env = "TICKWIRE_HANDSHAKE_TIMEOUT_MS", default_value_t = defaults::HANDSHAKE_TIMEOUT_MS)]
@@ -70,6 +112,20 @@ pub mod defaults {
     pub const MAX_ROOMS: usize = 1024;
     /// See [`super::Config::max_connections`].
     pub const MAX_CONNECTIONS: usize = 10_000;
+    /// See [`super::Config::max_connections_per_ip`].
+    pub const MAX_CONNECTIONS_PER_IP: usize = 64;
+    /// See [`super::Config::max_pending_handshakes`].
+    pub const MAX_PENDING_HANDSHAKES: usize = 1024;
+    /// See [`super::Config::input_rate`]: twice what an honest 60 Hz client sends.
+    pub const INPUT_RATE: u32 = 120;
+    /// See [`super::Config::input_burst`]: a second's worth, for inputs bunched by jitter.
+    pub const INPUT_BURST: u32 = 120;
+    /// See [`super::Config::message_rate`].
+    pub const MESSAGE_RATE: u32 = 20;
+    /// See [`super::Config::message_burst`].
+    pub const MESSAGE_BURST: u32 = 40;
+    /// See [`super::Config::stall_timeout_ms`].
+    pub const STALL_TIMEOUT_MS: u64 = 10_000;
     /// See [`super::Config::room_idle_secs`].
     pub const ROOM_IDLE_SECS: u64 = 30;
     /// See [`super::Config::max_message_bytes`]; the largest honest message (a hello with
@@ -97,10 +153,18 @@ impl Default for Config {
             max_room_players: defaults::MAX_ROOM_PLAYERS,
             max_rooms: defaults::MAX_ROOMS,
             max_connections: defaults::MAX_CONNECTIONS,
+            max_connections_per_ip: defaults::MAX_CONNECTIONS_PER_IP,
+            limit_loopback: false,
+            max_pending_handshakes: defaults::MAX_PENDING_HANDSHAKES,
             room_idle_secs: defaults::ROOM_IDLE_SECS,
             max_message_bytes: defaults::MAX_MESSAGE_BYTES,
             reliable_queue: defaults::RELIABLE_QUEUE,
             frames_per_tick: defaults::FRAMES_PER_TICK,
+            input_rate: defaults::INPUT_RATE,
+            input_burst: defaults::INPUT_BURST,
+            message_rate: defaults::MESSAGE_RATE,
+            message_burst: defaults::MESSAGE_BURST,
+            stall_timeout_ms: defaults::STALL_TIMEOUT_MS,
             handshake_timeout_ms: defaults::HANDSHAKE_TIMEOUT_MS,
             ping_interval_ms: defaults::PING_INTERVAL_MS,
             idle_timeout_ms: defaults::IDLE_TIMEOUT_MS,
@@ -125,6 +189,23 @@ impl Config {
         crate::heartbeat::KeepAlive {
             ping_interval: Duration::from_millis(self.ping_interval_ms.max(1)),
             idle_timeout: Duration::from_millis(self.idle_timeout_ms.max(1)),
+        }
+    }
+
+    /// The limits each client is held to.
+    pub fn client_rules(&self) -> crate::client::ClientRules {
+        use crate::rate_limit::Limit;
+        crate::client::ClientRules {
+            reliable_cap: self.reliable_queue,
+            inputs: Limit {
+                per_second: self.input_rate,
+                burst: self.input_burst,
+            },
+            messages: Limit {
+                per_second: self.message_rate,
+                burst: self.message_burst,
+            },
+            stall_timeout: Duration::from_millis(self.stall_timeout_ms),
         }
     }
 

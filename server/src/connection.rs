@@ -7,6 +7,7 @@
 //! each bad frame gets an error message, and text or oversize frames close the connection
 //! with a code and a reason.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tickwire_shared::{
@@ -14,17 +15,26 @@ use tickwire_shared::{
     encode,
 };
 use tokio::net::TcpStream;
+use tokio::sync::OwnedSemaphorePermit;
 use tokio::sync::mpsc::error::TrySendError;
+use tokio_tungstenite::tungstenite::http::StatusCode;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tracing::Span;
 
 use crate::client::{self, Client, Flow, Incoming};
 use crate::context::ServerContext;
 use crate::heartbeat::Beat;
-use crate::metrics::Metrics;
+use crate::metrics::{CloseCause, Refusal};
 use crate::outbox::{CLOSE_GOING_AWAY, CLOSE_PROTOCOL, Close};
 use crate::room::RoomCmd;
 use crate::rooms::JoinRefused;
+
+/// The close every client gets when the server shuts down.
+pub const SHUTTING_DOWN: Close = Close {
+    code: Some(CLOSE_GOING_AWAY),
+    reason: "server shutting down",
+    cause: CloseCause::Shutdown,
+};
 
 /// Enough for a burst of a dozen inputs in one read; bigger frames take a few reads.
 const READ_BUFFER_BYTES: usize = 512;
@@ -60,26 +70,56 @@ fn tune_socket(stream: &TcpStream) {
     let _ = sock.set_send_buffer_size(SOCKET_SEND_BYTES);
 }
 
-/// Serves one accepted TCP connection: handshake, then the lobby. Errors are logged here,
-/// never returned.
-pub async fn serve(stream: TcpStream, ctx: Arc<ServerContext>) {
+/// Serves one accepted TCP connection: handshake, then the lobby. A peer over the
+/// connection limits is answered with an HTTP refusal instead of the upgrade. Errors are
+/// logged here, never returned.
+pub async fn serve(
+    stream: TcpStream,
+    peer: SocketAddr,
+    handshake_permit: OwnedSemaphorePermit,
+    ctx: Arc<ServerContext>,
+) {
     tune_socket(&stream);
-    let handshake = client::handshake(stream, websocket_config(&ctx));
-    let ws = match tokio::time::timeout(ctx.config.handshake_timeout(), handshake).await {
-        Ok(Ok(ws)) => ws,
-        Ok(Err(err)) => {
-            Metrics::inc(&ctx.metrics.handshakes_failed);
+    let slot = ctx.limits.acquire(peer.ip());
+    let refuse = match slot {
+        Ok(_) => None,
+        Err(Refusal::PerIp) => Some((
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many connections from your address",
+        )),
+        Err(_) => Some((
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the server is at its connection limit",
+        )),
+    };
+    let handshake = client::handshake(stream, websocket_config(&ctx), refuse);
+    let handshake = tokio::time::timeout(ctx.config.handshake_timeout(), handshake).await;
+    drop(handshake_permit);
+    let (ws, slot) = match (handshake, slot) {
+        (Ok(Ok(ws)), Ok(slot)) => (ws, slot),
+        (_, Err(refusal)) => {
+            ctx.metrics.refused(refusal);
+            tracing::info!(reason = refusal.label(), "refused connection");
+            return;
+        }
+        (Ok(Err(err)), Ok(_)) => {
+            ctx.metrics.refused(Refusal::HandshakeFailed);
             tracing::debug!(cause = %err, "handshake failed");
             return;
         }
-        Err(_) => {
-            Metrics::inc(&ctx.metrics.handshakes_failed);
+        (Err(_), Ok(_)) => {
+            ctx.metrics.refused(Refusal::HandshakeTimeout);
             tracing::debug!("handshake timed out");
             return;
         }
     };
-    Metrics::inc(&ctx.metrics.connections_accepted);
-    let client = Client::new(ws, ctx.config.reliable_queue, Span::current());
+    let client = Client::new(
+        ws,
+        ctx.client_rules,
+        Arc::clone(&ctx.metrics),
+        slot,
+        Span::current(),
+    );
     lobby(client, ctx).await;
 }
 
@@ -94,8 +134,8 @@ pub async fn lobby(mut client: Client, ctx: Arc<ServerContext>) {
     let shutdown = ctx.shutdown.clone();
     let keep_alive = ctx.config.keep_alive();
     loop {
+        ctx.metrics.add_traffic(client.take_traffic());
         if client.keep_alive(std::time::Instant::now(), keep_alive) == Beat::Dead {
-            Metrics::inc(&ctx.metrics.clients_timed_out);
             break;
         }
         let mut blocked = false;
@@ -124,10 +164,7 @@ pub async fn lobby(mut client: Client, ctx: Arc<ServerContext>) {
             };
             match ready {
                 None => {
-                    client.close(Close {
-                        code: Some(CLOSE_GOING_AWAY),
-                        reason: "server shutting down",
-                    });
+                    client.close(SHUTTING_DOWN);
                     break;
                 }
                 Some(Ok(())) => continue,
@@ -138,10 +175,7 @@ pub async fn lobby(mut client: Client, ctx: Arc<ServerContext>) {
         // runtime's budget makes it step aside now and then, and shutdown is looked at.
         tokio::task::coop::consume_budget().await;
         if shutdown.is_cancelled() {
-            client.close(Close {
-                code: Some(CLOSE_GOING_AWAY),
-                reason: "server shutting down",
-            });
+            client.close(SHUTTING_DOWN);
             break;
         }
         match incoming {
@@ -156,18 +190,13 @@ pub async fn lobby(mut client: Client, ctx: Arc<ServerContext>) {
             },
             Incoming::Request(msg) => on_request(&ctx, &mut client, msg),
             Incoming::Malformed(err) => {
-                Metrics::inc(&ctx.metrics.frames_malformed);
+                ctx.metrics.frames_malformed.inc();
                 client
                     .span()
                     .in_scope(|| tracing::debug!(cause = %err, "malformed frame"));
                 client.error(err.code(), err.to_string(), err.kind());
             }
-            Incoming::Closing { refused } => {
-                if refused {
-                    Metrics::inc(&ctx.metrics.frames_refused);
-                }
-                break;
-            }
+            Incoming::Closing => break,
             Incoming::Ended => return,
             Incoming::Nothing => {}
         }
@@ -216,6 +245,7 @@ fn on_hello(ctx: &ServerContext, client: &mut Client, hello: Hello) {
         client.close(Close {
             code: Some(CLOSE_PROTOCOL),
             reason: "protocol version mismatch",
+            cause: CloseCause::BadInput,
         });
         return;
     }

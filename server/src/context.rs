@@ -1,13 +1,16 @@
 //! What every task of one server shares: settings, the room registry, counters and the
 //! shutdown signal.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use tickwire_shared::PlayerId;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::client::ClientRules;
 use crate::config::Config;
+use crate::conn_limits::ConnectionLimits;
 use crate::metrics::Metrics;
 use crate::rooms::Rooms;
 
@@ -18,8 +21,14 @@ pub struct ServerContext {
     pub config: Config,
     /// Every open room.
     pub rooms: Rooms,
-    /// Counters.
-    pub metrics: Metrics,
+    /// What the server did and refused.
+    pub metrics: Arc<Metrics>,
+    /// Connections counted against the total and per-address limits.
+    pub limits: Arc<ConnectionLimits>,
+    /// Permits for handshakes under way, so slow handshakes cannot hold unbounded sockets.
+    pub handshakes: Arc<tokio::sync::Semaphore>,
+    /// The limits each client is held to.
+    pub client_rules: ClientRules,
     /// Cancelled once, when the server starts shutting down.
     pub shutdown: CancellationToken,
     /// Every connection and room task, so shutdown can wait for them.
@@ -31,9 +40,18 @@ impl ServerContext {
     /// A context for a server that has not accepted anything yet.
     pub fn new(config: Config, shutdown: CancellationToken) -> Self {
         Self {
+            metrics: Arc::new(Metrics::new()),
+            limits: Arc::new(ConnectionLimits::new(
+                config.max_connections,
+                config.max_connections_per_ip,
+                config.limit_loopback,
+            )),
+            handshakes: Arc::new(tokio::sync::Semaphore::new(
+                config.max_pending_handshakes.max(1),
+            )),
+            client_rules: config.client_rules(),
             config,
             rooms: Rooms::default(),
-            metrics: Metrics::default(),
             shutdown,
             tracker: TaskTracker::new(),
             next_player_id: AtomicU32::new(1),

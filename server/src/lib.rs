@@ -17,8 +17,10 @@
 //! # }
 //! ```
 
+pub mod admin;
 pub mod client;
 pub mod config;
+pub mod conn_limits;
 pub mod connection;
 pub mod context;
 pub mod game;
@@ -26,10 +28,11 @@ pub mod heartbeat;
 pub mod listener;
 pub mod metrics;
 pub mod outbox;
+pub mod rate_limit;
 pub mod room;
 pub mod rooms;
 pub mod socket;
 pub mod tick_clock;
 
 pub use config::Config;
-pub use listener::run;
+pub use listener::{run, run_with_admin};

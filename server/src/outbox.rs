@@ -2,7 +2,7 @@
 //!
 //! Two lanes, so that a slow socket never blocks the tick and never grows without bound:
 //! - the latest-state lane holds at most one snapshot; a newer one replaces an unsent
-//!   older one (counted in [`Outbox::replaced`]), because only the newest state matters;
+//!   older one (the owner counts those), because only the newest state matters;
 //! - the reliable lane carries what must arrive (welcome, joined, errors, pongs, player
 //!   events) and is bounded; when it overflows the client cannot keep up, and the outbox
 //!   closes with code 1008 ("policy") and a reason instead of queueing more.
@@ -14,6 +14,8 @@ use std::collections::VecDeque;
 
 use bytes::Bytes;
 
+use crate::metrics::CloseCause;
+
 /// Why and how the connection should end.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Close {
@@ -22,6 +24,8 @@ pub struct Close {
     pub code: Option<u16>,
     /// The reason sent with the code.
     pub reason: &'static str,
+    /// What the connection's end is counted as.
+    pub cause: CloseCause,
 }
 
 /// WebSocket close code "normal closure".
@@ -44,7 +48,6 @@ pub struct Outbox {
     reliable: VecDeque<Bytes>,
     close: Option<Close>,
     reliable_cap: usize,
-    replaced: u64,
 }
 
 impl Outbox {
@@ -55,18 +58,15 @@ impl Outbox {
             reliable: VecDeque::new(),
             close: None,
             reliable_cap: reliable_cap.max(1),
-            replaced: 0,
         }
     }
 
-    /// Queues a snapshot, replacing an unsent older one.
-    pub fn push_snapshot(&mut self, snapshot: Bytes) {
+    /// Queues a snapshot, replacing an unsent older one; true when one was replaced.
+    pub fn push_snapshot(&mut self, snapshot: Bytes) -> bool {
         if self.close.is_some() {
-            return;
+            return false;
         }
-        if self.snapshot.replace(snapshot).is_some() {
-            self.replaced += 1;
-        }
+        self.snapshot.replace(snapshot).is_some()
     }
 
     /// Queues a message that must arrive. Returns false, and closes the outbox, when the
@@ -79,6 +79,7 @@ impl Outbox {
             self.close = Some(Close {
                 code: Some(CLOSE_POLICY),
                 reason: "too slow: reliable queue overflowed",
+                cause: CloseCause::Slow,
             });
             return false;
         }
@@ -96,11 +97,6 @@ impl Outbox {
     /// True once a close has been asked for.
     pub fn is_closing(&self) -> bool {
         self.close.is_some()
-    }
-
-    /// How many snapshots were replaced before they could be sent.
-    pub fn replaced(&self) -> u64 {
-        self.replaced
     }
 
     /// True when a message or a snapshot is waiting to be written.
@@ -131,9 +127,8 @@ mod tests {
     #[test]
     fn newer_snapshot_replaces_unsent_one_and_is_counted() {
         let mut outbox = Outbox::new(4);
-        outbox.push_snapshot(Bytes::from_static(b"1"));
-        outbox.push_snapshot(Bytes::from_static(b"2"));
-        assert_eq!(outbox.replaced(), 1);
+        assert!(!outbox.push_snapshot(Bytes::from_static(b"1")));
+        assert!(outbox.push_snapshot(Bytes::from_static(b"2")), "replaced");
         assert_eq!(outbox.take_snapshot().as_deref(), Some(&b"2"[..]));
         assert!(outbox.take_snapshot().is_none(), "taken once");
     }
@@ -162,7 +157,11 @@ mod tests {
             2,
             "what fitted is still delivered"
         );
-        assert_eq!(outbox.close_request().unwrap().code, Some(CLOSE_POLICY));
+        let close = outbox.close_request().unwrap();
+        assert_eq!(
+            (close.code, close.cause),
+            (Some(CLOSE_POLICY), CloseCause::Slow)
+        );
         // Nothing more is accepted once closing.
         outbox.push_snapshot(Bytes::from_static(b"s"));
         assert!(outbox.take_snapshot().is_none());
@@ -174,10 +173,12 @@ mod tests {
         outbox.close(Close {
             code: Some(CLOSE_TOO_BIG),
             reason: "big",
+            cause: CloseCause::Oversize,
         });
         outbox.close(Close {
             code: Some(CLOSE_GOING_AWAY),
             reason: "bye",
+            cause: CloseCause::Shutdown,
         });
         assert_eq!(outbox.close_request().unwrap().code, Some(CLOSE_TOO_BIG));
     }

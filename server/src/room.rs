@@ -21,12 +21,11 @@ use tokio::sync::mpsc;
 use tracing::Instrument;
 
 use crate::client::{Client, Flow, Incoming};
-use crate::connection;
+use crate::connection::{self, SHUTTING_DOWN};
 use crate::context::ServerContext;
 use crate::game::{Game, SeqFilter, ValidInput};
 use crate::heartbeat::Beat;
-use crate::metrics::Metrics;
-use crate::outbox::{CLOSE_GOING_AWAY, Close};
+use crate::metrics::Traffic;
 use crate::rooms::{RoomShared, Seat};
 use crate::tick_clock::TickClock;
 
@@ -116,10 +115,7 @@ pub async fn run<G: Game>(
             continue;
         }
         if due.skipped > 0 {
-            room.ctx
-                .metrics
-                .ticks_skipped
-                .fetch_add(due.skipped, std::sync::atomic::Ordering::Relaxed);
+            room.ctx.metrics.ticks_skipped.inc_by(due.skipped);
             tracing::warn!(skipped = due.skipped, "room fell behind and skipped ticks");
         }
         let began = Instant::now();
@@ -133,8 +129,11 @@ pub async fn run<G: Game>(
         room.broadcast_snapshot();
         room.settle_departures();
         let took = began.elapsed();
+        let metrics = &room.ctx.metrics;
+        metrics.ticks.inc_by(u64::from(due.steps));
+        metrics.tick_seconds.observe(took.as_secs_f64());
         if took > tick_period {
-            Metrics::inc(&room.ctx.metrics.tick_overruns);
+            metrics.tick_overruns.inc();
             tracing::warn!(took_us = took.as_micros() as u64, "tick overran its period");
         }
 
@@ -200,6 +199,7 @@ impl<G: Game> Room<G> {
         let budget = self.ctx.config.frames_per_tick.max(1);
         let tick = self.snapshot.tick;
         let keep_alive = self.ctx.config.keep_alive();
+        let mut malformed = 0;
         for member in self.members.values_mut() {
             member.client.socket_mut().new_tick();
             for _ in 0..budget {
@@ -211,19 +211,14 @@ impl<G: Game> Room<G> {
                         on_request(&self.ctx, &mut self.game, member, msg, tick);
                     }
                     Incoming::Malformed(err) => {
-                        Metrics::inc(&self.ctx.metrics.frames_malformed);
+                        malformed += 1;
                         member
                             .client
                             .span()
                             .in_scope(|| tracing::debug!(cause = %err, "malformed frame"));
                         member.client.error(err.code(), err.to_string(), err.kind());
                     }
-                    Incoming::Closing { refused } => {
-                        if refused {
-                            Metrics::inc(&self.ctx.metrics.frames_refused);
-                        }
-                        member.fate = Fate::Closes;
-                    }
+                    Incoming::Closing => member.fate = Fate::Closes,
                     Incoming::Ended => member.fate = Fate::Gone,
                     Incoming::Nothing => {}
                 }
@@ -233,9 +228,11 @@ impl<G: Game> Room<G> {
             }
             if member.fate == Fate::Plays && member.client.keep_alive(now, keep_alive) == Beat::Dead
             {
-                Metrics::inc(&self.ctx.metrics.clients_timed_out);
                 member.fate = Fate::Closes;
             }
+        }
+        if malformed > 0 {
+            self.ctx.metrics.frames_malformed.inc_by(malformed);
         }
     }
 
@@ -251,8 +248,10 @@ impl<G: Game> Room<G> {
         // Encoded once; every outbox gets a reference-counted handle to the same bytes,
         // and each client gets one write for everything the tick queued for it.
         let bytes = encode(&self.snapshot);
+        let mut dropped = 0;
+        let mut traffic = Traffic::default();
         for member in self.members.values_mut() {
-            member.client.outbox().push_snapshot(bytes.clone());
+            dropped += u64::from(member.client.outbox().push_snapshot(bytes.clone()));
             match member.client.write_now() {
                 Ok(Flow::Open | Flow::Blocked) => {}
                 Ok(Flow::Closed) => member.fate = Fate::Closes,
@@ -260,9 +259,15 @@ impl<G: Game> Room<G> {
             }
             if member.fate == Fate::Plays && member.client.is_closing() {
                 // Its reliable lane overflowed: it cannot keep up.
-                Metrics::inc(&self.ctx.metrics.clients_too_slow);
                 member.fate = Fate::Closes;
             }
+            // Taken after the tick's read and write, so one sum per tick covers both.
+            traffic += member.client.take_traffic();
+        }
+        let metrics = &self.ctx.metrics;
+        metrics.add_traffic(traffic);
+        if dropped > 0 {
+            metrics.snapshots_dropped.inc_by(dropped);
         }
     }
 
@@ -276,13 +281,9 @@ impl<G: Game> Room<G> {
                 .map(|(k, _)| k),
         );
         for key in std::mem::take(&mut self.departed) {
-            let Some(mut member) = self.members.remove(key) else {
+            let Some(member) = self.members.remove(key) else {
                 continue;
             };
-            self.ctx.metrics.snapshots_replaced.fetch_add(
-                member.client.outbox().replaced(),
-                std::sync::atomic::Ordering::Relaxed,
-            );
             self.game.handle_leave(member.id);
             self.shared.release_seat();
             let left = encode(&PlayerLeft { id: member.id });
@@ -311,10 +312,7 @@ impl<G: Game> Room<G> {
     /// On shutdown: every client is sent a close with code 1001.
     fn close_all(&mut self) {
         for (_, mut member) in self.members.drain() {
-            member.client.close(Close {
-                code: Some(CLOSE_GOING_AWAY),
-                reason: "server shutting down",
-            });
+            member.client.close(SHUTTING_DOWN);
             let span = member.client.span().clone();
             let finish = member.client.finish(self.ctx.config.shutdown_grace());
             self.ctx.tracker.spawn(finish.instrument(span));
@@ -340,7 +338,7 @@ fn on_request<G: Game>(
                 }
             }
             Err(err) => {
-                Metrics::inc(&ctx.metrics.inputs_invalid);
+                ctx.metrics.inputs_invalid.inc();
                 client.error(ErrorCode::INVALID_VALUE, err.to_string(), kind);
             }
         },

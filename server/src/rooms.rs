@@ -74,6 +74,17 @@ impl RoomShared {
     }
 }
 
+/// One open room, as the admin endpoint lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RoomSummary {
+    /// The room's name.
+    pub id: String,
+    /// Seats taken (players in the room and on their way in).
+    pub players: usize,
+    /// Seats in all.
+    pub capacity: usize,
+}
+
 /// Why a join was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum JoinRefused {
@@ -105,6 +116,22 @@ impl Rooms {
     fn registry(&self) -> std::sync::MutexGuard<'_, Registry> {
         // The map stays consistent even if a holder panicked: every change is one call.
         self.registry.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Every open room, by name, each with `capacity` seats.
+    pub fn list(&self, capacity: usize) -> Vec<RoomSummary> {
+        let mut rooms: Vec<RoomSummary> = self
+            .registry()
+            .rooms
+            .iter()
+            .map(|(name, handle)| RoomSummary {
+                id: name.clone(),
+                players: handle.shared.occupancy.load(Ordering::Acquire),
+                capacity,
+            })
+            .collect();
+        rooms.sort_by(|a, b| a.id.cmp(&b.id));
+        rooms
     }
 
     /// Takes a seat in the named room (opening it if needed), or with `None` in the

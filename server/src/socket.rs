@@ -13,20 +13,28 @@ use std::io::{self, Read, Write};
 
 use tokio::net::TcpStream;
 
-/// A client's TCP socket (see the module doc for the two modes).
+/// A client's TCP socket (see the module doc for the two modes), counting the bytes it
+/// carries.
 #[derive(Debug)]
-pub enum Socket {
-    /// Registered with the reactor; for tasks that wait on the socket.
+pub struct Socket {
+    io: Io,
+    bytes_read: u64,
+    bytes_written: u64,
+}
+
+#[derive(Debug)]
+enum Io {
+    // Registered with the reactor; for tasks that wait on the socket.
     Reactor(TcpStream),
-    /// Outside the reactor; for a room that polls it once per tick.
+    // Outside the reactor; for a room that polls it once per tick.
     Polled(PolledSocket),
-    /// Between modes, or after a failed switch.
+    // Between modes, or after a failed switch.
     Detached,
 }
 
 /// A non-blocking socket read at most until empty once per tick.
 #[derive(Debug)]
-pub struct PolledSocket {
+struct PolledSocket {
     stream: std::net::TcpStream,
     /// A read this tick came back short, so the kernel buffer is empty: further reads
     /// this tick would only cost a system call to learn `WouldBlock`.
@@ -38,13 +46,30 @@ fn detached() -> io::Error {
 }
 
 impl Socket {
+    /// A socket registered with the reactor.
+    pub fn new(stream: TcpStream) -> Self {
+        Self {
+            io: Io::Reactor(stream),
+            bytes_read: 0,
+            bytes_written: 0,
+        }
+    }
+
+    /// Bytes read and written since the last call.
+    pub fn take_bytes(&mut self) -> (u64, u64) {
+        (
+            std::mem::take(&mut self.bytes_read),
+            std::mem::take(&mut self.bytes_written),
+        )
+    }
+
     /// Takes the socket out of the reactor (for a room).
     ///
     /// # Errors
     /// The socket's I/O error when it cannot be taken out; the socket is then detached.
     pub fn to_polled(&mut self) -> io::Result<()> {
-        *self = match std::mem::replace(self, Socket::Detached) {
-            Socket::Reactor(stream) => Socket::Polled(PolledSocket {
+        self.io = match std::mem::replace(&mut self.io, Io::Detached) {
+            Io::Reactor(stream) => Io::Polled(PolledSocket {
                 // Stays non-blocking: tokio's `into_std` keeps the mode.
                 stream: stream.into_std()?,
                 drained: false,
@@ -60,8 +85,8 @@ impl Socket {
     /// # Errors
     /// The socket's I/O error when it cannot be registered; the socket is then detached.
     pub fn to_reactor(&mut self) -> io::Result<()> {
-        *self = match std::mem::replace(self, Socket::Detached) {
-            Socket::Polled(polled) => Socket::Reactor(TcpStream::from_std(polled.stream)?),
+        self.io = match std::mem::replace(&mut self.io, Io::Detached) {
+            Io::Polled(polled) => Io::Reactor(TcpStream::from_std(polled.stream)?),
             other => other,
         };
         Ok(())
@@ -69,36 +94,36 @@ impl Socket {
 
     /// A new tick: the socket may have received data since the last one.
     pub fn new_tick(&mut self) {
-        if let Socket::Polled(polled) = self {
+        if let Io::Polled(polled) = &mut self.io {
             polled.drained = false;
         }
     }
 
     /// Waits until the socket may be readable. Resolves at once outside the reactor.
     pub async fn readable(&self) -> io::Result<()> {
-        match self {
-            Socket::Reactor(stream) => stream.readable().await,
-            Socket::Polled(_) => Ok(()),
-            Socket::Detached => Err(detached()),
+        match &self.io {
+            Io::Reactor(stream) => stream.readable().await,
+            Io::Polled(_) => Ok(()),
+            Io::Detached => Err(detached()),
         }
     }
 
     /// Waits until the socket may be writable. Resolves at once outside the reactor.
     pub async fn writable(&self) -> io::Result<()> {
-        match self {
-            Socket::Reactor(stream) => stream.writable().await,
-            Socket::Polled(_) => Ok(()),
-            Socket::Detached => Err(detached()),
+        match &self.io {
+            Io::Reactor(stream) => stream.writable().await,
+            Io::Polled(_) => Ok(()),
+            Io::Detached => Err(detached()),
         }
     }
 }
 
 impl Read for Socket {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
+        let n = match &mut self.io {
             // Returns `WouldBlock` without a system call when the reactor saw no data.
-            Socket::Reactor(stream) => stream.try_read(buf),
-            Socket::Polled(polled) => {
+            Io::Reactor(stream) => stream.try_read(buf),
+            Io::Polled(polled) => {
                 if polled.drained {
                     return Err(io::ErrorKind::WouldBlock.into());
                 }
@@ -110,18 +135,26 @@ impl Read for Socket {
                 }
                 n
             }
-            Socket::Detached => Err(detached()),
+            Io::Detached => Err(detached()),
+        };
+        if let Ok(n) = n {
+            self.bytes_read += n as u64;
         }
+        n
     }
 }
 
 impl Write for Socket {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Socket::Reactor(stream) => stream.try_write(buf),
-            Socket::Polled(polled) => (&polled.stream).write(buf),
-            Socket::Detached => Err(detached()),
+        let n = match &self.io {
+            Io::Reactor(stream) => stream.try_write(buf),
+            Io::Polled(polled) => (&polled.stream).write(buf),
+            Io::Detached => Err(detached()),
+        };
+        if let Ok(n) = n {
+            self.bytes_written += n as u64;
         }
+        n
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -144,7 +177,7 @@ mod tests {
     #[tokio::test]
     async fn polled_reads_once_per_tick_until_short() {
         let (server, mut peer) = pair().await;
-        let mut socket = Socket::Reactor(server);
+        let mut socket = Socket::new(server);
         socket.to_polled().unwrap();
         let mut buf = [0u8; 8];
         assert_eq!(
@@ -179,7 +212,7 @@ mod tests {
     #[tokio::test]
     async fn switches_back_to_the_reactor_and_waits_there() {
         let (server, mut peer) = pair().await;
-        let mut socket = Socket::Reactor(server);
+        let mut socket = Socket::new(server);
         socket.to_polled().unwrap();
         socket.to_reactor().unwrap();
         tokio::io::AsyncWriteExt::write_all(&mut peer, b"x")

@@ -19,8 +19,11 @@ pub const WAIT: Duration = Duration::from_secs(5);
 
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// The admin endpoint (`/healthz`, `/metrics`, `/rooms`).
+    pub admin_addr: SocketAddr,
     pub shutdown: CancellationToken,
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    /// `None` for a server this test did not start in-process.
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
 
 impl TestServer {
@@ -32,14 +35,44 @@ impl TestServer {
             config.shutdown_grace_ms = 200;
         }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let admin = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let admin_addr = admin.local_addr().unwrap();
         let shutdown = CancellationToken::new();
-        let task = tokio::spawn(tickwire_server::run(listener, config, shutdown.clone()));
+        let task = tokio::spawn(tickwire_server::run_with_admin(
+            listener,
+            Some(admin),
+            config,
+            shutdown.clone(),
+        ));
         Self {
             addr,
+            admin_addr,
             shutdown,
-            task,
+            task: Some(task),
         }
+    }
+
+    /// A server running elsewhere (another process), to point test clients at.
+    pub fn external(addr: SocketAddr, admin_addr: SocketAddr) -> Self {
+        Self {
+            addr,
+            admin_addr,
+            shutdown: CancellationToken::new(),
+            task: None,
+        }
+    }
+
+    /// GETs `path` from the admin endpoint; returns the status and the body.
+    pub async fn admin_get(&self, path: &str) -> (u16, String) {
+        http_get(self.admin_addr, path).await
+    }
+
+    /// The value of one metric series, e.g. `tickwire_connections_closed_total{reason="flood"}`
+    /// (0 when absent).
+    pub async fn metric(&self, series: &str) -> f64 {
+        let (_, text) = self.admin_get("/metrics").await;
+        metric_value(&text, series)
     }
 
     pub fn url(&self) -> String {
@@ -49,7 +82,8 @@ impl TestServer {
     /// Shuts down and waits for the server to return.
     pub async fn stop(self) {
         self.shutdown.cancel();
-        tokio::time::timeout(WAIT, self.task)
+        let task = self.task.expect("stop only a server this test started");
+        tokio::time::timeout(WAIT, task)
             .await
             .expect("server stops within the wait")
             .unwrap()
@@ -173,6 +207,33 @@ impl Client {
             }
         }
     }
+}
+
+/// A bare HTTP/1.1 GET over a fresh connection.
+pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    tokio::time::timeout(WAIT, stream.read_to_end(&mut response))
+        .await
+        .expect("an HTTP answer within the wait")
+        .unwrap();
+    let response = String::from_utf8(response).unwrap();
+    let status = response[9..12].parse().unwrap();
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// The value of `series` (name and labels, exactly as exposed) in a Prometheus text page.
+pub fn metric_value(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .map_or(0.0, |v| v.trim().parse().unwrap())
 }
 
 pub fn input(seq: u32, dir: [f32; 2]) -> ClientMsg {

@@ -1,0 +1,148 @@
+//! The `tickwire-server` binary as an operator runs it: it drains on SIGTERM and exits 0,
+//! exits at once on a second signal, and writes JSON logs when asked.
+
+#![allow(clippy::unwrap_used)] // test set-up: a failure should panic the test
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Client, TestServer, http_get};
+
+/// A server process on free loopback ports, killed if the test ends early.
+struct Process {
+    child: Child,
+    addr: SocketAddr,
+    admin: SocketAddr,
+}
+
+impl Process {
+    fn start(extra: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tickwire-server"))
+            .args(["--bind", "127.0.0.1:0", "--admin-bind", "127.0.0.1:0"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The binary prints where it listens before it serves.
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut addr_after = |prefix: &str| -> SocketAddr {
+            let line = lines.next().unwrap().unwrap();
+            let rest = line
+                .strip_prefix(prefix)
+                .unwrap_or_else(|| panic!("{line}"));
+            rest.parse().unwrap()
+        };
+        let addr = addr_after("tickwire-server listening on ws://");
+        let admin = addr_after("tickwire-server admin on http://");
+        Self { child, addr, admin }
+    }
+
+    /// A handle the shared test client can connect with.
+    fn target(&self) -> TestServer {
+        TestServer::external(self.addr, self.admin)
+    }
+
+    fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits up to `limit` for the process to exit; returns its exit code and how long it took.
+    fn wait_exit(&mut self, limit: Duration) -> (Option<i32>, Duration) {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return (status.code(), start.elapsed());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("the server did not exit within {limit:?}");
+    }
+
+    fn stderr(&mut self) -> String {
+        let mut text = String::new();
+        std::io::Read::read_to_string(self.child.stderr.as_mut().unwrap(), &mut text).unwrap();
+        text
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn sigterm_drains_with_1001_and_exits_zero() {
+    let mut server = Process::start(&["--shutdown-grace-ms", "2000"]);
+    let target = server.target();
+    let (mut player, _) = Client::joined(&target, "p", Some("r")).await;
+    player.recv_snapshot().await;
+    let mut lobby = Client::greeted(&target, "l").await;
+    assert_eq!(http_get(server.admin, "/healthz").await.0, 200);
+
+    server.signal("TERM");
+    // Both clients are told why, and answering the close lets the server finish early.
+    for client in [&mut player, &mut lobby] {
+        let (code, reason) = client.recv_close().await;
+        assert_eq!(code, 1001);
+        assert_eq!(reason, "server shutting down");
+        while client.next_frame().await.is_some() {}
+    }
+    let (code, took) = server.wait_exit(Duration::from_secs(5));
+    assert_eq!(code, Some(0));
+    assert!(took < Duration::from_millis(1500), "drained in {took:?}");
+}
+
+#[tokio::test]
+async fn a_second_signal_exits_at_once() {
+    // A client that never answers the close would hold the drain for the whole grace.
+    let mut server = Process::start(&["--shutdown-grace-ms", "60000"]);
+    let (_mute, _) = Client::joined(&server.target(), "mute", Some("r")).await;
+    server.signal("TERM");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        server.child.try_wait().unwrap().is_none(),
+        "still draining after the first signal"
+    );
+    server.signal("INT");
+    let (code, _) = server.wait_exit(Duration::from_secs(3));
+    assert_eq!(code, Some(130));
+}
+
+#[tokio::test]
+async fn json_logs_carry_the_connection_fields() {
+    let mut server = Process::start(&["--log-format", "json"]);
+    let mut c = Client::greeted(&server.target(), "logged").await;
+    c.ws.close(None).await.unwrap();
+    while c.next_frame().await.is_some() {}
+    server.signal("TERM");
+    assert_eq!(server.wait_exit(Duration::from_secs(5)).0, Some(0));
+    let logs = server.stderr();
+    let lines: Vec<serde_json::Value> = logs
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let closed = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "connection closed")
+        .unwrap_or_else(|| panic!("no close logged in:\n{logs}"));
+    assert_eq!(closed["fields"]["reason"], "clean");
+    assert_eq!(closed["level"], "INFO");
+    assert!(
+        closed["span"]["peer"]
+            .as_str()
+            .unwrap()
+            .starts_with("127.0.0.1:")
+    );
+    assert!(closed["span"]["player"].is_number());
+}
