@@ -1,0 +1,31 @@
+//! Feeds arbitrary bytes to `ClientMsg::decode`, the server's reader of untrusted frames.
+//!
+//! Invariant (the same as `shared/tests/decode_props.rs`): decoding never panics, and a
+//! frame that decodes re-encodes to bytes that decode to the same message. The bytes are
+//! compared, not only the messages, so NaN fields (never equal under `PartialEq`) are
+//! checked bit for bit too.
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use tickwire_shared::{ClientMsg, encode_client};
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(msg) = ClientMsg::decode(data) else {
+        return;
+    };
+    let frame = encode_client(&msg);
+    let again = match ClientMsg::decode(&frame) {
+        Ok(again) => again,
+        Err(err) => panic!("{msg:?} re-encodes to {frame:02x?}, which fails: {err}"),
+    };
+    assert_eq!(
+        encode_client(&again),
+        frame,
+        "second encoding of {msg:?} differs"
+    );
+    // Skipped for messages with a NaN field, which are not equal to themselves.
+    if msg.clone() == msg {
+        assert_eq!(again, msg);
+    }
+});
