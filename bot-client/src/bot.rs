@@ -1,38 +1,38 @@
-//! One bot's life: wait for its start, connect, say hello, join its room, then play
-//! (inputs, pings, reading every frame) until the swarm's deadline, and close.
+//! One honest bot's life: wait for its start, connect, say hello, join its room, then play
+//! (inputs, pings, reading every frame) until the swarm's deadline, and close. With chaos
+//! (`--chaos`), it also drops its connection at random moments and gets back into the same
+//! room (see [`crate::chaos`] and [`crate::reconnect`]).
 //!
 //! Everything a bot does is bounded in time: the handshake by [`CONNECT_TIMEOUT`], every
-//! send by the deadline (a server that stops reading cannot hold a bot past it), and the
-//! closing handshake by [`CLOSE_GRACE`]. Nothing the server sends can make a bot panic:
-//! bad frames are counted as errors and the bot carries on.
+//! send by the deadline (a server that stops reading cannot hold a bot past it), each
+//! reconnection by the deadline, and the closing handshake by [`CLOSE_GRACE`]. Nothing the
+//! server sends can make a bot panic: bad frames are counted as errors and the bot carries
+//! on.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt as _, StreamExt as _};
-use tickwire_shared::{
-    ClientMsg, Hello, Join, PROTOCOL_VERSION, Ping, PlayerId, ServerMsg, encode_client,
-};
-use tokio::net::TcpStream;
+use tickwire_shared::{ClientMsg, Ping, PlayerId, ServerMsg};
 use tokio::time::{Instant, Interval, MissedTickBehavior, sleep_until, timeout, timeout_at};
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{self, Message};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async_with_config};
 
 use crate::ack::AckTracker;
+use crate::chaos::next_drop_in;
 use crate::live::LiveCounters;
+use crate::reconnect::{Outcome, ReconnectPolicy, reconnect};
+use crate::rng::XorShift64;
+use crate::session::{self, SameRoom, WsSink, WsStream, close_reason, room_name};
 use crate::stats::{BotStats, ErrorKind};
 use crate::walk::Walk;
 use crate::{CLOSE_GRACE, CONNECT_TIMEOUT};
 
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
-type WsSink = SplitSink<Ws, Message>;
-type WsStream = SplitStream<Ws>;
-
 /// Unacknowledged inputs remembered per bot: 17 s at 60 Hz, far beyond any healthy ack.
 const ACK_WINDOW: usize = 1024;
+
+/// Mixed into a bot's index to seed its chaos generator, so that its drops do not follow
+/// its walk.
+const CHAOS_SEED: u64 = 0xC4A0_5EED;
 
 /// What every bot shares: where to go, how fast to talk, when to stop.
 #[derive(Debug)]
@@ -43,6 +43,10 @@ pub(crate) struct Shared {
     pub(crate) input_period: Option<Duration>,
     /// Time between pings, or `None` for no pings.
     pub(crate) ping_period: Option<Duration>,
+    /// Drops on purpose per second per honest bot; 0 never drops.
+    pub(crate) chaos: f64,
+    /// How dropped bots (and closed misbehaving ones) get back.
+    pub(crate) reconnect: ReconnectPolicy,
     /// Ping times are milliseconds since this instant.
     pub(crate) swarm_start: Instant,
     /// When every bot stops playing.
@@ -65,20 +69,28 @@ enum End {
     Deadline,
     /// The connection ended (the server closed it, or it failed) before the deadline.
     Lost,
+    /// Chaos: drop the connection abruptly and come back.
+    Drop,
 }
 
 /// Runs one bot from its start to its end and returns what it measured.
 pub(crate) async fn run(plan: BotPlan, shared: Arc<Shared>) -> BotStats {
     let mut stats = BotStats::new();
+    let name = format!("bot-{}", plan.index);
+    let room = room_name(plan.index, shared.rooms);
     sleep_until(plan.start_at).await;
-    let handshake = timeout(CONNECT_TIMEOUT, handshake(plan.index, &shared, &mut stats)).await;
+    let handshake = timeout(
+        CONNECT_TIMEOUT,
+        session::join_room(&shared.url, name.clone(), room.clone(), &mut stats),
+    )
+    .await;
     let failure = match handshake {
         Ok(Ok(connection)) => Ok(connection),
         // Each failure is a single message; `{:#}` would repeat an I/O cause.
         Ok(Err(failure)) => Err(failure.to_string()),
         Err(_) => Err(format!("no Joined within {CONNECT_TIMEOUT:?}")),
     };
-    let (sink, stream, player_id) = match failure {
+    let mut conn = match failure {
         Ok(connection) => connection,
         Err(why) => {
             tracing::debug!(bot = plan.index, "failed to connect: {why}");
@@ -90,99 +102,65 @@ pub(crate) async fn run(plan: BotPlan, shared: Arc<Shared>) -> BotStats {
     };
 
     stats.connected = true;
-    shared.counters.joined();
-    let joined_at = Instant::now();
     let mut bot = Bot {
         index: plan.index,
-        player_id,
+        player_id: conn.player_id,
         shared: &shared,
         stats,
         acks: AckTracker::new(ACK_WINDOW),
     };
-    let (ended_at, sink, stream) = bot.play(sink, stream).await;
-    shared.counters.left();
-    bot.stats.active = ended_at.saturating_duration_since(joined_at);
-    bot.stats.inputs_forgotten = bot.acks.forgotten();
-    if let (Some(sink), Some(stream)) = (sink, stream) {
-        close(sink, stream).await;
-    }
-    bot.stats
-}
-
-/// Connects, says hello and joins the bot's room; returns the connection and the bot's
-/// player id. Any server `Error` or unexpected end is a failure.
-async fn handshake(
-    index: usize,
-    shared: &Shared,
-    stats: &mut BotStats,
-) -> anyhow::Result<(WsSink, WsStream, PlayerId)> {
-    // No Nagle: an input is a few dozen bytes and must leave now, not with the next one.
-    let (ws, _response) = connect_async_with_config(shared.url.as_str(), None, true)
-        .await
-        .map_err(|e| anyhow::anyhow!("connecting: {e}"))?;
-    let (mut sink, mut stream) = ws.split();
-
-    let hello = ClientMsg::Hello(Hello {
-        version: PROTOCOL_VERSION,
-        name: format!("bot-{index}"),
-    });
-    send(&mut sink, stats, &hello)
-        .await
-        .map_err(|e| anyhow::anyhow!("sending Hello: {e}"))?;
-    let welcome = wait_for(&mut stream, stats, "Welcome", |msg| match msg {
-        ServerMsg::Welcome(welcome) => Some(welcome),
-        _ => None,
-    })
-    .await?;
-
-    let room = format!("bots-{}", index % shared.rooms);
-    let join = ClientMsg::Join(Join { room: Some(room) });
-    send(&mut sink, stats, &join)
-        .await
-        .map_err(|e| anyhow::anyhow!("sending Join: {e}"))?;
-    wait_for(&mut stream, stats, "Joined", |msg| match msg {
-        ServerMsg::Joined(joined) => Some(joined),
-        _ => None,
-    })
-    .await?;
-    Ok((sink, stream, welcome.player_id))
-}
-
-/// Reads frames until `pick` accepts one. Other messages (another player's arrival, say)
-/// are skipped; an `Error`, a bad frame or the end of the connection is a failure.
-async fn wait_for<T>(
-    stream: &mut WsStream,
-    stats: &mut BotStats,
-    what: &str,
-    pick: impl Fn(ServerMsg) -> Option<T>,
-) -> anyhow::Result<T> {
+    let mut rng = XorShift64::seeded(CHAOS_SEED ^ plan.index as u64);
+    // One round per connection. A round ends in a drop only before the deadline, and each
+    // reconnection ends by the deadline at the latest, so the rounds end too.
     loop {
-        let frame = match stream.next().await {
-            Some(Ok(Message::Binary(frame))) => frame,
-            Some(Ok(Message::Text(_))) => anyhow::bail!("text frame while waiting for {what}"),
-            Some(Ok(Message::Close(frame))) => {
-                anyhow::bail!("closed while waiting for {what}: {}", close_reason(frame))
+        shared.counters.joined();
+        let joined_at = Instant::now();
+        let drop_at = next_drop_in(shared.chaos, rng.next_unit()).map(|wait| joined_at + wait);
+        let (end, ended_at) = bot.play(&mut conn.sink, &mut conn.stream, drop_at).await;
+        shared.counters.left();
+        bot.stats.active += ended_at.saturating_duration_since(joined_at);
+        match end {
+            End::Deadline => {
+                session::close(conn.sink, conn.stream).await;
+                break;
             }
-            // WebSocket pings are answered by tungstenite itself.
-            Some(Ok(_)) => continue,
-            Some(Err(e)) => anyhow::bail!("websocket error while waiting for {what}: {e}"),
-            None => anyhow::bail!("connection ended while waiting for {what}"),
+            End::Lost => break,
+            End::Drop => {}
+        }
+
+        let dropped_at = Instant::now();
+        session::abort(conn.sink, conn.stream);
+        bot.stats.chaos.drops += 1;
+        bot.new_connection();
+        let mut rejoin = SameRoom {
+            url: &shared.url,
+            name: &name,
+            room: &room,
+            tally: &mut bot.stats,
         };
-        stats.bytes_in += frame.len() as u64;
-        match ServerMsg::decode(&frame) {
-            Ok(ServerMsg::Error(e)) => anyhow::bail!(
-                "server error {} while waiting for {what}: {}",
-                e.code.0,
-                e.message
-            ),
-            Ok(msg) => {
-                if let Some(found) = pick(msg) {
-                    return Ok(found);
-                }
+        match reconnect(&shared.reconnect, shared.deadline, &mut rng, &mut rejoin).await {
+            Outcome::Back(joined) => {
+                bot.stats.chaos.reconnected(dropped_at.elapsed());
+                bot.player_id = joined.player_id;
+                conn = joined;
             }
-            Err(e) => anyhow::bail!("undecodable frame while waiting for {what}: {e}"),
+            Outcome::GaveUp { last_error } => {
+                bot.stats.chaos.failures += 1;
+                let attempts = shared.reconnect.max_attempts;
+                bot.error(
+                    ErrorKind::Reconnect,
+                    format!("gave up after {attempts} attempts: {last_error}"),
+                );
+                break;
+            }
+            Outcome::Deadline => {
+                bot.stats.chaos.in_flight += 1;
+                break;
+            }
         }
     }
+    bot.stats.inputs_forgotten += bot.acks.forgotten();
+    bot.stats
 }
 
 /// A bot in its room.
@@ -195,13 +173,15 @@ struct Bot<'a> {
 }
 
 impl Bot<'_> {
-    /// Plays until the deadline or the end of the connection. Returns when it stopped, and
-    /// the connection halves when they are still usable and should be closed politely.
+    /// Plays until the deadline, the end of the connection, or `drop_at` (chaos). Returns
+    /// why and when it stopped. On [`End::Lost`] the connection is finished with; on the
+    /// others the caller closes or drops it.
     async fn play(
         &mut self,
-        mut sink: WsSink,
-        mut stream: WsStream,
-    ) -> (Instant, Option<WsSink>, Option<WsStream>) {
+        sink: &mut WsSink,
+        stream: &mut WsStream,
+        drop_at: Option<Instant>,
+    ) -> (End, Instant) {
         let deadline = self.shared.deadline;
         let mut inputs = self.shared.input_period.map(ticker);
         let mut pings = self.shared.ping_period.map(ticker);
@@ -209,10 +189,15 @@ impl Bot<'_> {
         let mut seq: u32 = 0;
         let end = sleep_until(deadline);
         tokio::pin!(end);
+        // Never polled without chaos, so it costs the honest loop one test per wake-up.
+        let drops = drop_at.is_some_and(|at| at < deadline);
+        let drop_timer = sleep_until(drop_at.unwrap_or(deadline));
+        tokio::pin!(drop_timer);
 
         let ended = loop {
             tokio::select! {
                 () = &mut end => break End::Deadline,
+                () = &mut drop_timer, if drops => break End::Drop,
                 frame = stream.next() => {
                     if let Some(ended) = self.on_frame(frame) {
                         break ended;
@@ -223,13 +208,13 @@ impl Bot<'_> {
                     let input = walk.next_input(seq);
                     self.acks.sent(seq, Instant::now());
                     self.stats.inputs_sent += 1;
-                    if let Some(ended) = self.send_until(&mut sink, &ClientMsg::Input(input)).await {
+                    if let Some(ended) = self.send_until(sink, &ClientMsg::Input(input)).await {
                         break ended;
                     }
                 }
                 () = tick(&mut pings) => {
                     let ping = Ping { client_time: self.clock_ms() };
-                    if let Some(ended) = self.send_until(&mut sink, &ClientMsg::Ping(ping)).await {
+                    if let Some(ended) = self.send_until(sink, &ClientMsg::Ping(ping)).await {
                         break ended;
                     }
                 }
@@ -237,15 +222,25 @@ impl Bot<'_> {
         };
         let now = Instant::now();
         match ended {
-            End::Deadline => (now.min(deadline), Some(sink), Some(stream)),
+            End::Deadline => (End::Deadline, now.min(deadline)),
             End::Lost => {
                 self.stats.disconnected = true;
                 // When the server closed, the library has queued the answering close frame:
                 // flush it, so the server sees a clean close rather than a reset.
                 let _ = timeout(CLOSE_GRACE, sink.flush()).await;
-                (now, None, None)
+                (End::Lost, now)
             }
+            End::Drop => (End::Drop, now),
         }
+    }
+
+    /// The bot is about to get a new connection, which starts a fresh input sequence and
+    /// a fresh run of snapshot intervals. Inputs still unacknowledged are lost with the old
+    /// connection.
+    fn new_connection(&mut self) {
+        self.stats.inputs_forgotten += self.acks.forgotten();
+        self.acks = AckTracker::new(ACK_WINDOW);
+        self.stats.reconnected();
     }
 
     /// Milliseconds since the swarm started: the clock pings carry.
@@ -256,7 +251,12 @@ impl Bot<'_> {
     /// Sends `msg`, giving up at the deadline: a server that stops reading fills the socket
     /// buffers and would otherwise hold the bot in this send forever.
     async fn send_until(&mut self, sink: &mut WsSink, msg: &ClientMsg) -> Option<End> {
-        match timeout_at(self.shared.deadline, send(sink, &mut self.stats, msg)).await {
+        match timeout_at(
+            self.shared.deadline,
+            session::send(sink, &mut self.stats, msg),
+        )
+        .await
+        {
             Ok(Ok(())) => None,
             Ok(Err(e)) => {
                 self.error(ErrorKind::WebSocket, format!("send failed: {e}"));
@@ -351,34 +351,6 @@ impl Bot<'_> {
     }
 }
 
-/// Encodes and sends one message (one frame, flushed at once: a bot sends one message at a
-/// time, and holding it back would only add latency), counting its bytes.
-async fn send(
-    sink: &mut WsSink,
-    stats: &mut BotStats,
-    msg: &ClientMsg,
-) -> Result<(), tungstenite::Error> {
-    let frame = encode_client(msg);
-    stats.bytes_out += frame.len() as u64;
-    sink.send(Message::Binary(frame)).await
-}
-
-/// Says goodbye at the deadline: a close frame, then whatever the server still sends until
-/// its own close, all within [`CLOSE_GRACE`]. What arrives now is no longer measured, and
-/// failures here are not errors: the bot's work is done.
-async fn close(mut sink: WsSink, mut stream: WsStream) {
-    let _ = timeout(CLOSE_GRACE, async {
-        let bye = Message::Close(Some(CloseFrame {
-            code: CloseCode::Normal,
-            reason: "bot done".into(),
-        }));
-        if sink.send(bye).await.is_ok() {
-            while let Some(Ok(_)) = stream.next().await {}
-        }
-    })
-    .await;
-}
-
 /// An interval for inputs or pings; the first tick is at once. Late ticks are skipped, not
 /// bunched: a bot that fell behind should not fire a burst of inputs.
 fn ticker(period: Duration) -> Interval {
@@ -394,13 +366,5 @@ async fn tick(interval: &mut Option<Interval>) {
             interval.tick().await;
         }
         None => std::future::pending().await,
-    }
-}
-
-fn close_reason(frame: Option<CloseFrame>) -> String {
-    match frame {
-        Some(frame) if frame.reason.is_empty() => format!("close code {}", frame.code),
-        Some(frame) => format!("close code {}: {}", frame.code, frame.reason),
-        None => "close without a code".to_owned(),
     }
 }

@@ -10,6 +10,13 @@
 //! no threads of their own, no per-bot allocation on the hot path beyond the frames
 //! themselves, and histograms small enough for thousands of bots.
 //!
+//! Two options make the run rougher, and both are off by default. With chaos
+//! ([`SwarmConfig::chaos`]) each bot drops its connection abruptly now and then and
+//! reconnects ([`ReconnectPolicy`]); the report's `chaos` object says what that cost. With
+//! misbehaving bots ([`SwarmConfig::misbehave`]) a share of the swarm is hostile instead of
+//! honest; their traffic is in the report's `misbehave` object and nowhere else, so every
+//! other figure still describes the honest bots only.
+//!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
 //! let report = tickwire_bot::run(tickwire_bot::SwarmConfig {
@@ -26,8 +33,13 @@
 
 mod ack;
 mod bot;
+mod chaos;
 mod live;
+mod misbehave;
+mod reconnect;
 mod report;
+mod rng;
+mod session;
 mod stats;
 mod walk;
 
@@ -37,10 +49,14 @@ use std::time::Duration;
 use anyhow::{Context as _, ensure};
 use tokio::time::{Instant, timeout_at};
 
+pub use chaos::ChaosReport;
+pub use misbehave::MisbehaveReport;
+pub use reconnect::ReconnectPolicy;
 pub use report::{Percentiles, Rate, Report};
 
 use crate::bot::{BotPlan, Shared};
 use crate::live::LiveCounters;
+use crate::misbehave::MisbehaveTotals;
 use crate::stats::{BotStats, SwarmStats};
 
 /// How long a bot may take from its start to `Joined`; slower counts as failed to connect.
@@ -58,7 +74,7 @@ const OUTER_SLACK: Duration = Duration::from_secs(3);
 pub struct SwarmConfig {
     /// The server's WebSocket URL, such as `ws://127.0.0.1:7000`.
     pub url: String,
-    /// How many bots to run; at least 1.
+    /// How many bots to run, honest and misbehaving together; at least 1.
     pub bots: usize,
     /// How many rooms to spread them over (bot `i` joins `bots-{i % rooms}`); at least 1.
     pub rooms: usize,
@@ -72,6 +88,13 @@ pub struct SwarmConfig {
     pub ping_hz: f64,
     /// Print a progress line to stderr once a second while the swarm runs.
     pub progress: bool,
+    /// Connections each honest bot drops on purpose per second, on average; 0 never.
+    pub chaos: f64,
+    /// How a dropped bot, or a misbehaving bot the server closed, gets back.
+    pub reconnect: ReconnectPolicy,
+    /// The share of the bots (0 to 1) that misbehave instead of playing honestly:
+    /// `round(bots × misbehave)` of them, at least 1 when above 0.
+    pub misbehave: f64,
 }
 
 impl Default for SwarmConfig {
@@ -85,6 +108,9 @@ impl Default for SwarmConfig {
             input_hz: 60.0,
             ping_hz: 2.0,
             progress: false,
+            chaos: 0.0,
+            reconnect: ReconnectPolicy::default(),
+            misbehave: 0.0,
         }
     }
 }
@@ -103,7 +129,17 @@ impl SwarmConfig {
                 "{name} must be between 0 and {MAX_HZ}, not {hz}"
             );
         }
-        Ok(())
+        ensure!(
+            self.chaos.is_finite() && (0.0..=MAX_HZ).contains(&self.chaos),
+            "chaos must be between 0 and {MAX_HZ} drops per second, not {}",
+            self.chaos
+        );
+        ensure!(
+            self.misbehave.is_finite() && (0.0..=1.0).contains(&self.misbehave),
+            "misbehave must be a share between 0 and 1, not {}",
+            self.misbehave
+        );
+        self.reconnect.check()
     }
 }
 
@@ -116,7 +152,8 @@ fn period(hz: f64) -> Option<Duration> {
 ///
 /// Every bot starts at its ramp offset, plays until `ramp + duration` after the start, then
 /// closes its connection; the call returns once all bots are done, at most
-/// [`CONNECT_TIMEOUT`] + [`CLOSE_GRACE`] and a few seconds after that deadline.
+/// [`CONNECT_TIMEOUT`] + [`CLOSE_GRACE`] and a few seconds after that deadline. The last
+/// `round(bots × misbehave)` bots misbehave; the report's honest figures leave them out.
 ///
 /// # Errors
 /// Only when the configuration is unusable (no bots, no rooms, a bad rate). Failures of the
@@ -132,23 +169,31 @@ pub async fn run(cfg: SwarmConfig) -> anyhow::Result<Report> {
         rooms: cfg.rooms,
         input_period: period(cfg.input_hz),
         ping_period: period(cfg.ping_hz),
+        chaos: cfg.chaos,
+        reconnect: cfg.reconnect,
         swarm_start: start,
         deadline,
         counters: Arc::clone(&counters),
     });
+    let misbehaving = misbehave::count(cfg.bots, cfg.misbehave);
+    let honest = cfg.bots - misbehaving;
     let printer = cfg
         .progress
-        .then(|| live::spawn_printer(Arc::clone(&counters), start, cfg.bots));
+        .then(|| live::spawn_printer(Arc::clone(&counters), start, honest));
 
-    let mut bots: Vec<_> = (0..cfg.bots)
-        .map(|index| {
-            let plan = BotPlan {
-                index,
-                start_at: start + ramp_offset(cfg.ramp, index, cfg.bots),
-            };
-            tokio::spawn(bot::run(plan, Arc::clone(&shared)))
-        })
-        .collect();
+    let mut bots = Vec::with_capacity(honest);
+    let mut rogues = Vec::with_capacity(misbehaving);
+    for index in 0..cfg.bots {
+        let plan = BotPlan {
+            index,
+            start_at: start + ramp_offset(cfg.ramp, index, cfg.bots),
+        };
+        if misbehave::is_misbehaving(index, cfg.bots, misbehaving) {
+            rogues.push(tokio::spawn(misbehave::run(plan, Arc::clone(&shared))));
+        } else {
+            bots.push(tokio::spawn(bot::run(plan, Arc::clone(&shared))));
+        }
+    }
 
     // The last bot starts at the end of the ramp at the latest, and may then spend the whole
     // connect timeout before it plays; after that only the close grace remains.
@@ -165,10 +210,38 @@ pub async fn run(cfg: SwarmConfig) -> anyhow::Result<Report> {
         };
         totals.add(index, &stats);
     }
+    let mut rogue_totals = MisbehaveTotals::default();
+    for (offset, task) in rogues.iter_mut().enumerate() {
+        match timeout_at(give_up_at, &mut *task).await {
+            Ok(Ok(stats)) => rogue_totals.add(&stats),
+            Ok(Err(failure)) => {
+                tracing::warn!(
+                    bot = honest + offset,
+                    "misbehaving bot task failed: {failure}"
+                );
+                rogue_totals.lost();
+            }
+            Err(_) => {
+                task.abort();
+                tracing::warn!(
+                    bot = honest + offset,
+                    "misbehaving bot did not finish in time"
+                );
+                rogue_totals.lost();
+            }
+        }
+    }
     if let Some(printer) = printer {
         printer.abort();
     }
-    Ok(Report::new(&cfg, &totals))
+    let mut report = Report::new(&cfg, &totals);
+    if cfg.chaos > 0.0 {
+        report.chaos = Some(ChaosReport::new(cfg.chaos, &totals.chaos));
+    }
+    if misbehaving > 0 {
+        report.misbehave = Some(MisbehaveReport::new(cfg.misbehave, &rogue_totals));
+    }
+    Ok(report)
 }
 
 /// When bot `index` of `bots` starts, counted from the swarm's start.
@@ -215,6 +288,25 @@ mod tests {
             },
             SwarmConfig {
                 ping_hz: -1.0,
+                ..ok.clone()
+            },
+            SwarmConfig {
+                chaos: -0.5,
+                ..ok.clone()
+            },
+            SwarmConfig {
+                chaos: f64::INFINITY,
+                ..ok.clone()
+            },
+            SwarmConfig {
+                misbehave: 1.5,
+                ..ok.clone()
+            },
+            SwarmConfig {
+                reconnect: ReconnectPolicy {
+                    max_attempts: 0,
+                    ..ReconnectPolicy::default()
+                },
                 ..ok.clone()
             },
         ] {

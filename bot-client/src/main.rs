@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! tickwire-bot --url ws://127.0.0.1:7000 --bots 500 --rooms 10 --duration 30 --json out.json
+//! tickwire-bot --bots 60 --rooms 2 --duration 15 --chaos 0.05 --misbehave 0.1
 //! ```
 
 use std::path::PathBuf;
@@ -11,7 +12,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
-use tickwire_bot::SwarmConfig;
+use tickwire_bot::{ReconnectPolicy, SwarmConfig};
 use tracing_subscriber::EnvFilter;
 
 /// Loads a Tickwire server with bots and reports snapshot rate, latency, bytes and errors.
@@ -47,6 +48,26 @@ struct Args {
     /// Do not print the progress line every second.
     #[arg(long)]
     quiet: bool,
+    /// Connections each honest bot drops abruptly per second, on average (0: none). A
+    /// dropped bot reconnects with backoff and joins its room again.
+    #[arg(long, env = "TICKWIRE_BOT_CHAOS", default_value_t = 0.0, value_parser = non_negative)]
+    chaos: f64,
+    /// Wait before the first reconnect attempt, in ms; it doubles with each attempt.
+    #[arg(long, env = "TICKWIRE_BOT_BACKOFF_BASE_MS", default_value_t = 100,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    backoff_base_ms: u64,
+    /// Longest wait between reconnect attempts, in ms (jitter then takes 50-100% of it).
+    #[arg(long, env = "TICKWIRE_BOT_BACKOFF_CAP_MS", default_value_t = 5000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    backoff_cap_ms: u64,
+    /// Reconnect attempts before a bot gives up (an honest bot that gives up is an error).
+    #[arg(long, env = "TICKWIRE_BOT_MAX_ATTEMPTS", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    max_attempts: u32,
+    /// Share of the bots (0 to 1) that misbehave instead of playing: bad frames, floods,
+    /// unread sockets. They are left out of every honest figure and reported apart.
+    #[arg(long, env = "TICKWIRE_BOT_MISBEHAVE", default_value_t = 0.0, value_parser = share)]
+    misbehave: f64,
     /// Runtime threads for the bots. 1 (the default) is the cheapest per bot; a single
     /// thread saturates near 1,000 bots at 60 Hz, so larger swarms need more.
     #[arg(long, env = "TICKWIRE_BOT_THREADS", default_value_t = 1,
@@ -62,6 +83,26 @@ fn seconds(s: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(secs).map_err(|e| format!("not a usable number of seconds: {e}"))
 }
 
+/// Parses a finite number that is 0 or more.
+fn non_negative(s: &str) -> Result<f64, String> {
+    let x: f64 = s.parse().map_err(|e| format!("not a number: {e}"))?;
+    if x.is_finite() && x >= 0.0 {
+        Ok(x)
+    } else {
+        Err(format!("must be 0 or more, not {x}"))
+    }
+}
+
+/// Parses a share from 0 to 1.
+fn share(s: &str) -> Result<f64, String> {
+    let x = non_negative(s)?;
+    if x <= 1.0 {
+        Ok(x)
+    } else {
+        Err(format!("must be between 0 and 1, not {x}"))
+    }
+}
+
 impl Args {
     fn config(&self) -> SwarmConfig {
         SwarmConfig {
@@ -74,6 +115,13 @@ impl Args {
             input_hz: self.input_hz,
             ping_hz: self.ping_hz,
             progress: !self.quiet,
+            chaos: self.chaos,
+            reconnect: ReconnectPolicy {
+                base: Duration::from_millis(self.backoff_base_ms),
+                cap: Duration::from_millis(self.backoff_cap_ms),
+                max_attempts: self.max_attempts,
+            },
+            misbehave: self.misbehave,
         }
     }
 }
@@ -136,6 +184,12 @@ mod tests {
         assert_eq!(cfg.ramp, Duration::ZERO);
         assert_eq!(cfg.input_hz, 60.0);
         assert!(cfg.progress);
+        assert_eq!(cfg.chaos, 0.0);
+        assert_eq!(cfg.misbehave, 0.0);
+        assert_eq!(cfg.reconnect, ReconnectPolicy::default());
+        assert_eq!(cfg.reconnect.base, Duration::from_millis(100));
+        assert_eq!(cfg.reconnect.cap, Duration::from_secs(5));
+        assert_eq!(cfg.reconnect.max_attempts, 10);
     }
 
     #[test]
@@ -157,6 +211,16 @@ mod tests {
             "--ping-hz",
             "0",
             "--quiet",
+            "--chaos",
+            "0.05",
+            "--backoff-base-ms",
+            "20",
+            "--backoff-cap-ms",
+            "800",
+            "--max-attempts",
+            "3",
+            "--misbehave",
+            "0.1",
         ])
         .config();
         assert_eq!(cfg.bots, 500);
@@ -166,6 +230,16 @@ mod tests {
         assert_eq!(cfg.input_hz, 30.0);
         assert_eq!(cfg.ping_hz, 0.0);
         assert!(!cfg.progress);
+        assert_eq!(cfg.chaos, 0.05);
+        assert_eq!(cfg.misbehave, 0.1);
+        assert_eq!(
+            cfg.reconnect,
+            ReconnectPolicy {
+                base: Duration::from_millis(20),
+                cap: Duration::from_millis(800),
+                max_attempts: 3,
+            }
+        );
     }
 
     #[test]
@@ -175,6 +249,11 @@ mod tests {
             &["tickwire-bot", "--rooms", "0"],
             &["tickwire-bot", "--duration", "-1"],
             &["tickwire-bot", "--ramp", "soon"],
+            &["tickwire-bot", "--chaos", "-1"],
+            &["tickwire-bot", "--chaos", "NaN"],
+            &["tickwire-bot", "--misbehave", "1.5"],
+            &["tickwire-bot", "--max-attempts", "0"],
+            &["tickwire-bot", "--backoff-base-ms", "0"],
         ] {
             assert!(Args::try_parse_from(bad).is_err(), "{bad:?}");
         }

@@ -2,15 +2,17 @@
 //! for people, and the verdict ([`Report::passed`]) that sets the exit code.
 //!
 //! The JSON keys are an interface (scripts such as `shared/tools/swarm-cost` read them):
-//! add keys freely, but rename or remove none.
+//! add keys freely, but rename or remove none. Every key but `chaos` and `misbehave`
+//! describes the honest bots only; those two objects appear only when their option is on,
+//! so a plain run's report is exactly what it always was.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Serialize;
 
-use crate::SwarmConfig;
 use crate::stats::{SwarmStats, max_ms, quantile_ms};
+use crate::{ChaosReport, MisbehaveReport, SwarmConfig};
 
 /// Mean and minimum over the bots.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -33,7 +35,7 @@ pub struct Percentiles {
 }
 
 impl Percentiles {
-    fn of(h: &hdrhistogram::Histogram<u64>) -> Self {
+    pub(crate) fn of(h: &hdrhistogram::Histogram<u64>) -> Self {
         Self {
             p50: quantile_ms(h, 0.50),
             p99: quantile_ms(h, 0.99),
@@ -42,10 +44,10 @@ impl Percentiles {
     }
 }
 
-/// What the swarm measured, over all bots.
+/// What the swarm measured, over all honest bots.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
-    /// Bots started.
+    /// Honest bots started (misbehaving ones are counted in `misbehave`).
     pub bots: usize,
     /// Rooms they were spread over.
     pub rooms: usize,
@@ -58,9 +60,9 @@ pub struct Report {
     /// Snapshots received by all bots.
     pub snapshots: u64,
     /// Each bot's snapshot rate: its snapshots minus one over the time from its first to
-    /// its last, in Hz.
+    /// its last, in Hz. With chaos, the time spent reconnecting is left out of both.
     pub snapshot_rate_hz: Rate,
-    /// Time between consecutive snapshots of a bot.
+    /// Time between consecutive snapshots of a bot on one connection.
     pub snapshot_interval_ms: Percentiles,
     /// Ping to pong.
     pub rtt_ms: Percentiles,
@@ -80,7 +82,7 @@ pub struct Report {
     /// Pongs received by all bots.
     pub pongs: u64,
     /// All errors: failed connects, server `Error` messages, undecodable frames, WebSocket
-    /// failures, text frames.
+    /// failures, text frames, and with chaos, reconnections given up.
     pub errors: u64,
     /// The errors by kind, such as `connect`, `server_error`, `decode`, `websocket`.
     pub errors_by_kind: BTreeMap<String, u64>,
@@ -88,6 +90,12 @@ pub struct Report {
     pub disconnects: usize,
     /// The first few errors and disconnect reasons, in words, with the bot's name.
     pub problems: Vec<String>,
+    /// What chaos did (`--chaos`); absent when it is off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chaos: Option<ChaosReport>,
+    /// What the misbehaving bots did (`--misbehave`); absent when there are none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub misbehave: Option<MisbehaveReport>,
 }
 
 impl Report {
@@ -121,12 +129,16 @@ impl Report {
                 .collect(),
             disconnects: s.disconnects,
             problems: s.problems.clone(),
+            chaos: None,
+            misbehave: None,
         }
     }
 
-    /// True when every bot connected and no bot saw an error. Disconnects alone do not fail
-    /// a run: a server may legitimately close a client (too slow, shutting down), and the
-    /// count is in the report for whoever judges it.
+    /// True when every honest bot connected and none saw an error (a bot that gave up
+    /// reconnecting after a chaos drop has one). Disconnects alone do not fail a run: a
+    /// server may legitimately close a client (too slow, shutting down), and the count is in
+    /// the report for whoever judges it. Misbehaving bots never fail it: what the server
+    /// answered them is theirs to judge.
     pub fn passed(&self) -> bool {
         self.failed_to_connect == 0 && self.errors == 0
     }
@@ -189,6 +201,46 @@ impl fmt::Display for Report {
         writeln!(f, "  disconnects       {}", self.disconnects)?;
         for problem in &self.problems {
             writeln!(f, "    {problem}")?;
+        }
+        if let Some(chaos) = &self.chaos {
+            writeln!(
+                f,
+                "  chaos             {} drops/s per bot: {} drops, {} back, {} gave up, {} still \
+                 reconnecting at the end",
+                chaos.rate_per_s,
+                chaos.drops,
+                chaos.reconnects,
+                chaos.reconnect_failures,
+                chaos.in_flight
+            )?;
+            writeln!(
+                f,
+                "  drop to rejoined  {}, max {:.2} ms",
+                ms(&chaos.reconnect_ms),
+                chaos.reconnect_ms.max
+            )?;
+        }
+        if let Some(bad) = &self.misbehave {
+            let counts = |map: &BTreeMap<String, u64>| {
+                if map.is_empty() {
+                    return "none".to_owned();
+                }
+                let parts: Vec<_> = map.iter().map(|(k, n)| format!("{k}: {n}")).collect();
+                parts.join(", ")
+            };
+            writeln!(
+                f,
+                "  misbehaving bots  {} (share {}, not in the figures above), {} connected: \
+                 {} frames sent, {} reconnects, {} gave up",
+                bad.bots,
+                bad.rate,
+                bad.connected,
+                bad.frames_sent,
+                bad.reconnects,
+                bad.reconnect_failures
+            )?;
+            writeln!(f, "    errors by code  {}", counts(&bad.errors_received))?;
+            writeln!(f, "    closes by code  {}", counts(&bad.closes))?;
         }
         writeln!(
             f,
@@ -296,6 +348,64 @@ mod tests {
         assert!(
             text.contains("bot-3: connect: connection refused"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn chaos_and_misbehave_appear_only_when_on() {
+        let plain = sample();
+        let json: serde_json::Value = serde_json::from_str(&plain.to_json()).unwrap();
+        assert!(json.get("chaos").is_none(), "{json}");
+        assert!(json.get("misbehave").is_none(), "{json}");
+        assert!(!plain.to_string().contains("chaos"), "{plain}");
+        assert!(!plain.to_string().contains("misbehaving"), "{plain}");
+
+        let mut rough = sample();
+        rough.chaos = Some(ChaosReport {
+            rate_per_s: 0.5,
+            drops: 4,
+            reconnects: 3,
+            reconnect_failures: 0,
+            in_flight: 1,
+            reconnect_ms: Percentiles {
+                p50: 120.0,
+                p99: 400.0,
+                max: 410.0,
+            },
+        });
+        rough.misbehave = Some(MisbehaveReport {
+            rate: 0.1,
+            bots: 2,
+            connected: 2,
+            frames_sent: 5000,
+            bytes_sent: 90_000,
+            bytes_received: 80_000,
+            errors_received: BTreeMap::from([("1".to_owned(), 30), ("2".to_owned(), 7)]),
+            closes: BTreeMap::from([("1003".to_owned(), 2)]),
+            reconnects: 2,
+            reconnect_failures: 0,
+            acts: BTreeMap::from([("text_frame".to_owned(), 2)]),
+            lost: 0,
+        });
+        let json: serde_json::Value = serde_json::from_str(&rough.to_json()).unwrap();
+        for key in ["drops", "reconnects", "reconnect_failures"] {
+            assert!(json["chaos"][key].is_u64(), "chaos.{key}: {json}");
+        }
+        for key in ["p50", "p99", "max"] {
+            assert!(json["chaos"]["reconnect_ms"][key].is_number(), "{json}");
+        }
+        assert_eq!(json["misbehave"]["bots"], 2);
+        assert_eq!(json["misbehave"]["frames_sent"], 5000);
+        assert_eq!(json["misbehave"]["errors_received"]["1"], 30);
+        assert_eq!(json["misbehave"]["closes"]["1003"], 2);
+        assert_eq!(json["misbehave"]["reconnects"], 2);
+        let text = rough.to_string();
+        assert!(text.contains("4 drops, 3 back"), "{text}");
+        assert!(text.contains("errors by code  1: 30, 2: 7"), "{text}");
+        assert!(text.contains("closes by code  1003: 2"), "{text}");
+        assert!(
+            rough.passed(),
+            "misbehaving bots' errors do not fail the run"
         );
     }
 

@@ -11,6 +11,9 @@ use std::time::Duration;
 use hdrhistogram::{Counter, Histogram};
 use tokio::time::Instant;
 
+use crate::chaos::{ChaosStats, ChaosTotals};
+use crate::session::Tally;
+
 /// The largest latency a histogram tells apart, in microseconds; larger ones are recorded
 /// as this (a minute is far past anything a live game tolerates).
 const HIGHEST_US: u64 = 60_000_000;
@@ -22,12 +25,12 @@ const SIGFIG: u8 = 2;
 const PROBLEMS_PER_BOT: usize = 3;
 const PROBLEMS_IN_ALL: usize = 10;
 
-fn histogram<T: Counter>() -> Histogram<T> {
+pub(crate) fn histogram<T: Counter>() -> Histogram<T> {
     Histogram::new_with_bounds(1, HIGHEST_US, SIGFIG)
         .expect("invariant: constant histogram bounds are valid")
 }
 
-fn micros(d: Duration) -> u64 {
+pub(crate) fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
@@ -44,6 +47,8 @@ pub(crate) enum ErrorKind {
     WebSocket,
     /// The server sent a text frame; the protocol is binary only.
     TextFrame,
+    /// After a drop on purpose (`--chaos`), every attempt to get back failed.
+    Reconnect,
     /// The bot's task itself failed or overran: a bug in the swarm, not the server.
     Lost,
 }
@@ -57,6 +62,7 @@ impl ErrorKind {
             ErrorKind::Decode => "decode",
             ErrorKind::WebSocket => "websocket",
             ErrorKind::TextFrame => "text_frame",
+            ErrorKind::Reconnect => "reconnect",
             ErrorKind::Lost => "bot_task",
         }
     }
@@ -83,8 +89,16 @@ pub(crate) struct BotStats {
     /// Snapshots received while playing.
     pub(crate) snapshots: u64,
     first_snapshot: Option<Instant>,
+    /// The last snapshot on the current connection; `None` from a reconnect to its first.
     last_snapshot: Option<Instant>,
-    /// Time between consecutive snapshots, µs.
+    /// The last snapshot before a reconnect, until the new connection's first snapshot.
+    gap_from: Option<Instant>,
+    /// Time from the last snapshot before each reconnect to the first after it: not play,
+    /// so left out of the snapshot rate, and never recorded as an interval.
+    gaps: Duration,
+    /// How many such gaps there were: snapshot pairs that are not intervals.
+    gap_count: u64,
+    /// Time between consecutive snapshots on one connection, µs.
     pub(crate) interval_us: Histogram<u32>,
     /// Ping to pong, µs.
     pub(crate) rtt_us: Histogram<u32>,
@@ -98,8 +112,11 @@ pub(crate) struct BotStats {
     pub(crate) inputs_sent: u64,
     /// Inputs never matched to an ack because too many were outstanding.
     pub(crate) inputs_forgotten: u64,
-    /// How long the bot was in its room, from `Joined` to the end of its connection.
+    /// How long the bot was in its room, from `Joined` to the end of its connection (summed
+    /// over its connections when it reconnected).
     pub(crate) active: Duration,
+    /// Drops on purpose and reconnects (`--chaos`).
+    pub(crate) chaos: ChaosStats,
     errors: BTreeMap<ErrorKind, u64>,
     /// The first few errors and disconnect reasons, in words.
     problems: Vec<String>,
@@ -114,6 +131,9 @@ impl BotStats {
             snapshots: 0,
             first_snapshot: None,
             last_snapshot: None,
+            gap_from: None,
+            gaps: Duration::ZERO,
+            gap_count: 0,
             interval_us: histogram(),
             rtt_us: histogram(),
             ack_us: histogram(),
@@ -122,6 +142,7 @@ impl BotStats {
             inputs_sent: 0,
             inputs_forgotten: 0,
             active: Duration::ZERO,
+            chaos: ChaosStats::default(),
             errors: BTreeMap::new(),
             problems: Vec::new(),
         }
@@ -140,9 +161,21 @@ impl BotStats {
         if let Some(last) = self.last_snapshot {
             self.interval_us
                 .saturating_record(micros(now.saturating_duration_since(last)));
+        } else if let Some(before) = self.gap_from.take() {
+            // The first snapshot after a reconnect: the time since the old connection's
+            // last one was spent reconnecting, not waiting for a snapshot.
+            self.gaps += now.saturating_duration_since(before);
+            self.gap_count += 1;
         }
         self.first_snapshot.get_or_insert(now);
         self.last_snapshot = Some(now);
+    }
+
+    /// The bot is on a new connection: the next snapshot starts a new run of intervals.
+    pub(crate) fn reconnected(&mut self) {
+        if let Some(last) = self.last_snapshot.take() {
+            self.gap_from = Some(last);
+        }
     }
 
     pub(crate) fn rtt(&mut self, rtt: Duration) {
@@ -173,14 +206,27 @@ impl BotStats {
         self.errors.values().sum()
     }
 
-    /// This bot's snapshot rate, from its first snapshot to its last.
+    /// This bot's snapshot rate, from its first snapshot to its last, leaving out the time
+    /// spent reconnecting.
     pub(crate) fn snapshot_rate_hz(&self) -> f64 {
-        match (self.first_snapshot, self.last_snapshot) {
-            (Some(first), Some(last)) => {
-                snapshot_rate_hz(self.snapshots, last.saturating_duration_since(first))
-            }
+        match (self.first_snapshot, self.last_snapshot.or(self.gap_from)) {
+            (Some(first), Some(last)) => snapshot_rate_hz(
+                self.snapshots - self.gap_count,
+                last.saturating_duration_since(first)
+                    .saturating_sub(self.gaps),
+            ),
             _ => 0.0,
         }
+    }
+}
+
+impl Tally for BotStats {
+    fn sent(&mut self, bytes: usize) {
+        self.bytes_out += bytes as u64;
+    }
+
+    fn received(&mut self, bytes: usize) {
+        self.bytes_in += bytes as u64;
     }
 }
 
@@ -204,6 +250,7 @@ pub(crate) struct SwarmStats {
     pub(crate) inputs_forgotten: u64,
     /// The bots' time in their rooms, summed: what bytes per bot per second divide by.
     pub(crate) active: Duration,
+    pub(crate) chaos: ChaosTotals,
     pub(crate) errors: u64,
     pub(crate) errors_by_kind: BTreeMap<&'static str, u64>,
     /// The first few problems over all bots, each prefixed with its bot's name.
@@ -228,6 +275,7 @@ impl SwarmStats {
             inputs_sent: 0,
             inputs_forgotten: 0,
             active: Duration::ZERO,
+            chaos: ChaosTotals::new(),
             errors: 0,
             errors_by_kind: BTreeMap::new(),
             problems: Vec::new(),
@@ -252,6 +300,7 @@ impl SwarmStats {
         self.inputs_sent += bot.inputs_sent;
         self.inputs_forgotten += bot.inputs_forgotten;
         self.active += bot.active;
+        self.chaos.add(&bot.chaos);
         for (kind, count) in &bot.errors {
             self.errors += count;
             *self.errors_by_kind.entry(kind.name()).or_default() += count;
@@ -353,6 +402,51 @@ mod tests {
         assert_eq!(bot.interval_us.len(), 60);
         assert!(
             close(bot.snapshot_rate_hz(), 60.0),
+            "{}",
+            bot.snapshot_rate_hz()
+        );
+    }
+
+    #[test]
+    fn a_reconnect_gap_is_neither_an_interval_nor_play() {
+        let t0 = Instant::now();
+        let mut bot = BotStats::new();
+        // 1 s at 10 Hz, 5 s away, then 1 s at 10 Hz again.
+        for i in 0..=10 {
+            bot.snapshot(t0 + ms(i * 100));
+        }
+        bot.reconnected();
+        for i in 0..=10 {
+            bot.snapshot(t0 + ms(6000 + i * 100));
+        }
+        assert_eq!(bot.snapshots, 22);
+        assert_eq!(bot.interval_us.len(), 20);
+        assert!(
+            close(bot.interval_us.max() as f64, 100_000.0),
+            "{}",
+            bot.interval_us.max()
+        );
+        assert!(
+            close(bot.snapshot_rate_hz(), 10.0),
+            "{}",
+            bot.snapshot_rate_hz()
+        );
+    }
+
+    #[test]
+    fn a_reconnect_without_snapshots_after_it_keeps_the_rate() {
+        let t0 = Instant::now();
+        let mut bot = BotStats::new();
+        // Reconnecting before the first snapshot changes nothing.
+        bot.reconnected();
+        for i in 0..=10 {
+            bot.snapshot(t0 + ms(i * 100));
+        }
+        bot.reconnected();
+        bot.reconnected();
+        assert_eq!(bot.interval_us.len(), 10);
+        assert!(
+            close(bot.snapshot_rate_hz(), 10.0),
             "{}",
             bot.snapshot_rate_hz()
         );

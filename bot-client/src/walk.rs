@@ -8,40 +8,10 @@ use std::f32::consts::{PI, TAU};
 
 use tickwire_shared::Input;
 
+use crate::rng::XorShift64;
+
 /// The largest change of direction between two inputs, in radians (about 8.6°).
 const MAX_TURN: f32 = 0.15;
-
-/// xorshift64: fast, tiny, and good enough for wandering.
-#[derive(Debug, Clone)]
-struct XorShift64(u64);
-
-impl XorShift64 {
-    fn seeded(seed: u64) -> Self {
-        // Spread neighbouring seeds apart (splitmix64's finaliser) so bot 1 and bot 2 do not
-        // start with nearly the same numbers; xorshift must never hold zero.
-        let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        Self(if z == 0 { 0x2545_F491_4F6C_DD1D } else { z })
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-
-    /// A number in [-1, 1).
-    fn next_signed_unit(&mut self) -> f32 {
-        // The top 24 bits fill an f32's mantissa exactly.
-        let unit = (self.next_u64() >> 40) as f32 / (1u32 << 24) as f32;
-        unit * 2.0 - 1.0
-    }
-}
 
 /// One bot's walk.
 #[derive(Debug, Clone)]
@@ -123,14 +93,5 @@ mod tests {
         };
         assert_eq!(take(7), take(7));
         assert_ne!(take(7), take(8));
-    }
-
-    #[test]
-    fn signed_units_stay_in_range() {
-        let mut rng = XorShift64::seeded(0);
-        for _ in 0..100_000 {
-            let x = rng.next_signed_unit();
-            assert!((-1.0..1.0).contains(&x), "{x}");
-        }
     }
 }
