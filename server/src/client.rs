@@ -151,6 +151,9 @@ pub struct Client {
     heard: bool,
     /// A keep-alive ping is to go out with the next write.
     ping_due: bool,
+    /// The read side is unusable (an oversize frame is stuck in the library's buffer):
+    /// reading again would only fail again.
+    read_broken: bool,
     liveness: Liveness,
     /// Since when the socket has refused to take our writes.
     stalled_since: Option<Instant>,
@@ -187,6 +190,7 @@ impl Client {
             close_sent: false,
             heard: false,
             ping_due: false,
+            read_broken: false,
             liveness: Liveness::new(Instant::now()),
             stalled_since: None,
             stall_timeout: rules.stall_timeout,
@@ -326,6 +330,9 @@ impl Client {
     /// Reads one frame if one is there (`None` when nothing is). Never panics on what the
     /// peer sent.
     pub fn read_now(&mut self) -> Option<Incoming> {
+        if self.read_broken {
+            return Some(Incoming::Ended);
+        }
         let frame = match self.ws.read() {
             Err(err) if would_block(&err) => return None,
             frame => frame,
@@ -378,6 +385,7 @@ impl Client {
             Err(WsError::Capacity(CapacityError::MessageTooLong { size, max_size })) => {
                 self.span
                     .in_scope(|| tracing::debug!(size, max_size, "refused an oversize frame"));
+                self.read_broken = true;
                 self.refuse(CLOSE_TOO_BIG, "message too big", CloseCause::Oversize)
             }
             Err(WsError::ConnectionClosed | WsError::AlreadyClosed) => Incoming::Ended,

@@ -1,7 +1,9 @@
 //! Turning an untrusted wire input into one the rules can apply.
 //!
 //! Everything here is a pure function of the input: a client can send any bits, and what
-//! reaches the game is finite, a direction no longer than 1 and a facing in (-π, π].
+//! reaches the game is finite, a direction no longer than 1 and a facing in (-π, π]; what
+//! is far outside those ranges is refused rather than bent into them, since no working
+//! client sends it.
 
 use std::f32::consts::{PI, TAU};
 
@@ -21,41 +23,58 @@ pub struct ValidInput {
     pub buttons: u8,
 }
 
+/// The longest direction accepted; a little over 1, so that a unit vector with float
+/// rounding (an analog stick's normalized reading) is not refused. Anything in between is
+/// scaled to length 1.
+pub const MAX_DIRECTION_LENGTH: f32 = 1.01;
+
+/// The largest facing accepted, in either direction: two full turns' worth of slack for
+/// clients that do not wrap their angle, and far from anything a working client sends.
+pub const MAX_FACING: f32 = 2.0 * TAU;
+
 /// Why an input was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidInput {
     /// A direction component or the facing was NaN or infinite.
     #[error("input has a NaN or infinite number")]
     NotFinite,
+    /// The direction was longer than [`MAX_DIRECTION_LENGTH`].
+    #[error("input direction is longer than 1")]
+    DirectionTooLong,
+    /// The facing was beyond ±[`MAX_FACING`].
+    #[error("input facing is beyond ±4π radians")]
+    FacingOutOfRange,
 }
 
 impl ValidInput {
     /// Validates and clamps a wire input.
     ///
     /// # Errors
-    /// [`InvalidInput::NotFinite`] when any number is NaN or infinite.
+    /// [`InvalidInput`] when any number is NaN or infinite, the direction is longer than
+    /// [`MAX_DIRECTION_LENGTH`] or the facing beyond ±[`MAX_FACING`].
     pub fn new(input: &Input) -> Result<Self, InvalidInput> {
         let [x, y] = input.dir;
         if !(x.is_finite() && y.is_finite() && input.facing.is_finite()) {
             return Err(InvalidInput::NotFinite);
         }
+        // Compared per component first: the squared length of huge components overflows.
+        let dir = Vec2::new(x, y);
+        if x.abs() > MAX_DIRECTION_LENGTH
+            || y.abs() > MAX_DIRECTION_LENGTH
+            || dir.length() > MAX_DIRECTION_LENGTH
+        {
+            return Err(InvalidInput::DirectionTooLong);
+        }
+        if input.facing.abs() > MAX_FACING {
+            return Err(InvalidInput::FacingOutOfRange);
+        }
         Ok(Self {
             seq: input.seq,
-            dir: clamp_direction(Vec2::new(x, y)),
+            dir: dir.clamp_length_max(1.0),
             facing: wrap_angle(input.facing),
             buttons: input.buttons,
         })
     }
-}
-
-/// Shortens `dir` to length 1 if longer; keeps the direction even for huge components,
-/// whose squared length would overflow to infinity.
-fn clamp_direction(dir: Vec2) -> Vec2 {
-    let biggest = dir.x.abs().max(dir.y.abs());
-    if biggest <= 1.0 {
-        return dir.clamp_length_max(1.0);
-    }
-    (dir / biggest).normalize_or_zero()
 }
 
 /// Maps any finite angle into (-π, π].
@@ -99,12 +118,26 @@ mod tests {
     }
 
     #[test]
-    fn long_directions_are_shortened_to_one() {
-        let v = ValidInput::new(&input([3.0, 4.0], 0.0)).unwrap();
+    fn directions_a_little_long_are_shortened_to_one() {
+        let v = ValidInput::new(&input([0.6 * 1.005, 0.8 * 1.005], 0.0)).unwrap();
         assert!((v.dir - Vec2::new(0.6, 0.8)).length() < 1e-6);
-        let huge = ValidInput::new(&input([f32::MAX, f32::MAX], 0.0)).unwrap();
-        assert!((huge.dir.length() - 1.0).abs() < 1e-6, "{:?}", huge.dir);
-        assert!(huge.dir.x > 0.7 && huge.dir.y > 0.7);
+    }
+
+    #[test]
+    fn directions_longer_than_one_are_refused() {
+        for dir in [
+            [3.0, 4.0],
+            [1.02, 0.0],
+            [0.0, -1.5],
+            [0.75, 0.75],
+            [f32::MAX, f32::MAX],
+        ] {
+            assert_eq!(
+                ValidInput::new(&input(dir, 0.0)),
+                Err(InvalidInput::DirectionTooLong),
+                "{dir:?}"
+            );
+        }
     }
 
     #[test]
@@ -143,8 +176,20 @@ mod tests {
             let got = ValidInput::new(&input([0.0, 0.0], raw)).unwrap().facing;
             assert!((got - want).abs() < 1e-5, "{raw} -> {got}, want {want}");
         }
-        let far = ValidInput::new(&input([0.0, 0.0], 1e30)).unwrap().facing;
-        assert!(far > -PI && far <= PI);
+        let turned = ValidInput::new(&input([0.0, 0.0], -3.9 * PI))
+            .unwrap()
+            .facing;
+        assert!((turned - 0.1 * PI).abs() < 1e-5, "{turned}");
+    }
+
+    #[test]
+    fn facings_beyond_two_turns_are_refused() {
+        for facing in [4.01 * PI, -4.01 * PI, 1e30] {
+            assert_eq!(
+                ValidInput::new(&input([0.0, 0.0], facing)),
+                Err(InvalidInput::FacingOutOfRange)
+            );
+        }
     }
 
     #[test]
