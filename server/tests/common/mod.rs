@@ -2,6 +2,7 @@
 
 #![allow(dead_code)] // each test file uses its own part of this
 #![allow(clippy::unwrap_used)] // test set-up: a failure should panic the test
+pub mod honest;
 
 use std::net::SocketAddr;
 use std::time::Duration;
