@@ -313,11 +313,6 @@ impl Client {
         beat
     }
 
-    /// When the socket was first found refusing our writes, if it still is.
-    pub fn stalled_since(&self) -> Option<Instant> {
-        self.stalled_since
-    }
-
     /// When [`Client::keep_alive`] next has something to do.
     pub fn keep_alive_due(&self, rules: KeepAlive) -> Instant {
         let due = self.liveness.next_due(rules);

@@ -334,9 +334,36 @@ async fn connect_once_freed(server: &TestServer, status: u16) -> Ws {
     }
 }
 
-/// `max_connections_per_ip: 2` with the limit applied to loopback: the honest player (in
-/// a room) and one more may connect; a third is refused with 429 before the upgrade, and
-/// gets in once one of the others has closed.
+/// Fills a connection limit with the honest player (in a room) and `others` greeted
+/// clients; then further handshakes are refused with `status` before the upgrade, one gets
+/// in once a client has closed, and the refusals themselves took no place.
+async fn a_full_limit_refuses_with(config: Config, others: usize, status: u16) {
+    let server = TestServer::start(config).await;
+    let honest = Honest::join(&server, "r").await;
+    let mut greeted = Vec::new();
+    for i in 0..others {
+        greeted.push(Client::greeted(&server, &format!("other{i}")).await);
+    }
+    for _ in 0..3 {
+        assert_eq!(
+            try_connect(&server).await.err(),
+            Some(status),
+            "over the limit"
+        );
+    }
+    close_cleanly(greeted.pop().unwrap().ws).await;
+    let mut newcomer = connect_once_freed(&server, status).await;
+    assert_eq!(
+        try_connect(&server).await.err(),
+        Some(status),
+        "refusals took no place: the limit is full again"
+    );
+    greet(&mut newcomer, "newcomer").await;
+    honest.finish().await.assert_steady();
+    server.stop().await;
+}
+
+/// `max_connections_per_ip: 2`, applied to loopback too: a third connection gets 429.
 #[tokio::test]
 async fn a_third_connection_from_one_address_is_refused_with_429() {
     let config = Config {
@@ -344,52 +371,17 @@ async fn a_third_connection_from_one_address_is_refused_with_429() {
         limit_loopback: true,
         ..Config::default()
     };
-    let server = TestServer::start(config).await;
-    let honest = Honest::join(&server, "r").await;
-    let second = Client::greeted(&server, "second").await;
-    for _ in 0..3 {
-        let refused = try_connect(&server).await.err();
-        assert_eq!(refused, Some(429), "a third connection from one address");
-    }
-    close_cleanly(second.ws).await;
-    let mut third = connect_once_freed(&server, 429).await;
-    assert_eq!(
-        try_connect(&server).await.err(),
-        Some(429),
-        "refusals took no place: the limit is 2 again"
-    );
-    greet(&mut third, "third").await;
-    honest.finish().await.assert_steady();
-    server.stop().await;
+    a_full_limit_refuses_with(config, 1, 429).await;
 }
 
-/// `max_connections: 3`: the honest player (in a room), one greeted and one bare
-/// connection fill the server; a fourth handshake is refused with 503 before the upgrade,
-/// and gets in once one of the others has closed.
+/// `max_connections: 3`: a fourth connection gets 503.
 #[tokio::test]
 async fn a_connection_beyond_the_global_limit_is_refused_with_503() {
     let config = Config {
         max_connections: 3,
         ..Config::default()
     };
-    let server = TestServer::start(config).await;
-    let honest = Honest::join(&server, "r").await;
-    let greeted = Client::greeted(&server, "greeted").await;
-    let _bare = Client::connect(&server).await;
-    for _ in 0..3 {
-        let refused = try_connect(&server).await.err();
-        assert_eq!(refused, Some(503), "a connection beyond the global limit");
-    }
-    close_cleanly(greeted.ws).await;
-    let mut fourth = connect_once_freed(&server, 503).await;
-    assert_eq!(
-        try_connect(&server).await.err(),
-        Some(503),
-        "refusals took no place: the limit is 3 again"
-    );
-    greet(&mut fourth, "fourth").await;
-    honest.finish().await.assert_steady();
-    server.stop().await;
+    a_full_limit_refuses_with(config, 2, 503).await;
 }
 
 /// Players that read (and drop) everything, so the room's snapshots are big.
