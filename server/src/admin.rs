@@ -4,7 +4,7 @@
 //! - `GET /healthz`: `200 ok` while serving, `503 draining` once shutdown has begun, so a
 //!   load balancer stops sending players here.
 //! - `GET /metrics`: every metric in the Prometheus (OpenMetrics) text format.
-//! - `GET /rooms`: the open rooms as JSON: `[{"id", "players", "capacity"}]`.
+//! - `GET /rooms`: the open rooms as JSON: `[{"id", "players", "capacity", "private"}]`.
 //!
 //! It lives on its own port so that it can be kept off the public network (the default
 //! binds to loopback) while the game port is open to everyone.
@@ -47,7 +47,7 @@ async fn healthz(State(ctx): State<Arc<ServerContext>>) -> impl IntoResponse {
 async fn metrics(State(ctx): State<Arc<ServerContext>>) -> impl IntoResponse {
     // Rooms and players are read from the registry when asked for, rather than kept up
     // to date by every join and leave.
-    let rooms = ctx.rooms.list(ctx.config.max_room_players as usize);
+    let rooms = ctx.rooms.list();
     let players: usize = rooms.iter().map(|r| r.players).sum();
     ctx.metrics
         .rooms
@@ -59,5 +59,5 @@ async fn metrics(State(ctx): State<Arc<ServerContext>>) -> impl IntoResponse {
 }
 
 async fn rooms(State(ctx): State<Arc<ServerContext>>) -> impl IntoResponse {
-    axum::Json(ctx.rooms.list(ctx.config.max_room_players as usize))
+    axum::Json(ctx.rooms.list())
 }

@@ -22,8 +22,10 @@ use tokio_tungstenite::tungstenite::{
 };
 use tracing::Span;
 
+use crate::auth::{Auth, AuthError};
 use crate::conn_limits::Slot;
 use crate::heartbeat::{Beat, KeepAlive, Liveness};
+use crate::identity::Identity;
 use crate::metrics::{CloseCause, Limited, Metrics, Traffic};
 use crate::outbox::{CLOSE_NORMAL, CLOSE_POLICY, CLOSE_TOO_BIG, CLOSE_UNSUPPORTED, Close, Outbox};
 use crate::rate_limit::{FloodGuard, Limit, Verdict};
@@ -69,43 +71,85 @@ fn write_message(ws: &mut WebSocket<Socket>, msg: Message) -> Result<(), WsError
     }
 }
 
+/// Why a handshake did not give a connection.
+#[derive(Debug, thiserror::Error)]
+pub enum HandshakeFailure {
+    /// The upgrade carried no valid token; a 401 with the reason was sent. The peer should
+    /// get a token and connect again.
+    #[error("unauthorized: {0}")]
+    Unauthorized(AuthError),
+    /// Anything else: not HTTP, not an upgrade, the socket failed, or the refusal asked
+    /// for by the caller was sent (`WsError::Http`).
+    #[error(transparent)]
+    Ws(#[from] WsError),
+}
+
 /// Completes the server side of the WebSocket handshake on `stream`, or, with `refuse`,
-/// reads the request and answers it with that HTTP status instead of upgrading.
+/// reads the request and answers it with that HTTP status instead of upgrading. With
+/// `auth`, the request must carry a valid token, or is answered with 401; the token says
+/// who the connection is (nobody in particular without `auth`).
 ///
 /// The socket is waited on for reading only: the handshake's one write, a short HTTP
 /// response on a fresh socket with an empty send buffer, cannot block in practice, and a
 /// peer that makes it block anyway runs into the caller's handshake timeout.
 ///
 /// # Errors
-/// Whatever made the handshake fail (not HTTP, not an upgrade, the socket failed), and
-/// `WsError::Http` after a refusal was sent.
+/// [`HandshakeFailure::Unauthorized`] after a 401 was sent; otherwise whatever made the
+/// handshake fail (not HTTP, not an upgrade, the socket failed), and `WsError::Http` after
+/// the `refuse` refusal was sent.
 pub async fn handshake(
     stream: tokio::net::TcpStream,
     config: WebSocketConfig,
     refuse: Option<(StatusCode, &'static str)>,
-) -> Result<WebSocket<Socket>, WsError> {
-    // The error type is tungstenite's callback contract, large or not.
-    #[allow(clippy::result_large_err)]
-    let callback = |_: &Request, response: Response| match refuse {
-        None => Ok(response),
-        Some((status, why)) => Err(refusal(status, why)),
-    };
-    let mut attempt =
-        tungstenite::accept_hdr_with_config(Socket::new(stream), callback, Some(config));
-    loop {
-        match attempt {
-            Ok(ws) => return Ok(ws),
-            Err(HandshakeError::Failure(err)) => return Err(err),
-            Err(HandshakeError::Interrupted(mid)) => {
-                mid.get_ref().get_ref().readable().await?;
-                attempt = mid.handshake();
+    auth: Option<&Auth>,
+) -> Result<(WebSocket<Socket>, Identity), HandshakeFailure> {
+    // Filled in by the callback, which runs once, when the request has been read.
+    let mut verdict: Option<Result<Identity, AuthError>> = None;
+    let upgraded = {
+        // The error type is tungstenite's callback contract, large or not.
+        #[allow(clippy::result_large_err)]
+        let callback = |request: &Request, response: Response| {
+            if let Some((status, why)) = refuse {
+                return Err(refusal(status, why));
             }
+            let checked = auth.map_or(Ok(Identity::default()), |auth| auth.verify(request));
+            let answer = match &checked {
+                Ok(_) => Ok(response),
+                Err(why) => Err(refusal(StatusCode::UNAUTHORIZED, &why.to_string())),
+            };
+            verdict = Some(checked);
+            answer
+        };
+        let mut attempt =
+            tungstenite::accept_hdr_with_config(Socket::new(stream), callback, Some(config));
+        loop {
+            match attempt {
+                Ok(ws) => break Ok(ws),
+                Err(HandshakeError::Failure(err)) => break Err(err),
+                Err(HandshakeError::Interrupted(mid)) => {
+                    mid.get_ref()
+                        .get_ref()
+                        .readable()
+                        .await
+                        .map_err(WsError::Io)?;
+                    attempt = mid.handshake();
+                }
+            }
+        }
+    };
+    match (upgraded, verdict) {
+        (Ok(ws), Some(Ok(identity))) => Ok((ws, identity)),
+        (_, Some(Err(why))) => Err(HandshakeFailure::Unauthorized(why)),
+        (Err(err), _) => Err(err.into()),
+        // The library calls back before it upgrades; this is only for the type's sake.
+        (Ok(_), None) => {
+            Err(WsError::Protocol(tungstenite::error::ProtocolError::HandshakeIncomplete).into())
         }
     }
 }
 
 /// An HTTP refusal of the upgrade, with the reason as a plain-text body.
-fn refusal(status: StatusCode, why: &'static str) -> ErrorResponse {
+fn refusal(status: StatusCode, why: &str) -> ErrorResponse {
     let mut response = ErrorResponse::new(Some(format!("{why}\n")));
     *response.status_mut() = status;
     let headers = response.headers_mut();
@@ -120,6 +164,12 @@ fn refusal(status: StatusCode, why: &'static str) -> ErrorResponse {
     headers.insert(header::CONTENT_LENGTH, (why.len() + 1).into());
     if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE {
         headers.insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+    }
+    if status == StatusCode::UNAUTHORIZED {
+        headers.insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Bearer"),
+        );
     }
     response
 }
@@ -166,6 +216,7 @@ pub struct Client {
     metrics: Arc<Metrics>,
     span: Span,
     player: Option<PlayerInfo>,
+    identity: Identity,
     /// Counts this connection against the server's limits until the client is dropped.
     _slot: Slot,
 }
@@ -201,6 +252,7 @@ impl Client {
             metrics,
             span,
             player: None,
+            identity: Identity::default(),
             _slot: slot,
         }
     }
@@ -224,6 +276,36 @@ impl Client {
     /// Who the client is, once greeted.
     pub fn player(&self) -> Option<&PlayerInfo> {
         self.player.as_ref()
+    }
+
+    /// Who the handshake's token said this connection is.
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    /// Records who the handshake's token said this connection is.
+    pub fn set_identity(&mut self, identity: Identity) {
+        self.identity = identity;
+    }
+
+    /// The user this client is: the token's subject, or `anon-<player id>` without
+    /// authentication (empty before hello).
+    pub fn user_id(&self) -> String {
+        match (&self.identity.user_id, &self.player) {
+            (Some(user), _) => user.clone(),
+            (None, Some(player)) => format!("anon-{}", player.id),
+            (None, None) => String::new(),
+        }
+    }
+
+    /// Why the connection is ending, if it is.
+    pub fn close_cause(&self) -> Option<CloseCause> {
+        self.outbox.close_request().map(|c| c.cause)
+    }
+
+    /// Forgets who the client is (a resume that failed after all): it is back before hello.
+    pub fn clear_player(&mut self) {
+        self.player = None;
     }
 
     /// Records who the client is after a valid hello.

@@ -97,9 +97,43 @@ pub struct Config {
     #[arg(long, env = "TICKWIRE_IDLE_TIMEOUT_MS", default_value_t = defaults::IDLE_TIMEOUT_MS)]
     pub idle_timeout_ms: u64,
 
+    /// Milliseconds a player whose connection was lost keeps its seat, for the client to
+    /// come back with its resume token.
+    #[arg(long, env = "TICKWIRE_RESUME_GRACE_MS", default_value_t = defaults::RESUME_GRACE_MS)]
+    pub resume_grace_ms: u64,
+
+    /// Longest chat message, in bytes.
+    #[arg(long, env = "TICKWIRE_CHAT_MAX_BYTES", default_value_t = defaults::CHAT_MAX_BYTES)]
+    pub chat_max_bytes: usize,
+
+    /// Chat messages per second one player may send, on average; more are refused.
+    #[arg(long, env = "TICKWIRE_CHAT_RATE", default_value_t = defaults::CHAT_RATE,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub chat_rate: u32,
+
+    /// Chat messages one player may send in a burst above its rate.
+    #[arg(long, env = "TICKWIRE_CHAT_BURST", default_value_t = defaults::CHAT_BURST,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub chat_burst: u32,
+
+    /// Recent chat messages a room keeps and sends to each newcomer.
+    #[arg(long, env = "TICKWIRE_CHAT_HISTORY", default_value_t = defaults::CHAT_HISTORY)]
+    pub chat_history: usize,
+
     /// Milliseconds given to connections to close cleanly on shutdown.
     #[arg(long, env = "TICKWIRE_SHUTDOWN_GRACE_MS", default_value_t = defaults::SHUTDOWN_GRACE_MS)]
     pub shutdown_grace_ms: u64,
+
+    /// Shared secret that signs the players' tokens (JWT, HS256); every WebSocket upgrade
+    /// must then carry one, or is refused with HTTP 401. Without it the server runs in
+    /// anonymous development mode: anyone can connect as anyone.
+    #[arg(
+        long,
+        env = "TICKWIRE_AUTH_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    pub auth_secret: Option<String>,
 }
 
 /// The defaults, shared by the flags and by [`Config::default`].
@@ -142,6 +176,16 @@ pub mod defaults {
     pub const PING_INTERVAL_MS: u64 = 5_000;
     /// See [`super::Config::idle_timeout_ms`]: three missed pings.
     pub const IDLE_TIMEOUT_MS: u64 = 15_000;
+    /// See [`super::Config::resume_grace_ms`].
+    pub const RESUME_GRACE_MS: u64 = 10_000;
+    /// See [`super::Config::chat_max_bytes`].
+    pub const CHAT_MAX_BYTES: usize = 256;
+    /// See [`super::Config::chat_rate`].
+    pub const CHAT_RATE: u32 = 2;
+    /// See [`super::Config::chat_burst`].
+    pub const CHAT_BURST: u32 = 5;
+    /// See [`super::Config::chat_history`].
+    pub const CHAT_HISTORY: usize = 50;
     /// See [`super::Config::shutdown_grace_ms`].
     pub const SHUTDOWN_GRACE_MS: u64 = 1_000;
 }
@@ -168,7 +212,13 @@ impl Default for Config {
             handshake_timeout_ms: defaults::HANDSHAKE_TIMEOUT_MS,
             ping_interval_ms: defaults::PING_INTERVAL_MS,
             idle_timeout_ms: defaults::IDLE_TIMEOUT_MS,
+            resume_grace_ms: defaults::RESUME_GRACE_MS,
+            chat_max_bytes: defaults::CHAT_MAX_BYTES,
+            chat_rate: defaults::CHAT_RATE,
+            chat_burst: defaults::CHAT_BURST,
+            chat_history: defaults::CHAT_HISTORY,
             shutdown_grace_ms: defaults::SHUTDOWN_GRACE_MS,
+            auth_secret: None,
         }
     }
 }

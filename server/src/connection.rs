@@ -11,8 +11,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tickwire_shared::{
-    ClientMsg, ErrorCode, Hello, Join, Message as _, PROTOCOL_VERSION, PlayerInfo, Pong, Welcome,
-    encode,
+    ChatAck, ClientMsg, Create, ErrorCode, Hello, Join, Message as _, PROTOCOL_VERSION, PlayerInfo,
+    Pong, Resume, Resumed, Welcome, encode,
 };
 use tokio::net::TcpStream;
 use tokio::sync::OwnedSemaphorePermit;
@@ -21,13 +21,15 @@ use tokio_tungstenite::tungstenite::http::StatusCode;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tracing::Span;
 
-use crate::client::{self, Client, Flow, Incoming};
+use crate::auth::valid_display_name;
+use crate::chat::ChatRefusal;
+use crate::client::{self, Client, Flow, HandshakeFailure, Incoming};
 use crate::context::ServerContext;
 use crate::heartbeat::Beat;
 use crate::metrics::{CloseCause, Refusal};
 use crate::outbox::{CLOSE_GOING_AWAY, CLOSE_PROTOCOL, Close};
 use crate::room::RoomCmd;
-use crate::rooms::JoinRefused;
+use crate::rooms::{JoinRefused, Request, RoomHandle};
 
 /// The close every client gets when the server shuts down.
 pub const SHUTTING_DOWN: Close = Close {
@@ -92,14 +94,20 @@ pub async fn serve(
             "the server is at its connection limit",
         )),
     };
-    let handshake = client::handshake(stream, websocket_config(&ctx), refuse);
+    let handshake = client::handshake(stream, websocket_config(&ctx), refuse, ctx.auth.as_ref());
     let handshake = tokio::time::timeout(ctx.config.handshake_timeout(), handshake).await;
     drop(handshake_permit);
-    let (ws, slot) = match (handshake, slot) {
-        (Ok(Ok(ws)), Ok(slot)) => (ws, slot),
+    let (ws, identity, slot) = match (handshake, slot) {
+        (Ok(Ok((ws, identity))), Ok(slot)) => (ws, identity, slot),
         (_, Err(refusal)) => {
             ctx.metrics.refused(refusal);
             tracing::info!(reason = refusal.label(), "refused connection");
+            return;
+        }
+        (Ok(Err(HandshakeFailure::Unauthorized(why))), Ok(_)) => {
+            let refusal = Refusal::Unauthorized;
+            ctx.metrics.refused(refusal);
+            tracing::info!(reason = refusal.label(), cause = %why, "refused connection");
             return;
         }
         (Ok(Err(err)), Ok(_)) => {
@@ -113,13 +121,14 @@ pub async fn serve(
             return;
         }
     };
-    let client = Client::new(
+    let mut client = Client::new(
         ws,
         ctx.client_rules,
         Arc::clone(&ctx.metrics),
         slot,
         Span::current(),
     );
+    client.set_identity(identity);
     lobby(client, ctx).await;
 }
 
@@ -127,9 +136,48 @@ pub async fn serve(
 /// connection ends. Each round writes what is queued and reads what has arrived, and
 /// only when neither can make progress sleeps until the socket is ready: a peer that does
 /// not read its replies still has its requests (and its close) read.
-pub async fn lobby(mut client: Client, ctx: Arc<ServerContext>) {
-    if client.socket_mut().to_reactor().is_err() {
+pub async fn lobby(client: Client, ctx: Arc<ServerContext>) {
+    let Some((client, finish)) = lobby_loop(client, &ctx).await else {
+        return; // moved to a room
+    };
+    end_session(&ctx, &client);
+    if finish {
+        client.finish(ctx.config.shutdown_grace()).await;
+    }
+    tracing::debug!("connection ended");
+}
+
+/// A lobby connection is over: a player that went without a goodbye keeps its session for
+/// the resume grace; one that closed cleanly, or broke a rule, has none.
+fn end_session(ctx: &ServerContext, client: &Client) {
+    let Some(player) = client.player() else {
         return;
+    };
+    if resumable(client.close_cause()) {
+        ctx.sessions
+            .connection_lost(player.id, std::time::Instant::now());
+    } else {
+        ctx.sessions.end(player.id);
+    }
+}
+
+/// Whether a connection that ended for `cause` leaves its player a resume: yes when it
+/// was lost (no close at all, silence, a socket that stopped draining), no when the
+/// client said goodbye, broke a rule, or the server is going away.
+pub fn resumable(cause: Option<CloseCause>) -> bool {
+    matches!(
+        cause,
+        None | Some(
+            CloseCause::Abnormal | CloseCause::Timeout | CloseCause::Stalled | CloseCause::Slow
+        )
+    )
+}
+
+/// The lobby itself: `None` once the client moved to a room, otherwise the client and
+/// whether its close still has to be sent.
+async fn lobby_loop(mut client: Client, ctx: &Arc<ServerContext>) -> Option<(Client, bool)> {
+    if client.socket_mut().to_reactor().is_err() {
+        return Some((client, false));
     }
     let shutdown = ctx.shutdown.clone();
     let keep_alive = ctx.config.keep_alive();
@@ -148,7 +196,7 @@ pub async fn lobby(mut client: Client, ctx: Arc<ServerContext>) {
                     client.span().in_scope(
                         || tracing::debug!(cause = %err, "write failed; ending connection"),
                     );
-                    return;
+                    return Some((client, false));
                 }
             }
         }
@@ -168,7 +216,7 @@ pub async fn lobby(mut client: Client, ctx: Arc<ServerContext>) {
                     break;
                 }
                 Some(Ok(())) => continue,
-                Some(Err(_)) => return,
+                Some(Err(_)) => return Some((client, false)),
             }
         };
         // A peer that keeps frames coming must not keep this task from yielding: the
@@ -178,17 +226,29 @@ pub async fn lobby(mut client: Client, ctx: Arc<ServerContext>) {
             client.close(SHUTTING_DOWN);
             break;
         }
+        // A join, create or resume moves the client to a room (this task ends), or gives
+        // it back with an error queued.
         match incoming {
-            Incoming::Request(ClientMsg::Join(join)) => match try_join(&ctx, client, join) {
-                None => return,
-                Some(back) => {
-                    client = back;
-                    if client.socket_mut().to_reactor().is_err() {
-                        return;
-                    }
-                }
-            },
-            Incoming::Request(msg) => on_request(&ctx, &mut client, msg),
+            Incoming::Request(ClientMsg::Join(join)) => {
+                let request = Request::Join {
+                    room: join.room.as_deref(),
+                    key: join.key.as_deref(),
+                };
+                client = try_enter(ctx, client, request, Join::KIND)?;
+            }
+            Incoming::Request(ClientMsg::Create(create)) => {
+                let request = Request::Create {
+                    room: &create.room,
+                    private: create.private,
+                    key: create.key.as_deref(),
+                    capacity: create.capacity,
+                };
+                client = try_enter(ctx, client, request, Create::KIND)?;
+            }
+            Incoming::Request(ClientMsg::Resume(resume)) => {
+                client = try_resume(ctx, client, &resume)?;
+            }
+            Incoming::Request(msg) => on_request(ctx, &mut client, msg),
             Incoming::Malformed(err) => {
                 ctx.metrics.frames_malformed.inc();
                 client
@@ -197,18 +257,21 @@ pub async fn lobby(mut client: Client, ctx: Arc<ServerContext>) {
                 client.error(err.code(), err.to_string(), err.kind());
             }
             Incoming::Closing => break,
-            Incoming::Ended => return,
+            Incoming::Ended => return Some((client, false)),
             Incoming::Nothing => {}
+        }
+        // A client given back was already switched to the room's polling; a no-op otherwise.
+        if client.socket_mut().to_reactor().is_err() {
+            return Some((client, false));
         }
         if client.is_closing() {
             break;
         }
     }
-    client.finish(ctx.config.shutdown_grace()).await;
-    tracing::debug!("connection ended");
+    Some((client, true))
 }
 
-/// Answers a lobby request other than join.
+/// Answers a lobby request other than join, create and resume.
 fn on_request(ctx: &ServerContext, client: &mut Client, msg: ClientMsg) {
     let kind = Some(msg.kind());
     match (msg, client.player().is_some()) {
@@ -226,8 +289,18 @@ fn on_request(ctx: &ServerContext, client: &mut Client, msg: ClientMsg) {
         (ClientMsg::Leave(_) | ClientMsg::Input(_), true) => {
             client.error(ErrorCode::NOT_IN_ROOM, "not in a room", kind);
         }
-        // The lobby loop routes joins to `try_join`; none reaches here.
-        (ClientMsg::Join(_), true) => debug_assert!(false, "join routed to on_request"),
+        (ClientMsg::Chat(chat), true) => {
+            client.send(encode(&ChatAck {
+                id: chat.id,
+                server_id: 0,
+                time_ms: 0,
+                refused: Some(ChatRefusal::NotInRoom.reason().to_owned()),
+            }));
+        }
+        // The lobby loop routes these elsewhere; none reaches here.
+        (ClientMsg::Join(_) | ClientMsg::Create(_) | ClientMsg::Resume(_), true) => {
+            debug_assert!(false, "routed to on_request");
+        }
     }
 }
 
@@ -249,41 +322,111 @@ fn on_hello(ctx: &ServerContext, client: &mut Client, hello: Hello) {
         });
         return;
     }
-    if !valid_display_name(&hello.name) {
-        client.error(
-            ErrorCode::INVALID_VALUE,
-            "names are 1 to 32 characters with no control characters",
-            kind,
-        );
-        return;
-    }
-    let id = ctx.new_player_id();
+    // With a token, its name is the player's; the hello's is for anonymous players.
+    let name = match client.identity().name.clone() {
+        Some(name) => name,
+        None if valid_display_name(&hello.name) => hello.name,
+        None => {
+            client.error(
+                ErrorCode::INVALID_VALUE,
+                "names are 1 to 32 characters with no control characters",
+                kind,
+            );
+            return;
+        }
+    };
+    let player = PlayerInfo {
+        id: ctx.new_player_id(),
+        name,
+    };
+    client.set_player(player.clone());
+    let user_id = client.user_id();
+    let resume_token = ctx.sessions.open(player.clone(), user_id.clone());
     client.send(encode(&Welcome {
-        player_id: id,
+        player_id: player.id,
         tick_rate: ctx.config.tick_rate,
         protocol_version: PROTOCOL_VERSION,
+        resume_token,
+        user_id,
     }));
-    client.set_player(PlayerInfo {
-        id,
-        name: hello.name,
-    });
 }
 
-/// Moves the client to the room it asked for; gives it back, with an error queued, when
-/// that cannot be done.
-fn try_join(ctx: &Arc<ServerContext>, mut client: Client, join: Join) -> Option<Client> {
-    let kind = Some(Join::KIND);
+/// Takes a lost player back: into its room (which answers), or, if it was in none, right
+/// here. A refused resume leaves the connection as it was, before hello.
+fn try_resume(ctx: &Arc<ServerContext>, mut client: Client, resume: &Resume) -> Option<Client> {
+    let kind = Some(Resume::KIND);
+    if client.player().is_some() {
+        client.error(
+            ErrorCode::BAD_STATE,
+            "resume must be the first message",
+            kind,
+        );
+        return Some(client);
+    }
+    let user = client.identity().user_id.clone();
+    let ticket =
+        match ctx
+            .sessions
+            .redeem(&resume.token, user.as_deref(), std::time::Instant::now())
+        {
+            Ok(ticket) => ticket,
+            Err(refused) => {
+                client
+                    .span()
+                    .in_scope(|| tracing::debug!(%refused, "resume refused"));
+                client.error(ErrorCode::RESUME_REFUSED, refused.to_string(), kind);
+                return Some(client);
+            }
+        };
+    client.set_player(ticket.player.clone());
+    let Some(room_name) = ticket.room else {
+        client.send(encode(&Resumed {
+            player_id: ticket.player.id,
+            room: None,
+            players: Vec::new(),
+            resume_token: ticket.token,
+        }));
+        return Some(client);
+    };
+    let room = ctx.rooms.get(&room_name);
+    let Some(room) = room else {
+        // The room closed: its players' sessions ended with it.
+        ctx.sessions.end(ticket.player.id);
+        client.clear_player();
+        client.error(ErrorCode::RESUME_REFUSED, "the room is gone", kind);
+        return Some(client);
+    };
+    let cmd = RoomCmd::Resume {
+        client,
+        token: ticket.token,
+    };
+    send_to_room(&room, cmd, kind)
+}
+
+/// Moves the client to the room its join or create asks for; gives it back, with an error
+/// queued, when that cannot be done.
+fn try_enter(
+    ctx: &Arc<ServerContext>,
+    mut client: Client,
+    request: Request<'_>,
+    kind: u8,
+) -> Option<Client> {
+    let kind = Some(kind);
     if client.player().is_none() {
         client.error(ErrorCode::BAD_STATE, "send hello first", kind);
         return Some(client);
     }
-    let (room, seat) = match ctx.rooms.reserve(ctx, join.room.as_deref()) {
+    let user = client.user_id();
+    let (room, seat) = match ctx.rooms.reserve(ctx, request, &user, client.identity()) {
         Ok(reserved) => reserved,
         Err(refused) => {
             let code = match refused {
                 JoinRefused::Full(_) => ErrorCode::ROOM_FULL,
-                JoinRefused::BadName => ErrorCode::INVALID_VALUE,
+                JoinRefused::BadName | JoinRefused::BadCapacity(_) => ErrorCode::INVALID_VALUE,
                 JoinRefused::TooManyRooms => ErrorCode::UNAVAILABLE,
+                JoinRefused::NotFound(_) => ErrorCode::NOT_FOUND,
+                JoinRefused::AccessDenied(_) => ErrorCode::ACCESS_DENIED,
+                JoinRefused::Exists(_) => ErrorCode::ROOM_EXISTS,
             };
             client.error(code, refused.to_string(), kind);
             return Some(client);
@@ -292,50 +435,33 @@ fn try_join(ctx: &Arc<ServerContext>, mut client: Client, join: Join) -> Option<
     client
         .span()
         .in_scope(|| tracing::debug!(room = %room.shared.name, "joining room"));
+    send_to_room(&room, RoomCmd::Join { seat, client }, kind)
+}
+
+/// Hands the client in `cmd` to `room`; gives it back, with an error queued, when the room
+/// cannot take it.
+fn send_to_room(room: &RoomHandle, mut cmd: RoomCmd, kind: Option<u8>) -> Option<Client> {
     // From now on the room polls the socket once per tick: take it out of the reactor, so
     // arriving packets no longer wake the runtime one by one.
-    if let Err(err) = client.socket_mut().to_polled() {
-        client
+    if let Err(err) = cmd.client_mut().socket_mut().to_polled() {
+        cmd.client_mut()
             .span()
             .in_scope(|| tracing::debug!(cause = %err, "cannot hand the socket to the room"));
         return None;
     }
     // The room drains its queue every tick; a full queue means the room is stuck or gone.
-    // The seat is handed back when the command is dropped.
-    match room.cmds.try_send(RoomCmd::Join { seat, client }) {
-        Ok(()) => None,
-        Err(TrySendError::Full(RoomCmd::Join { mut client, .. })) => {
-            client.error(ErrorCode::UNAVAILABLE, "the room is busy; try again", kind);
-            Some(client)
-        }
-        Err(TrySendError::Closed(RoomCmd::Join { mut client, .. })) => {
-            client.error(
-                ErrorCode::UNAVAILABLE,
-                "the room is closing; try again",
-                kind,
-            );
-            Some(client)
-        }
+    // A join's seat is handed back when the command is dropped.
+    let (cmd, why) = match room.cmds.try_send(cmd) {
+        Ok(()) => return None,
+        Err(TrySendError::Full(cmd)) => (cmd, "the room is busy; try again"),
+        Err(TrySendError::Closed(cmd)) => (cmd, "the room is closing; try again"),
+    };
+    let mut client = cmd.into_client();
+    if kind == Some(Resume::KIND) {
+        client.clear_player();
+        client.error(ErrorCode::RESUME_REFUSED, why, kind);
+    } else {
+        client.error(ErrorCode::UNAVAILABLE, why, kind);
     }
-}
-
-/// Display names are 1 to 32 characters with no control characters.
-fn valid_display_name(name: &str) -> bool {
-    let chars = name.chars().count();
-    (1..=32).contains(&chars) && !name.chars().any(char::is_control)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn display_names_follow_the_rule() {
-        for ok in ["a", "Ana María", "忍者", &"x".repeat(32)] {
-            assert!(valid_display_name(ok), "{ok}");
-        }
-        for bad in ["", "a\nb", "\u{7}", &"x".repeat(33)] {
-            assert!(!valid_display_name(bad), "{bad:?}");
-        }
-    }
+    Some(client)
 }

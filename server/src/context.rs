@@ -8,11 +8,13 @@ use tickwire_shared::PlayerId;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::auth::Auth;
 use crate::client::ClientRules;
 use crate::config::Config;
 use crate::conn_limits::ConnectionLimits;
 use crate::metrics::Metrics;
 use crate::rooms::Rooms;
+use crate::sessions::Sessions;
 
 /// Shared by an `Arc` between the listener, the connections and the rooms.
 #[derive(Debug)]
@@ -21,6 +23,8 @@ pub struct ServerContext {
     pub config: Config,
     /// Every open room.
     pub rooms: Rooms,
+    /// Resume tokens and the players they take back.
+    pub sessions: Sessions,
     /// What the server did and refused.
     pub metrics: Arc<Metrics>,
     /// Connections counted against the total and per-address limits.
@@ -29,6 +33,9 @@ pub struct ServerContext {
     pub handshakes: Arc<tokio::sync::Semaphore>,
     /// The limits each client is held to.
     pub client_rules: ClientRules,
+    /// Checks the token of every handshake; `None` runs the server in anonymous
+    /// development mode, where anyone can connect as anyone.
+    pub auth: Option<Auth>,
     /// Cancelled once, when the server starts shutting down.
     pub shutdown: CancellationToken,
     /// Every connection and room task, so shutdown can wait for them.
@@ -50,6 +57,11 @@ impl ServerContext {
                 config.max_pending_handshakes.max(1),
             )),
             client_rules: config.client_rules(),
+            auth: config
+                .auth_secret
+                .as_deref()
+                .map(|secret| Auth::new(secret.as_bytes())),
+            sessions: Sessions::new(std::time::Duration::from_millis(config.resume_grace_ms)),
             config,
             rooms: Rooms::default(),
             shutdown,

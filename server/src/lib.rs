@@ -18,6 +18,8 @@
 //! ```
 
 pub mod admin;
+pub mod auth;
+pub mod chat;
 pub mod client;
 pub mod config;
 pub mod conn_limits;
@@ -25,12 +27,14 @@ pub mod connection;
 pub mod context;
 pub mod game;
 pub mod heartbeat;
+pub mod identity;
 pub mod listener;
 pub mod metrics;
 pub mod outbox;
 pub mod rate_limit;
 pub mod room;
 pub mod rooms;
+pub mod sessions;
 pub mod socket;
 pub mod tick_clock;
 

@@ -1,6 +1,8 @@
-//! The `tickwire-server` binary: flags, logging, the runtime, and the shutdown signal.
+//! The `tickwire-server` binary: flags, logging, the runtime, and the shutdown signal;
+//! and the `token` subcommand, which mints a player's token with the server's secret.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
@@ -31,6 +33,37 @@ struct Cli {
 
     #[command(flatten)]
     config: tickwire_server::Config,
+
+    /// Without a subcommand, the server runs.
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+/// What else the binary does than serve.
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Print a player's token, signed with --auth-secret, to stdout.
+    Token(TokenArgs),
+}
+
+/// The claims of a token to mint.
+#[derive(Debug, clap::Args)]
+struct TokenArgs {
+    /// The user id (the `sub` claim).
+    #[arg(long)]
+    sub: String,
+
+    /// The display name (1 to 32 characters); the user id when absent.
+    #[arg(long)]
+    name: Option<String>,
+
+    /// How long the token is valid, e.g. `90s`, `30m`, `1h`, `7d`.
+    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+    ttl: Duration,
+
+    /// Private rooms the user may join without their key, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    rooms: Vec<String>,
 }
 
 /// How log lines are written.
@@ -52,6 +85,25 @@ fn main() -> anyhow::Result<()> {
     match cli.log_format {
         LogFormat::Text => logs.init(),
         LogFormat::Json => logs.json().init(),
+    }
+    if let Some(secret) = &cli.config.auth_secret {
+        anyhow::ensure!(!secret.is_empty(), "--auth-secret must not be empty");
+    }
+    if let Some(Command::Token(args)) = &cli.command {
+        return print_token(cli.config.auth_secret.as_deref(), args);
+    }
+    match &cli.config.auth_secret {
+        None => tracing::warn!(
+            "no --auth-secret: anyone can connect as anyone (anonymous development mode); \
+             set --auth-secret or TICKWIRE_AUTH_SECRET before exposing this server"
+        ),
+        // HS256 is only as strong as its key, and a short one falls to an offline guess.
+        Some(secret) if secret.len() < 32 => {
+            tracing::warn!(
+                "the --auth-secret is shorter than 32 bytes: tokens can be forged by guessing it"
+            );
+        }
+        Some(_) => {}
     }
     let runtime = if cli.threads <= 1 {
         tokio::runtime::Builder::new_current_thread()
@@ -91,6 +143,29 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
         std::process::exit(130);
     });
     tickwire_server::run_with_admin(listener, Some(admin), cli.config, shutdown).await
+}
+
+/// The `token` subcommand: mints a token with the server's secret and prints it.
+fn print_token(secret: Option<&str>, args: &TokenArgs) -> anyhow::Result<()> {
+    let secret =
+        secret.context("the token subcommand needs --auth-secret or TICKWIRE_AUTH_SECRET")?;
+    anyhow::ensure!(
+        tickwire_server::auth::valid_user_id(&args.sub),
+        "--sub must be 1 to 128 characters with no control characters"
+    );
+    if let Some(name) = &args.name {
+        anyhow::ensure!(
+            tickwire_server::auth::valid_display_name(name),
+            "--name must be 1 to 32 characters with no control characters"
+        );
+    }
+    anyhow::ensure!(!args.ttl.is_zero(), "--ttl must be longer than zero");
+    let auth = tickwire_server::auth::Auth::new(secret.as_bytes());
+    println!(
+        "{}",
+        auth.mint(&args.sub, args.name.as_deref(), args.ttl, &args.rooms)
+    );
+    Ok(())
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

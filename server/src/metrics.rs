@@ -35,11 +35,14 @@ pub enum CloseCause {
     Timeout,
     /// The connection ended without a close frame: reset, EOF, or a failed socket.
     Abnormal,
+    /// A newer connection took its place: the same user joined its room again, or the
+    /// player resumed on another connection (1008).
+    Replaced,
 }
 
 impl CloseCause {
     /// Every cause, in the order of [`CloseCause::label`]'s table.
-    pub const ALL: [CloseCause; 9] = [
+    pub const ALL: [CloseCause; 10] = [
         CloseCause::Clean,
         CloseCause::Shutdown,
         CloseCause::Slow,
@@ -49,6 +52,7 @@ impl CloseCause {
         CloseCause::BadInput,
         CloseCause::Timeout,
         CloseCause::Abnormal,
+        CloseCause::Replaced,
     ];
 
     /// The metric label value (and log field) for this cause.
@@ -63,6 +67,7 @@ impl CloseCause {
             CloseCause::BadInput => "bad_input",
             CloseCause::Timeout => "timeout",
             CloseCause::Abnormal => "abnormal",
+            CloseCause::Replaced => "replaced",
         }
     }
 
@@ -84,15 +89,18 @@ pub enum Refusal {
     HandshakeTimeout,
     /// Its handshake was not a valid WebSocket upgrade, or the socket failed.
     HandshakeFailed,
+    /// Its upgrade carried no valid token while authentication is on (HTTP 401).
+    Unauthorized,
 }
 
 impl Refusal {
-    const ALL: [Refusal; 5] = [
+    const ALL: [Refusal; 6] = [
         Refusal::PerIp,
         Refusal::Capacity,
         Refusal::HandshakeBacklog,
         Refusal::HandshakeTimeout,
         Refusal::HandshakeFailed,
+        Refusal::Unauthorized,
     ];
 
     /// The metric label value (and log field) for this refusal.
@@ -103,6 +111,7 @@ impl Refusal {
             Refusal::HandshakeBacklog => "handshake_backlog",
             Refusal::HandshakeTimeout => "handshake_timeout",
             Refusal::HandshakeFailed => "handshake_failed",
+            Refusal::Unauthorized => "unauthorized",
         }
     }
 }

@@ -12,20 +12,24 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use bytes::Bytes;
 use slotmap::{SlotMap, new_key_type};
 use tickwire_shared::{
-    ClientMsg, ErrorCode, Join, Joined, Message as _, PlayerId, PlayerInfo, PlayerJoined,
-    PlayerLeft, Pong, Snapshot, encode,
+    ChatAck, ClientMsg, ErrorCode, Join, Joined, Message as _, PlayerId, PlayerInfo, PlayerJoined,
+    PlayerLeft, Pong, Resume, Resumed, Snapshot, encode,
 };
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
+use crate::chat::{ChatRefusal, RoomChat};
 use crate::client::{Client, Flow, Incoming};
 use crate::connection::{self, SHUTTING_DOWN};
 use crate::context::ServerContext;
 use crate::game::{Game, SeqFilter, ValidInput};
 use crate::heartbeat::Beat;
-use crate::metrics::Traffic;
+use crate::metrics::{CloseCause, Traffic};
+use crate::outbox::{CLOSE_POLICY, Close};
+use crate::rate_limit::{FloodGuard, Limit, Verdict};
 use crate::rooms::{RoomShared, Seat};
 use crate::tick_clock::TickClock;
 
@@ -42,7 +46,45 @@ pub enum RoomCmd {
         /// The client, with its socket.
         client: Client,
     },
+    /// Take a lost player back on a new connection; the client already says which player
+    /// (from its redeemed token). The room answers, and on refusal sends it to the lobby.
+    Resume {
+        /// The client, with its socket and player.
+        client: Client,
+        /// The player's next resume token, for the `Resumed` answer.
+        token: String,
+    },
 }
+
+impl RoomCmd {
+    /// The client the command carries.
+    pub fn client_mut(&mut self) -> &mut Client {
+        match self {
+            RoomCmd::Join { client, .. } | RoomCmd::Resume { client, .. } => client,
+        }
+    }
+
+    /// The client back, when the room could not take the command.
+    pub fn into_client(self) -> Client {
+        match self {
+            RoomCmd::Join { client, .. } | RoomCmd::Resume { client, .. } => client,
+        }
+    }
+}
+
+/// Why a member is taken off its seat by a newer connection.
+const TAKEN_OVER: Close = Close {
+    code: Some(CLOSE_POLICY),
+    reason: "taken over by a newer connection of the same user",
+    cause: CloseCause::Replaced,
+};
+
+/// Why a member's half-open connection is replaced by its resumed one.
+const REPLACED: Close = Close {
+    code: Some(CLOSE_POLICY),
+    reason: "replaced by a resumed connection",
+    cause: CloseCause::Replaced,
+};
 
 new_key_type! {
     struct MemberKey;
@@ -64,9 +106,23 @@ enum Fate {
 struct Member {
     id: PlayerId,
     name: String,
+    user_id: String,
     client: Client,
     seq: SeqFilter,
+    chat: FloodGuard,
     fate: Fate,
+}
+
+/// A player whose connection was lost: still in the game, not acting, its seat kept until
+/// `deadline` for it to resume.
+#[derive(Debug)]
+struct Away {
+    id: PlayerId,
+    name: String,
+    user_id: String,
+    /// Survives the resume, so an input re-sent after it is applied at most once.
+    seq: SeqFilter,
+    deadline: Instant,
 }
 
 struct Room<G> {
@@ -74,6 +130,10 @@ struct Room<G> {
     shared: Arc<RoomShared>,
     game: G,
     members: SlotMap<MemberKey, Member>,
+    away: Vec<Away>,
+    chat: RoomChat,
+    /// Chat messages accepted this tick, delivered to everyone after the reads.
+    chat_out: Vec<Bytes>,
     /// Reused every tick so a snapshot costs no allocation but its encoding.
     snapshot: Snapshot,
     departed: Vec<MemberKey>,
@@ -90,11 +150,15 @@ pub async fn run<G: Game>(
     let tick_period = Duration::from_secs_f32(clock.dt());
     let idle_limit = ctx.config.room_idle();
     let shutdown = ctx.shutdown.clone();
+    let chat = RoomChat::new(ctx.config.chat_max_bytes, ctx.config.chat_history);
     let mut room = Room {
         ctx,
         shared,
         game,
         members: SlotMap::with_key(),
+        away: Vec::new(),
+        chat,
+        chat_out: Vec::new(),
         snapshot: Snapshot {
             tick: 0,
             server_time_ms: 0,
@@ -121,7 +185,9 @@ pub async fn run<G: Game>(
         let began = Instant::now();
         room.admit(&mut cmds);
         room.read_clients(began);
+        room.deliver_chat();
         room.settle_departures();
+        room.expire_away(began);
         for _ in 0..due.steps {
             room.game.step(clock.dt());
             room.snapshot.tick += 1;
@@ -151,8 +217,53 @@ pub async fn run<G: Game>(
 
 impl<G: Game> Room<G> {
     fn admit(&mut self, cmds: &mut mpsc::Receiver<RoomCmd>) {
-        while let Ok(RoomCmd::Join { seat, client }) = cmds.try_recv() {
-            self.join(seat, client);
+        while let Ok(cmd) = cmds.try_recv() {
+            match cmd {
+                RoomCmd::Join { seat, client } => self.join(seat, client),
+                RoomCmd::Resume { client, token } => self.resume(client, token),
+            }
+        }
+    }
+
+    fn new_member(
+        &self,
+        player: PlayerInfo,
+        user_id: String,
+        client: Client,
+        seq: SeqFilter,
+    ) -> Member {
+        let config = &self.ctx.config;
+        Member {
+            id: player.id,
+            name: player.name,
+            user_id,
+            client,
+            seq,
+            chat: FloodGuard::new(Limit {
+                per_second: config.chat_rate,
+                burst: config.chat_burst,
+            }),
+            fate: Fate::Plays,
+        }
+    }
+
+    /// Everyone in the room but `except`, connected or away.
+    fn roster(&self, except: PlayerId) -> Vec<PlayerInfo> {
+        let members = self.members.values().map(|m| (m.id, &m.name));
+        let away = self.away.iter().map(|a| (a.id, &a.name));
+        members
+            .chain(away)
+            .filter(|(id, _)| *id != except)
+            .map(|(id, name)| PlayerInfo {
+                id,
+                name: name.clone(),
+            })
+            .collect()
+    }
+
+    fn send_chat_history(&self, client: &mut Client) {
+        for frame in self.chat.history() {
+            client.send(frame.clone());
         }
     }
 
@@ -162,6 +273,8 @@ impl<G: Game> Room<G> {
             return;
         };
         seat.fill();
+        let user_id = client.user_id();
+        self.take_over(&user_id);
         let arrived = encode(&PlayerJoined {
             id: player.id,
             name: player.name.clone(),
@@ -171,26 +284,126 @@ impl<G: Game> Room<G> {
         }
         client.send(encode(&Joined {
             room: self.shared.name.clone(),
-            players: self
-                .members
-                .values()
-                .map(|m| PlayerInfo {
-                    id: m.id,
-                    name: m.name.clone(),
-                })
-                .collect(),
+            players: self.roster(player.id),
         }));
+        self.send_chat_history(&mut client);
         self.game.handle_join(player.id);
+        self.shared.user_seated(&user_id);
+        self.ctx
+            .sessions
+            .set_room(player.id, Some(self.shared.name.clone()));
         client
             .span()
             .in_scope(|| tracing::debug!(room = %self.shared.name, "joined room"));
-        self.members.insert(Member {
-            id: player.id,
-            name: player.name,
-            client,
-            seq: SeqFilter::default(),
-            fate: Fate::Plays,
+        let member = self.new_member(player, user_id, client, SeqFilter::default());
+        self.members.insert(member);
+    }
+
+    /// The same user may sit in a room once: a player of `user_id` already here, connected
+    /// or away, gives its seat up to the newcomer.
+    fn take_over(&mut self, user_id: &str) {
+        let mut found = false;
+        for member in self.members.values_mut() {
+            if member.user_id == user_id && member.fate == Fate::Plays {
+                member
+                    .client
+                    .span()
+                    .in_scope(|| tracing::info!("seat taken over by a newer connection"));
+                member.client.close(TAKEN_OVER);
+                member.fate = Fate::Closes;
+                found = true;
+            }
+        }
+        if found {
+            self.settle_departures();
+        }
+        let now = Instant::now();
+        for away in &mut self.away {
+            if away.user_id == user_id {
+                away.deadline = now;
+            }
+        }
+        self.expire_away(now);
+    }
+
+    /// Gives a lost player its new connection: back from away, or in place of a connection
+    /// that looks alive here but that the client has given up on.
+    fn resume(&mut self, mut client: Client, token: String) {
+        let Some(player) = client.player().cloned() else {
+            return;
+        };
+        let seq = if let Some(i) = self.away.iter().position(|a| a.id == player.id) {
+            self.away.swap_remove(i).seq
+        } else if let Some((key, _)) = self.members.iter().find(|(_, m)| m.id == player.id) {
+            let old = self.members.remove(key).map(|mut old| {
+                old.client.close(REPLACED);
+                let seq = old.seq;
+                let span = old.client.span().clone();
+                let finish = old.client.finish(self.ctx.config.shutdown_grace());
+                self.ctx.tracker.spawn(finish.instrument(span));
+                seq
+            });
+            old.unwrap_or_default()
+        } else {
+            // Its grace ran out between the token's check and now.
+            client.clear_player();
+            client.error(
+                ErrorCode::RESUME_REFUSED,
+                "the player has left the room",
+                Some(Resume::KIND),
+            );
+            let span = client.span().clone();
+            let lobby = connection::lobby(client, Arc::clone(&self.ctx));
+            self.ctx.tracker.spawn(lobby.instrument(span));
+            return;
+        };
+        client.send(encode(&Resumed {
+            player_id: player.id,
+            room: Some(self.shared.name.clone()),
+            players: self.roster(player.id),
+            resume_token: token,
+        }));
+        self.send_chat_history(&mut client);
+        client
+            .span()
+            .in_scope(|| tracing::debug!(room = %self.shared.name, "resumed"));
+        let user_id = client.user_id();
+        // The tick's snapshot, written with the answer, is the full state it needs.
+        let member = self.new_member(player, user_id, client, seq);
+        self.members.insert(member);
+    }
+
+    /// Players away past their grace leave for good.
+    fn expire_away(&mut self, now: Instant) {
+        while let Some(i) = self.away.iter().position(|a| a.deadline <= now) {
+            let away = self.away.swap_remove(i);
+            tracing::debug!(player = away.id, "resume grace over");
+            self.ctx.sessions.end(away.id);
+            self.remove_player(away.id, &away.name, &away.user_id);
+        }
+    }
+
+    /// Takes a player out of the game and the room, and tells the others.
+    fn remove_player(&mut self, id: PlayerId, name: &str, user_id: &str) {
+        self.game.handle_leave(id);
+        self.shared.release_seat();
+        self.shared.user_left(user_id);
+        let left = encode(&PlayerLeft {
+            id,
+            name: name.to_owned(),
         });
+        for other in self.members.values_mut() {
+            other.client.send(left.clone());
+        }
+    }
+
+    /// Sends this tick's accepted chat messages to everyone, in the order accepted.
+    fn deliver_chat(&mut self) {
+        for frame in self.chat_out.drain(..) {
+            for member in self.members.values_mut() {
+                member.client.send(frame.clone());
+            }
+        }
     }
 
     /// Reads up to the configured number of frames from every client. What a flooding
@@ -207,6 +420,23 @@ impl<G: Game> Room<G> {
                     break;
                 };
                 match incoming {
+                    Incoming::Request(ClientMsg::Chat(chat)) => {
+                        let ack = on_chat(&mut self.chat, member, &chat.text);
+                        let (server_id, time_ms, refused) = match ack {
+                            Ok(accepted) => {
+                                let ack = (accepted.server_id, accepted.time_ms, None);
+                                self.chat_out.push(accepted.frame);
+                                ack
+                            }
+                            Err(why) => (0, 0, Some(why.reason().to_owned())),
+                        };
+                        member.client.send(encode(&ChatAck {
+                            id: chat.id,
+                            server_id,
+                            time_ms,
+                            refused,
+                        }));
+                    }
                     Incoming::Request(msg) => {
                         on_request(&self.ctx, &mut self.game, member, msg, tick);
                     }
@@ -271,8 +501,10 @@ impl<G: Game> Room<G> {
         }
     }
 
-    /// Removes members that leave, close or are gone; tells the others; sends leavers back
-    /// to the lobby and closing clients to be closed.
+    /// Removes members that leave, close or are gone. A member whose connection was lost
+    /// (not closed on purpose) stays in the game as away, keeping its seat for the resume
+    /// grace, unseen by the others; everyone else leaves, and the others are told. Leavers
+    /// go back to the lobby, closing clients are closed.
     fn settle_departures(&mut self) {
         self.departed.extend(
             self.members
@@ -280,20 +512,38 @@ impl<G: Game> Room<G> {
                 .filter(|(_, m)| m.fate != Fate::Plays)
                 .map(|(k, _)| k),
         );
+        let grace = self.ctx.sessions.grace();
         for key in std::mem::take(&mut self.departed) {
             let Some(member) = self.members.remove(key) else {
                 continue;
             };
-            self.game.handle_leave(member.id);
-            self.shared.release_seat();
-            let left = encode(&PlayerLeft { id: member.id });
-            for other in self.members.values_mut() {
-                other.client.send(left.clone());
+            let lost = member.fate != Fate::Leaves
+                && !grace.is_zero()
+                && !self.ctx.shutdown.is_cancelled()
+                && connection::resumable(member.client.close_cause());
+            if lost {
+                let now = Instant::now();
+                self.game.handle_away(member.id);
+                self.ctx.sessions.connection_lost(member.id, now);
+                self.away.push(Away {
+                    id: member.id,
+                    name: member.name.clone(),
+                    user_id: member.user_id.clone(),
+                    seq: member.seq,
+                    deadline: now + grace,
+                });
+            } else {
+                if member.fate == Fate::Leaves {
+                    self.ctx.sessions.set_room(member.id, None);
+                } else {
+                    self.ctx.sessions.end(member.id);
+                }
+                self.remove_player(member.id, &member.name, &member.user_id);
             }
             member
                 .client
                 .span()
-                .in_scope(|| tracing::debug!(fate = ?member.fate, "left room"));
+                .in_scope(|| tracing::debug!(fate = ?member.fate, lost, "left room"));
             let span = member.client.span().clone();
             match member.fate {
                 Fate::Leaves => {
@@ -349,11 +599,30 @@ fn on_request<G: Game>(
             }));
         }
         ClientMsg::Leave(_) => member.fate = Fate::Leaves,
-        ClientMsg::Hello(_) => client.error(ErrorCode::BAD_STATE, "hello was already sent", kind),
-        ClientMsg::Join(_) => client.error(
+        ClientMsg::Hello(_) | ClientMsg::Resume(_) => {
+            client.error(ErrorCode::BAD_STATE, "hello was already sent", kind);
+        }
+        ClientMsg::Join(_) | ClientMsg::Create(_) => client.error(
             ErrorCode::NOT_IN_ROOM,
             "already in a room; leave first",
-            Some(Join::KIND),
+            kind.or(Some(Join::KIND)),
         ),
+        // Read by the room itself, which delivers accepted messages to everyone.
+        ClientMsg::Chat(_) => debug_assert!(false, "chat routed to on_request"),
     }
+}
+
+/// Checks a member's chat message against its rate and the room's rules.
+fn on_chat(
+    chat: &mut RoomChat,
+    member: &mut Member,
+    text: &tickwire_shared::ChatText,
+) -> Result<crate::chat::Accepted, ChatRefusal> {
+    if member.chat.check() != Verdict::Allow {
+        return Err(ChatRefusal::RateLimited);
+    }
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    chat.accept(member.id, &member.name, text, now_ms)
 }

@@ -7,15 +7,16 @@
 //! nobody holds a seat. The lock guards a name map and is taken once per join and per room
 //! closing, never on the tick's path.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
 use crate::context::ServerContext;
 use crate::game::{Arena, ArenaRules};
+use crate::identity::Identity;
 use crate::room::{self, RoomCmd};
 
 /// Room names are 1 to 32 of these characters, so they are safe to log and to show.
@@ -33,6 +34,22 @@ pub struct RoomShared {
     pub name: String,
     /// Seats taken: members plus reservations on their way in.
     occupancy: AtomicUsize,
+    /// Seats in all.
+    pub capacity: usize,
+    /// Who may join.
+    access: Access,
+    /// The users seated now (kept by the room), so a second connection of one of them
+    /// takes its seat over instead of being refused as full.
+    users: Mutex<HashSet<String>>,
+}
+
+/// Who may join a room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Access {
+    /// Anyone, and quick-join.
+    Public,
+    /// Holders of the key (if there is one) and users whose token names the room.
+    Private { key: Option<String> },
 }
 
 /// A way to reach one room.
@@ -72,6 +89,52 @@ impl RoomShared {
     pub fn release_seat(&self) {
         self.occupancy.fetch_sub(1, Ordering::AcqRel);
     }
+
+    fn users(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.users.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// `user` is seated in the room now.
+    pub fn user_seated(&self, user: &str) {
+        self.users().insert(user.to_owned());
+    }
+
+    /// `user` no longer has a seat in the room.
+    pub fn user_left(&self, user: &str) {
+        self.users().remove(user);
+    }
+
+    fn admits(&self, key: Option<&str>, identity: &Identity) -> bool {
+        match &self.access {
+            Access::Public => true,
+            Access::Private { key: room_key } => {
+                identity.may_join(&self.name) || room_key.as_deref().is_some_and(|k| Some(k) == key)
+            }
+        }
+    }
+}
+
+/// What a client asks the registry for.
+#[derive(Debug, Clone, Copy)]
+pub enum Request<'a> {
+    /// A named room (`key` for a private one), or quick-join with `None`.
+    Join {
+        /// The room's name, or `None` for quick-join.
+        room: Option<&'a str>,
+        /// The private room's key.
+        key: Option<&'a str>,
+    },
+    /// A new room.
+    Create {
+        /// Its name.
+        room: &'a str,
+        /// Left out of quick-join and closed to those without the key or a token naming it.
+        private: bool,
+        /// The key to a private room.
+        key: Option<&'a str>,
+        /// Seats; `None` for the server's room size.
+        capacity: Option<u32>,
+    },
 }
 
 /// One open room, as the admin endpoint lists it.
@@ -83,6 +146,8 @@ pub struct RoomSummary {
     pub players: usize,
     /// Seats in all.
     pub capacity: usize,
+    /// Left out of quick-join, and closed to those without its key or a token naming it.
+    pub private: bool,
 }
 
 /// Why a join was refused.
@@ -97,6 +162,18 @@ pub enum JoinRefused {
     /// Opening another room would pass the server's room limit; try later.
     #[error("the server has too many rooms open")]
     TooManyRooms,
+    /// No private room has that name.
+    #[error("no room `{0}`")]
+    NotFound(String),
+    /// The room is private and the key (or the token) does not admit this user.
+    #[error("room `{0}` is private: a valid key or a token naming it is needed")]
+    AccessDenied(String),
+    /// A room with that name is open already.
+    #[error("room `{0}` exists already")]
+    Exists(String),
+    /// The capacity asked for is 0 or above the server's room size.
+    #[error("capacity must be 1 to {0}")]
+    BadCapacity(usize),
 }
 
 #[derive(Debug, Default)]
@@ -118,8 +195,8 @@ impl Rooms {
         self.registry.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Every open room, by name, each with `capacity` seats.
-    pub fn list(&self, capacity: usize) -> Vec<RoomSummary> {
+    /// Every open room, by name.
+    pub fn list(&self) -> Vec<RoomSummary> {
         let mut rooms: Vec<RoomSummary> = self
             .registry()
             .rooms
@@ -127,41 +204,85 @@ impl Rooms {
             .map(|(name, handle)| RoomSummary {
                 id: name.clone(),
                 players: handle.shared.occupancy.load(Ordering::Acquire),
-                capacity,
+                capacity: handle.shared.capacity,
+                private: handle.shared.access != Access::Public,
             })
             .collect();
         rooms.sort_by(|a, b| a.id.cmp(&b.id));
         rooms
     }
 
-    /// Takes a seat in the named room (opening it if needed), or with `None` in the
-    /// fullest room that has one (opening `quick-N` if none has).
+    /// The open room called `name`.
+    pub fn get(&self, name: &str) -> Option<RoomHandle> {
+        self.registry().rooms.get(name).cloned()
+    }
+
+    /// Takes a seat for `user` (who is `identity`) as `request` asks: in a named room
+    /// (opening a public one that does not exist, unless a key or the token says the
+    /// client expects a private one), in the fullest public room with space (opening
+    /// `quick-N` if none has), or in a room it creates.
     ///
     /// # Errors
-    /// [`JoinRefused`] when the name is invalid, the room is full, or no room may be opened.
+    /// [`JoinRefused`] when the name or capacity is invalid, the room is full, private to
+    /// this user, missing or taken, or no room may be opened.
     pub fn reserve(
         &self,
         ctx: &Arc<ServerContext>,
-        name: Option<&str>,
+        request: Request<'_>,
+        user: &str,
+        identity: &Identity,
     ) -> Result<(RoomHandle, Seat), JoinRefused> {
-        let cap = ctx.config.max_room_players as usize;
+        let server_cap = ctx.config.max_room_players as usize;
         let mut reg = self.registry();
-        let handle = match name {
-            Some(name) => {
+        let handle = match request {
+            Request::Create {
+                room,
+                private,
+                key,
+                capacity,
+            } => {
+                if !valid_room_name(room) {
+                    return Err(JoinRefused::BadName);
+                }
+                let capacity = capacity.map_or(server_cap, |c| c as usize);
+                if !(1..=server_cap).contains(&capacity) {
+                    return Err(JoinRefused::BadCapacity(server_cap));
+                }
+                if reg.rooms.contains_key(room) {
+                    return Err(JoinRefused::Exists(room.to_owned()));
+                }
+                let access = if private {
+                    Access::Private {
+                        key: key.map(str::to_owned),
+                    }
+                } else {
+                    Access::Public
+                };
+                reg.open(ctx, room.to_owned(), capacity, access)?
+            }
+            Request::Join {
+                room: Some(name),
+                key,
+            } => {
                 if !valid_room_name(name) {
                     return Err(JoinRefused::BadName);
                 }
                 match reg.rooms.get(name) {
-                    Some(handle) => handle.clone(),
-                    None => reg.open(ctx, name.to_owned())?,
+                    Some(handle) if handle.shared.admits(key, identity) => handle.clone(),
+                    Some(_) => return Err(JoinRefused::AccessDenied(name.to_owned())),
+                    None if key.is_some() || identity.may_join(name) => {
+                        return Err(JoinRefused::NotFound(name.to_owned()));
+                    }
+                    None => reg.open(ctx, name.to_owned(), server_cap, Access::Public)?,
                 }
             }
-            None => {
+            Request::Join { room: None, .. } => {
                 let fullest = reg
                     .rooms
                     .values()
+                    .filter(|h| h.shared.access == Access::Public)
                     .map(|h| (h.shared.occupancy.load(Ordering::Acquire), h))
-                    .filter(|(taken, _)| *taken < cap)
+                    .filter(|(taken, h)| *taken < h.shared.capacity)
                     .max_by_key(|(taken, h)| (*taken, std::cmp::Reverse(h.shared.name.as_str())))
                     .map(|(_, h)| h.clone());
                 match fullest {
@@ -169,14 +290,15 @@ impl Rooms {
                     None => {
                         reg.quick_rooms_opened += 1;
                         let name = format!("quick-{}", reg.quick_rooms_opened);
-                        reg.open(ctx, name)?
+                        reg.open(ctx, name, server_cap, Access::Public)?
                     }
                 }
             }
         };
-        // Under the lock, so the count cannot change between the check and the take.
+        // Under the lock, so the count cannot change between the check and the take. A
+        // user already seated takes its own seat over, so that is never refused as full.
         let taken = handle.shared.occupancy.load(Ordering::Acquire);
-        if taken >= cap {
+        if taken >= handle.shared.capacity && !handle.shared.users().contains(user) {
             return Err(JoinRefused::Full(handle.shared.name.clone()));
         }
         handle.shared.occupancy.fetch_add(1, Ordering::AcqRel);
@@ -202,7 +324,13 @@ impl Rooms {
 }
 
 impl Registry {
-    fn open(&mut self, ctx: &Arc<ServerContext>, name: String) -> Result<RoomHandle, JoinRefused> {
+    fn open(
+        &mut self,
+        ctx: &Arc<ServerContext>,
+        name: String,
+        capacity: usize,
+        access: Access,
+    ) -> Result<RoomHandle, JoinRefused> {
         if self.rooms.len() >= ctx.config.max_rooms {
             return Err(JoinRefused::TooManyRooms);
         }
@@ -211,6 +339,9 @@ impl Registry {
         let shared = Arc::new(RoomShared {
             name: name.clone(),
             occupancy: AtomicUsize::new(0),
+            capacity,
+            access,
+            users: Mutex::new(HashSet::new()),
         });
         let handle = RoomHandle {
             shared: Arc::clone(&shared),

@@ -1,6 +1,6 @@
 //! Keep-alive over real sockets: the server pings, clients that answer stay, and a client
 //! from which nothing arrives is closed with 1008 after the idle timeout, in the lobby and
-//! in a room, where the others are told it left.
+//! in a room, where the others are told it left once its resume grace is over.
 
 mod common;
 
@@ -15,6 +15,7 @@ fn quick_keep_alive() -> Config {
         ping_interval_ms: 100,
         idle_timeout_ms: 400,
         shutdown_grace_ms: 1_500,
+        resume_grace_ms: 200,
         ..Config::default()
     }
 }
@@ -29,7 +30,13 @@ async fn a_silent_player_is_closed_and_the_room_told_while_an_answering_one_stay
     let left = quiet
         .recv_where(|m| matches!(m, ServerMsg::PlayerLeft(_)))
         .await;
-    assert_eq!(left, ServerMsg::PlayerLeft(PlayerLeft { id: sleeper.id }));
+    assert_eq!(
+        left,
+        ServerMsg::PlayerLeft(PlayerLeft {
+            id: sleeper.id,
+            name: "sleeper".into()
+        })
+    );
     let (code, reason) = sleeper.recv_close().await;
     assert_eq!(code, 1008);
     assert!(reason.contains("idle"), "{reason}");

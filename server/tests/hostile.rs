@@ -155,8 +155,12 @@ fn bad_frames() -> Vec<Bad> {
         }),
         ClientMsg::Join(Join {
             room: Some("lobby".into()),
+            key: None,
         }),
-        ClientMsg::Join(Join { room: None }),
+        ClientMsg::Join(Join {
+            room: None,
+            key: None,
+        }),
         input(300, [0.5, -0.5]),
         ClientMsg::Ping(Ping {
             client_time: 1500.25,
@@ -202,8 +206,8 @@ fn bad_frames() -> Vec<Bad> {
 
     // Types no client message has: the number when it fits a u8, else nil.
     let unknown: &[(&[u8], Option<u8>)] = &[
-        (b"\x92\x05\x90", Some(5)),
-        (b"\x92\x06\x90", Some(6)),
+        (b"\x92\x08\x90", Some(8)),
+        (b"\x92\x09\x90", Some(9)),
         (b"\x92\x63\x90", Some(99)),
         (b"\x92\x7f\x90", Some(127)),
         (b"\x92\xcc\xff\x90", Some(255)),
@@ -262,6 +266,7 @@ async fn bad_frames_get_errors_and_the_connection_stays_usable() {
     vandal
         .send(ClientMsg::Join(Join {
             room: Some("r".into()),
+            key: None,
         }))
         .await;
     vandal
@@ -522,6 +527,7 @@ async fn old_and_repeated_sequence_numbers_are_ignored() {
     honest.sees_leave(c.id).await;
     c.send(ClientMsg::Join(Join {
         room: Some("r".into()),
+        key: None,
     }))
     .await;
     c.recv_where(|m| matches!(m, ServerMsg::Joined(_))).await;
@@ -541,7 +547,13 @@ async fn requests_out_of_order_are_refused() {
     // Before hello: everything but hello is BAD_STATE, and says what it answers.
     let mut c = Client::connect(&server).await;
     for (msg, kind) in [
-        (ClientMsg::Join(Join { room: None }), 1),
+        (
+            ClientMsg::Join(Join {
+                room: None,
+                key: None,
+            }),
+            1,
+        ),
         (ClientMsg::Leave(Leave {}), 2),
         (input(1, [1.0, 0.0]), 3),
         (ClientMsg::Ping(Ping { client_time: 1.0 }), 4),
@@ -595,6 +607,7 @@ async fn requests_out_of_order_are_refused() {
     );
     c.send(ClientMsg::Join(Join {
         room: Some("no spaces allowed".into()),
+        key: None,
     }))
     .await;
     assert_error(
@@ -624,6 +637,7 @@ async fn joining_twice_is_refused_and_the_player_stays_in_its_room() {
     for room in [Some("r"), Some("elsewhere"), None] {
         c.send(ClientMsg::Join(Join {
             room: room.map(Into::into),
+            key: None,
         }))
         .await;
     }
@@ -666,6 +680,7 @@ async fn a_full_room_refuses_with_room_full_and_the_connection_stays_usable() {
     for _ in 0..3 {
         late.send(ClientMsg::Join(Join {
             room: Some("r".into()),
+            key: None,
         }))
         .await;
         let err = late.recv_error().await;
@@ -679,6 +694,7 @@ async fn a_full_room_refuses_with_room_full_and_the_connection_stays_usable() {
     );
     late.send(ClientMsg::Join(Join {
         room: Some("s".into()),
+        key: None,
     }))
     .await;
     match late.recv().await {

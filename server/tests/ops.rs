@@ -54,8 +54,8 @@ async fn admin_endpoint_serves_health_rooms_and_metrics() {
     assert_eq!(
         rooms,
         serde_json::json!([
-            {"id": "alpha", "players": 2, "capacity": 64},
-            {"id": "beta", "players": 1, "capacity": 64},
+            {"id": "alpha", "players": 2, "capacity": 64, "private": false},
+            {"id": "beta", "players": 1, "capacity": 64, "private": false},
         ])
     );
 

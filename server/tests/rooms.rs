@@ -62,11 +62,20 @@ async fn two_players_in_one_room_both_see_one_move() {
     let b = bo.recv_snapshot().await.tick;
     assert!(b > a);
 
-    drop(bo);
+    // A clean close ends the session at once (a lost connection would keep the seat for
+    // the resume grace).
+    let bo_id = bo.id;
+    bo.ws.close(None).await.unwrap();
     let left = ana
         .recv_where(|m| matches!(m, ServerMsg::PlayerLeft(_)))
         .await;
-    assert!(matches!(left, ServerMsg::PlayerLeft(_)));
+    assert_eq!(
+        left,
+        ServerMsg::PlayerLeft(PlayerLeft {
+            id: bo_id,
+            name: "bo".into()
+        })
+    );
     server.stop().await;
 }
 
@@ -95,6 +104,7 @@ async fn quick_join_fills_a_room_to_its_cap_then_opens_another() {
     let mut late = Client::greeted(&server, "late").await;
     late.send(ClientMsg::Join(Join {
         room: Some("quick-1".into()),
+        key: None,
     }))
     .await;
     let err = late.recv_error().await;
@@ -108,7 +118,11 @@ async fn quick_join_fills_a_room_to_its_cap_then_opens_another() {
     clients[0]
         .recv_where(|m| matches!(m, ServerMsg::PlayerLeft(_)))
         .await;
-    late.send(ClientMsg::Join(Join { room: None })).await;
+    late.send(ClientMsg::Join(Join {
+        room: None,
+        key: None,
+    }))
+    .await;
     match late
         .recv_where(|m| matches!(m, ServerMsg::Joined(_) | ServerMsg::Error(_)))
         .await
@@ -131,7 +145,11 @@ async fn pings_are_answered_at_once_with_the_room_tick() {
             server_tick: 0
         })
     );
-    c.send(ClientMsg::Join(Join { room: None })).await;
+    c.send(ClientMsg::Join(Join {
+        room: None,
+        key: None,
+    }))
+    .await;
     let snap = c.recv_snapshot().await;
     c.send(ClientMsg::Ping(Ping { client_time: 99.0 })).await;
     let pong = c.recv_where(|m| matches!(m, ServerMsg::Pong(_))).await;
@@ -167,6 +185,7 @@ async fn an_empty_room_closes_after_its_idle_time() {
     c.send(ClientMsg::Leave(Leave {})).await;
     c.send(ClientMsg::Join(Join {
         room: Some("second".into()),
+        key: None,
     }))
     .await;
     assert_eq!(c.recv_error().await.code, ErrorCode::UNAVAILABLE);
@@ -180,6 +199,7 @@ async fn an_empty_room_closes_after_its_idle_time() {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         c.send(ClientMsg::Join(Join {
             room: Some("second".into()),
+            key: None,
         }))
         .await;
         match c

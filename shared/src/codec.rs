@@ -23,8 +23,9 @@ macro_rules! kinds {
 }
 
 kinds! {
-    Hello = 0, Join = 1, Leave = 2, Input = 3, Ping = 4,
+    Hello = 0, Join = 1, Leave = 2, Input = 3, Ping = 4, Create = 5, Resume = 6, Chat = 7,
     Welcome = 0, Joined = 1, Snapshot = 2, Pong = 3, Error = 4, PlayerJoined = 5, PlayerLeft = 6,
+    Resumed = 7, ChatAck = 8, ChatMessage = 9,
 }
 
 /// Why a frame could not be read. Each variant maps to an [`ErrorCode`] for the reply.
@@ -94,6 +95,9 @@ pub fn encode_client(msg: &ClientMsg) -> Bytes {
         ClientMsg::Leave(m) => encode(m),
         ClientMsg::Input(m) => encode(m),
         ClientMsg::Ping(m) => encode(m),
+        ClientMsg::Create(m) => encode(m),
+        ClientMsg::Resume(m) => encode(m),
+        ClientMsg::Chat(m) => encode(m),
     }
 }
 
@@ -107,6 +111,9 @@ pub fn encode_server(msg: &ServerMsg) -> Bytes {
         ServerMsg::Error(m) => encode(m),
         ServerMsg::PlayerJoined(m) => encode(m),
         ServerMsg::PlayerLeft(m) => encode(m),
+        ServerMsg::Resumed(m) => encode(m),
+        ServerMsg::ChatAck(m) => encode(m),
+        ServerMsg::ChatMessage(m) => encode(m),
     }
 }
 
@@ -156,6 +163,9 @@ impl ClientMsg {
             Leave::KIND => ClientMsg::Leave(body(rest)?),
             Input::KIND => ClientMsg::Input(body(rest)?),
             Ping::KIND => ClientMsg::Ping(body(rest)?),
+            Create::KIND => ClientMsg::Create(body(rest)?),
+            Resume::KIND => ClientMsg::Resume(body(rest)?),
+            Chat::KIND => ClientMsg::Chat(body(rest)?),
             _ => return Err(DecodeError::UnknownType { kind: kind.into() }),
         })
     }
@@ -168,6 +178,9 @@ impl ClientMsg {
             ClientMsg::Leave(_) => Leave::KIND,
             ClientMsg::Input(_) => Input::KIND,
             ClientMsg::Ping(_) => Ping::KIND,
+            ClientMsg::Create(_) => Create::KIND,
+            ClientMsg::Resume(_) => Resume::KIND,
+            ClientMsg::Chat(_) => Chat::KIND,
         }
     }
 }
@@ -187,6 +200,9 @@ impl ServerMsg {
             Error::KIND => ServerMsg::Error(body(rest)?),
             PlayerJoined::KIND => ServerMsg::PlayerJoined(body(rest)?),
             PlayerLeft::KIND => ServerMsg::PlayerLeft(body(rest)?),
+            Resumed::KIND => ServerMsg::Resumed(body(rest)?),
+            ChatAck::KIND => ServerMsg::ChatAck(body(rest)?),
+            ChatMessage::KIND => ServerMsg::ChatMessage(body(rest)?),
             _ => return Err(DecodeError::UnknownType { kind: kind.into() }),
         })
     }
@@ -209,16 +225,37 @@ mod tests {
     fn client_messages_round_trip() {
         let msgs = [
             ClientMsg::Hello(Hello {
-                version: 1,
+                version: crate::PROTOCOL_VERSION,
                 name: "ana".into(),
             }),
-            ClientMsg::Join(Join { room: None }),
             ClientMsg::Join(Join {
-                room: Some("lobby".into()),
+                room: None,
+                key: None,
+            }),
+            ClientMsg::Join(Join {
+                room: Some("den".into()),
+                key: Some("k3y".into()),
             }),
             ClientMsg::Leave(Leave {}),
             ClientMsg::Input(input()),
             ClientMsg::Ping(Ping { client_time: 12.5 }),
+            ClientMsg::Create(Create {
+                room: "den".into(),
+                private: true,
+                key: Some("k3y".into()),
+                capacity: Some(4),
+            }),
+            ClientMsg::Resume(Resume {
+                token: "00112233445566778899aabbccddeeff".into(),
+            }),
+            ClientMsg::Chat(Chat {
+                id: 1,
+                text: "hi".into(),
+            }),
+            ClientMsg::Chat(Chat {
+                id: 2,
+                text: ChatText(vec![0x68, 0x69, 0xff]),
+            }),
         ];
         for msg in msgs {
             let frame = encode_client(&msg);
@@ -241,6 +278,91 @@ mod tests {
             }],
         });
         assert_eq!(ServerMsg::decode(&encode_server(&msg)).unwrap(), msg);
+    }
+
+    #[test]
+    fn server_messages_of_version_2_round_trip() {
+        let players = vec![PlayerInfo {
+            id: 3,
+            name: "bo".into(),
+        }];
+        let msgs = [
+            ServerMsg::Welcome(Welcome {
+                player_id: 7,
+                tick_rate: 60,
+                protocol_version: crate::PROTOCOL_VERSION,
+                resume_token: "00112233445566778899aabbccddeeff".into(),
+                user_id: "ana".into(),
+            }),
+            ServerMsg::PlayerLeft(PlayerLeft {
+                id: 9,
+                name: "cy".into(),
+            }),
+            ServerMsg::Resumed(Resumed {
+                player_id: 7,
+                room: Some("lobby".into()),
+                players,
+                resume_token: "ffeeddccbbaa99887766554433221100".into(),
+            }),
+            ServerMsg::Resumed(Resumed {
+                player_id: 7,
+                room: None,
+                players: vec![],
+                resume_token: String::new(),
+            }),
+            ServerMsg::ChatAck(ChatAck {
+                id: 1,
+                server_id: 41,
+                time_ms: 1_700_000_000_250,
+                refused: None,
+            }),
+            ServerMsg::ChatAck(ChatAck {
+                id: 2,
+                server_id: 0,
+                time_ms: 0,
+                refused: Some("rate_limited".into()),
+            }),
+            ServerMsg::ChatMessage(ChatMessage {
+                server_id: 41,
+                from: 7,
+                name: "ana".into(),
+                text: "hi".into(),
+                time_ms: 1_700_000_000_250,
+            }),
+        ];
+        for msg in msgs {
+            assert_eq!(ServerMsg::decode(&encode_server(&msg)).unwrap(), msg);
+        }
+    }
+
+    /// Chat text is written as a str when it is UTF-8 and as a bin otherwise, and either
+    /// form reads back as the same bytes (a str that is not UTF-8 too, so that the server
+    /// can refuse it by the chat's id instead of as a malformed frame).
+    #[test]
+    fn chat_text_is_str_when_utf8_and_bin_otherwise() {
+        let chat = |text: ChatText| encode(&Chat { id: 1, text }).to_vec();
+        assert_eq!(chat("hi".into())[4..], [0xa2, b'h', b'i']);
+        assert_eq!(chat(ChatText(vec![0xff]))[4..], [0xc4, 0x01, 0xff]);
+
+        for (frame, text) in [
+            (&[0x92, 0x07, 0x92, 0x01, 0xa2, b'h', b'i'][..], &b"hi"[..]),
+            (&[0x92, 0x07, 0x92, 0x01, 0xc4, 0x02, b'h', b'i'], b"hi"),
+            (&[0x92, 0x07, 0x92, 0x01, 0xa1, 0xff], &[0xff]),
+            (&[0x92, 0x07, 0x92, 0x01, 0xc4, 0x01, 0xff], &[0xff]),
+        ] {
+            let msg = ClientMsg::decode(frame).unwrap();
+            assert_eq!(
+                msg,
+                ClientMsg::Chat(Chat {
+                    id: 1,
+                    text: ChatText(text.to_vec()),
+                }),
+                "{frame:02x?}"
+            );
+        }
+        // Neither a number nor an array of bytes is text.
+        assert!(ClientMsg::decode(&[0x92, 0x07, 0x92, 0x01, 0x05]).is_err());
+        assert!(ClientMsg::decode(&[0x92, 0x07, 0x92, 0x01, 0x91, 0x68]).is_err());
     }
 
     #[test]

@@ -21,4 +21,4 @@ pub use codec::{DecodeError, Message, encode, encode_client, encode_server};
 pub use messages::*;
 
 /// The protocol version this build speaks; a hello with any other version is refused.
-pub const PROTOCOL_VERSION: u16 = 1;
+pub const PROTOCOL_VERSION: u16 = 2;

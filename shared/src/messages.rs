@@ -21,8 +21,11 @@ pub struct Hello {
 /// Client to server, type 1: join a room.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Join {
-    /// The room's name, or `None` for quick-join: any room with space, created on demand.
+    /// The room's name, or `None` for quick-join: any public room with space, created on
+    /// demand. A named public room that does not exist is opened.
     pub room: Option<String>,
+    /// The key of a private room; `None` for public rooms, or when the token names the room.
+    pub key: Option<String>,
 }
 
 /// Client to server, type 2: leave the current room (the connection stays open).
@@ -42,6 +45,77 @@ pub struct Input {
     pub buttons: u8,
 }
 
+/// Client to server, type 5: open a room (public or private) and join it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Create {
+    /// The new room's name; refused with `ROOM_EXISTS` when taken.
+    pub room: String,
+    /// A private room is left out of quick-join and needs its key (or a token naming it).
+    pub private: bool,
+    /// The key others join a private room with; `None` admits only users whose token
+    /// names the room.
+    pub key: Option<String>,
+    /// Seats, at most the server's room size; `None` for the server's room size.
+    pub capacity: Option<u32>,
+}
+
+/// Client to server, type 6: the first message of a reconnecting client, instead of
+/// `Hello`: take the same player (and its seat) back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resume {
+    /// The newest resume token the server gave this player.
+    pub token: String,
+}
+
+/// Chat text as sent: meant to be UTF-8, but kept as bytes until checked, so that a
+/// message that is not UTF-8 can be refused by its id rather than as a malformed frame.
+/// Written as a MessagePack str when it is UTF-8, as bin otherwise; read from either.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ChatText(pub Vec<u8>);
+
+impl Serialize for ChatText {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match std::str::from_utf8(&self.0) {
+            Ok(text) => serializer.serialize_str(text),
+            Err(_) => serializer.serialize_bytes(&self.0),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ChatText {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = ChatText;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string or bytes")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<ChatText, E> {
+                Ok(ChatText(v.as_bytes().to_vec()))
+            }
+            fn visit_bytes<E>(self, v: &[u8]) -> Result<ChatText, E> {
+                Ok(ChatText(v.to_vec()))
+            }
+        }
+        deserializer.deserialize_bytes(Visitor)
+    }
+}
+
+impl From<&str> for ChatText {
+    fn from(text: &str) -> Self {
+        Self(text.as_bytes().to_vec())
+    }
+}
+
+/// Client to server, type 7: a chat message to everyone in the client's room.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Chat {
+    /// The client's own id for this message, echoed in the `ChatAck`.
+    pub id: u32,
+    /// The text: UTF-8, 1 to 256 bytes.
+    pub text: ChatText,
+}
+
 /// Client to server, type 4: a round-trip probe.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Ping {
@@ -50,7 +124,7 @@ pub struct Ping {
 }
 
 /// Server to client, type 0: the answer to a valid hello.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Welcome {
     /// This connection's player id, as it appears in snapshots.
     pub player_id: PlayerId,
@@ -58,6 +132,12 @@ pub struct Welcome {
     pub tick_rate: u16,
     /// The server's protocol version.
     pub protocol_version: u16,
+    /// Presents this in a `Resume` to take the player back after a lost connection. Single
+    /// use: each `Resumed` carries the next one.
+    pub resume_token: String,
+    /// The user this connection is: the token's subject, or `anon-<player id>` when the
+    /// server runs without authentication.
+    pub user_id: String,
 }
 
 /// A player as others see them when they arrive.
@@ -135,6 +215,14 @@ impl ErrorCode {
     pub const ROOM_FULL: Self = Self(7);
     /// The server cannot take the request now (too many rooms, shutting down).
     pub const UNAVAILABLE: Self = Self(8);
+    /// A join named a private room that does not exist.
+    pub const NOT_FOUND: Self = Self(9);
+    /// The room is private and neither the key nor the token admits this user.
+    pub const ACCESS_DENIED: Self = Self(10);
+    /// A create named a room that exists already.
+    pub const ROOM_EXISTS: Self = Self(11);
+    /// The resume token is unknown, used already, or its grace period is over.
+    pub const RESUME_REFUSED: Self = Self(12);
 }
 
 /// Server to client, type 4: a request failed.
@@ -157,11 +245,59 @@ pub struct PlayerJoined {
     pub name: String,
 }
 
-/// Server to client, type 6: someone left the client's room (or lost their connection).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Server to client, type 6: someone left the client's room (or lost their connection
+/// and did not come back within the resume grace).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlayerLeft {
     /// The player who left.
     pub id: PlayerId,
+    /// Their display name.
+    pub name: String,
+}
+
+/// Server to client, type 7: the answer to a `Resume` that succeeded. A full snapshot
+/// follows at once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resumed {
+    /// The same player id as before.
+    pub player_id: PlayerId,
+    /// The room the player is back in, or `None` when it was not in one.
+    pub room: Option<String>,
+    /// Everyone else in that room.
+    pub players: Vec<PlayerInfo>,
+    /// The token for the next resume; the one just used is spent.
+    pub resume_token: String,
+}
+
+/// Server to client, type 8: the answer to a `Chat`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatAck {
+    /// The client's id of the message.
+    pub id: u32,
+    /// The server's id of the accepted message (increasing per room), or 0 when refused.
+    pub server_id: u64,
+    /// The server's clock when it accepted the message, in ms since the Unix epoch (0 when
+    /// refused).
+    pub time_ms: u64,
+    /// `None` when accepted; otherwise why not: `too_long`, `empty`, `not_utf8`,
+    /// `rate_limited` or `not_in_room`.
+    pub refused: Option<String>,
+}
+
+/// Server to client, type 9: a chat message in the client's room (the client's own
+/// included), in the room's one order; also the room's recent history after `Joined`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    /// The room's id of the message, increasing by one.
+    pub server_id: u64,
+    /// The sender's player id.
+    pub from: PlayerId,
+    /// The sender's display name.
+    pub name: String,
+    /// The text (UTF-8).
+    pub text: String,
+    /// When the server accepted it, in ms since the Unix epoch.
+    pub time_ms: u64,
 }
 
 /// Everything a client may send.
@@ -173,6 +309,9 @@ pub enum ClientMsg {
     Leave(Leave),
     Input(Input),
     Ping(Ping),
+    Create(Create),
+    Resume(Resume),
+    Chat(Chat),
 }
 
 /// Everything the server may send.
@@ -186,4 +325,7 @@ pub enum ServerMsg {
     Error(Error),
     PlayerJoined(PlayerJoined),
     PlayerLeft(PlayerLeft),
+    Resumed(Resumed),
+    ChatAck(ChatAck),
+    ChatMessage(ChatMessage),
 }

@@ -178,6 +178,12 @@ impl Game for Arena {
         }
     }
 
+    fn handle_away(&mut self, id: PlayerId) {
+        if let Some(body) = self.by_id.get(&id).and_then(|&k| self.bodies.get_mut(k)) {
+            body.intent = Vec2::ZERO;
+        }
+    }
+
     fn handle_input(&mut self, id: PlayerId, input: &ValidInput) {
         let Some(body) = self.by_id.get(&id).and_then(|&k| self.bodies.get_mut(k)) else {
             return;

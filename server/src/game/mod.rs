@@ -23,6 +23,9 @@ pub trait Game {
     fn handle_join(&mut self, id: PlayerId);
     /// A player leaves the world (left, or lost their connection).
     fn handle_leave(&mut self, id: PlayerId);
+    /// A player's connection was lost: it stays in the world without acting (its input
+    /// is cleared) until it is back or leaves.
+    fn handle_away(&mut self, id: PlayerId);
     /// A player's new input; the game remembers `input.seq` as the last applied.
     fn handle_input(&mut self, id: PlayerId, input: &ValidInput);
     /// Advances the world by `dt` seconds.

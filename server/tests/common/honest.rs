@@ -136,9 +136,10 @@ impl Honest {
 
     /// Waits until the honest player is told that `id` left the room.
     pub async fn sees_leave(&mut self, id: PlayerId) {
-        self.wait_for(&format!("PlayerLeft for {id}"), |m| {
-            *m == ServerMsg::PlayerLeft(PlayerLeft { id })
-        })
+        self.wait_for(
+            &format!("PlayerLeft for {id}"),
+            |m| matches!(m, ServerMsg::PlayerLeft(left) if left.id == id),
+        )
         .await;
     }
 

@@ -95,6 +95,8 @@ impl TestServer {
 pub struct Client {
     pub ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
     pub id: PlayerId,
+    /// The newest resume token the server gave this client.
+    pub token: String,
 }
 
 impl Client {
@@ -102,7 +104,11 @@ impl Client {
         let (ws, _) = tokio_tungstenite::connect_async(server.url())
             .await
             .unwrap();
-        Self { ws, id: 0 }
+        Self {
+            ws,
+            id: 0,
+            token: String::new(),
+        }
     }
 
     /// Connects and says hello; remembers the player id.
@@ -114,7 +120,10 @@ impl Client {
         }))
         .await;
         match c.recv().await {
-            ServerMsg::Welcome(w) => c.id = w.player_id,
+            ServerMsg::Welcome(w) => {
+                c.id = w.player_id;
+                c.token = w.resume_token;
+            }
             other => panic!("expected welcome, got {other:?}"),
         }
         c
@@ -125,6 +134,7 @@ impl Client {
         let mut c = Self::greeted(server, name).await;
         c.send(ClientMsg::Join(Join {
             room: room.map(Into::into),
+            key: None,
         }))
         .await;
         let joined = c.recv_where(|m| matches!(m, ServerMsg::Joined(_))).await;
@@ -132,6 +142,35 @@ impl Client {
             unreachable!()
         };
         (c, joined)
+    }
+
+    /// Connects and resumes with `token`; returns the client and the server's answer
+    /// (`Resumed`, or the `Error` that refused it).
+    pub async fn resuming(server: &TestServer, token: &str) -> (Self, ServerMsg) {
+        let mut c = Self::connect(server).await;
+        c.send(ClientMsg::Resume(Resume {
+            token: token.into(),
+        }))
+        .await;
+        let answer = c
+            .recv_where(|m| matches!(m, ServerMsg::Resumed(_) | ServerMsg::Error(_)))
+            .await;
+        if let ServerMsg::Resumed(r) = &answer {
+            c.id = r.player_id;
+            c.token = r.resume_token.clone();
+        }
+        (c, answer)
+    }
+
+    /// Drops the connection abruptly: a TCP reset, no close frame.
+    pub fn reset(self) {
+        let MaybeTlsStream::Plain(tcp) = self.ws.into_inner() else {
+            unreachable!("tests use plain TCP")
+        };
+        socket2::SockRef::from(&tcp)
+            .set_linger(Some(Duration::ZERO))
+            .unwrap();
+        drop(tcp);
     }
 
     pub async fn send(&mut self, msg: ClientMsg) {
