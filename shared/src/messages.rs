@@ -203,13 +203,14 @@ impl ErrorCode {
     pub const MALFORMED: Self = Self(1);
     /// The message type is not one this server knows.
     pub const UNKNOWN_TYPE: Self = Self(2);
-    /// The message is well formed but a value is out of range (a NaN, a bad name, ...).
+    /// The message is well formed but a value is out of range (a NaN, a bad name, a
+    /// capacity, ...).
     pub const INVALID_VALUE: Self = Self(3);
     /// The hello's protocol version is not the server's; the connection is closed.
     pub const VERSION_MISMATCH: Self = Self(4);
-    /// The message needs a hello first, or a second hello was sent.
+    /// The message needs a hello first, or a second hello (or a resume after hello) was sent.
     pub const BAD_STATE: Self = Self(5);
-    /// Leave or input was sent outside a room, or join inside one.
+    /// Leave or input was sent outside a room, or join or create inside one.
     pub const NOT_IN_ROOM: Self = Self(6);
     /// The named room has no space.
     pub const ROOM_FULL: Self = Self(7);
@@ -221,7 +222,8 @@ impl ErrorCode {
     pub const ACCESS_DENIED: Self = Self(10);
     /// A create named a room that exists already.
     pub const ROOM_EXISTS: Self = Self(11);
-    /// The resume token is unknown, used already, or its grace period is over.
+    /// The resume token is unknown, used already, another user's, or its grace period (or
+    /// its room) is over.
     pub const RESUME_REFUSED: Self = Self(12);
 }
 

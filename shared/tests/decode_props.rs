@@ -19,6 +19,10 @@
 //!   with NaN and infinities, strings that may not be UTF-8, binaries, extensions) in a
 //!   `[type, body]` envelope with a type number from 0 to 255.
 //!
+//! Chat text is the one field that is not always the same MessagePack type: it is written
+//! as a str when it is UTF-8 and as a bin otherwise, and read from either, so a str or a
+//! bin holding the same bytes decodes to the same text (`chat_text_*` below).
+//!
 //! The cargo-fuzz targets in `fuzz/` check the same invariant with coverage guidance. An
 //! input the fuzzer finds to break it belongs at the end of this file, as a plain `#[test]`
 //! with its bytes.
@@ -27,9 +31,9 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::TestCaseError;
 use tickwire_shared::{
-    ClientMsg, DecodeError, Error, ErrorCode, Hello, Input, Join, Joined, Leave, Ping, PlayerInfo,
-    PlayerJoined, PlayerLeft, PlayerState, Pong, ServerMsg, Snapshot, Welcome, encode_client,
-    encode_server,
+    Chat, ChatAck, ChatMessage, ChatText, ClientMsg, Create, DecodeError, Error, ErrorCode, Hello,
+    Input, Join, Joined, Leave, Ping, PlayerInfo, PlayerJoined, PlayerLeft, PlayerState, Pong,
+    Resume, Resumed, ServerMsg, Snapshot, Welcome, encode_client, encode_server,
 };
 
 /// One direction of the wire: its message type and its codec.
@@ -137,11 +141,25 @@ fn any_string() -> impl Strategy<Value = String> {
     prop_oneof![4 => ".{0,24}", 1 => "[a-z]{30,300}"]
 }
 
+/// Chat text: mostly UTF-8 (written as a str), else any bytes (mostly not UTF-8, written
+/// as a bin), some long enough for the str16 and bin16 forms.
+fn any_chat_text() -> impl Strategy<Value = ChatText> {
+    prop_oneof![
+        3 => any_string().prop_map(|text| ChatText(text.into_bytes())),
+        2 => prop::collection::vec(any::<u8>(), 0..40).prop_map(ChatText),
+        1 => prop::collection::vec(any::<u8>(), 250..300).prop_map(ChatText),
+    ]
+}
+
 fn any_client_msg() -> impl Strategy<Value = ClientMsg> {
     prop_oneof![
         (any::<u16>(), any_string())
             .prop_map(|(version, name)| ClientMsg::Hello(Hello { version, name })),
-        prop::option::of(any_string()).prop_map(|room| ClientMsg::Join(Join { room })),
+        (
+            prop::option::of(any_string()),
+            prop::option::of(any_string())
+        )
+            .prop_map(|(room, key)| ClientMsg::Join(Join { room, key })),
         Just(ClientMsg::Leave(Leave {})),
         (any::<u32>(), any_f32(), any_f32(), any_f32(), any::<u8>()).prop_map(
             |(seq, x, y, facing, buttons)| ClientMsg::Input(Input {
@@ -152,6 +170,20 @@ fn any_client_msg() -> impl Strategy<Value = ClientMsg> {
             })
         ),
         any_f64().prop_map(|client_time| ClientMsg::Ping(Ping { client_time })),
+        (
+            any_string(),
+            any::<bool>(),
+            prop::option::of(any_string()),
+            any::<Option<u32>>()
+        )
+            .prop_map(|(room, private, key, capacity)| ClientMsg::Create(Create {
+                room,
+                private,
+                key,
+                capacity,
+            })),
+        any_string().prop_map(|token| ClientMsg::Resume(Resume { token })),
+        (any::<u32>(), any_chat_text()).prop_map(|(id, text)| ClientMsg::Chat(Chat { id, text })),
     ]
 }
 
@@ -173,16 +205,27 @@ fn any_player_state() -> impl Strategy<Value = PlayerState> {
 }
 
 fn any_server_msg() -> impl Strategy<Value = ServerMsg> {
-    let info = (any::<u32>(), any_string()).prop_map(|(id, name)| PlayerInfo { id, name });
+    let info = || (any::<u32>(), any_string()).prop_map(|(id, name)| PlayerInfo { id, name });
     prop_oneof![
-        (any::<u32>(), any::<u16>(), any::<u16>()).prop_map(
-            |(player_id, tick_rate, protocol_version)| ServerMsg::Welcome(Welcome {
-                player_id,
-                tick_rate,
-                protocol_version,
-            })
-        ),
-        (any_string(), prop::collection::vec(info, 0..4))
+        (
+            any::<u32>(),
+            any::<u16>(),
+            any::<u16>(),
+            any_string(),
+            any_string()
+        )
+            .prop_map(
+                |(player_id, tick_rate, protocol_version, resume_token, user_id)| {
+                    ServerMsg::Welcome(Welcome {
+                        player_id,
+                        tick_rate,
+                        protocol_version,
+                        resume_token,
+                        user_id,
+                    })
+                }
+            ),
+        (any_string(), prop::collection::vec(info(), 0..4))
             .prop_map(|(room, players)| ServerMsg::Joined(Joined { room, players })),
         (
             any::<u64>(),
@@ -210,7 +253,52 @@ fn any_server_msg() -> impl Strategy<Value = ServerMsg> {
         ),
         (any::<u32>(), any_string())
             .prop_map(|(id, name)| ServerMsg::PlayerJoined(PlayerJoined { id, name })),
-        any::<u32>().prop_map(|id| ServerMsg::PlayerLeft(PlayerLeft { id })),
+        (any::<u32>(), any_string())
+            .prop_map(|(id, name)| ServerMsg::PlayerLeft(PlayerLeft { id, name })),
+        (
+            any::<u32>(),
+            prop::option::of(any_string()),
+            prop::collection::vec(info(), 0..4),
+            any_string()
+        )
+            .prop_map(|(player_id, room, players, resume_token)| {
+                ServerMsg::Resumed(Resumed {
+                    player_id,
+                    room,
+                    players,
+                    resume_token,
+                })
+            }),
+        (
+            any::<u32>(),
+            any::<u64>(),
+            any::<u64>(),
+            prop::option::of(any_string())
+        )
+            .prop_map(
+                |(id, server_id, time_ms, refused)| ServerMsg::ChatAck(ChatAck {
+                    id,
+                    server_id,
+                    time_ms,
+                    refused,
+                })
+            ),
+        (
+            any::<u64>(),
+            any::<u32>(),
+            any_string(),
+            any_string(),
+            any::<u64>()
+        )
+            .prop_map(|(server_id, from, name, text, time_ms)| {
+                ServerMsg::ChatMessage(ChatMessage {
+                    server_id,
+                    from,
+                    name,
+                    text,
+                    time_ms,
+                })
+            }),
     ]
 }
 
@@ -532,7 +620,7 @@ fn any_value() -> impl Strategy<Value = Mp> {
 /// `[type, body]` with a type number from 0 to 255 (mostly one that exists) and a random
 /// body; now and then a bare value with no envelope.
 fn any_enveloped_value() -> impl Strategy<Value = Mp> {
-    let kind = prop_oneof![3 => 0..8u64, 1 => 0..=255u64];
+    let kind = prop_oneof![3 => 0..10u64, 1 => 0..=255u64];
     prop_oneof![
         7 => (kind, any_form(), any_value(), any_form()).prop_map(|(kind, kf, body, f)| {
             Mp::Array(vec![Mp::Uint(kind, kf), body], f)
@@ -575,11 +663,11 @@ proptest! {
         check_both(&frame)?;
     }
 
-    /// A two-element array header and a known type number, then random bytes: every
-    /// case reaches a body decoder.
+    /// A two-element array header and a known type number (client types go to 7, server
+    /// types to 9), then random bytes: every case reaches a body decoder.
     #[test]
     fn random_bytes_behind_an_envelope(
-        kind in 0..8u8,
+        kind in 0..10u8,
         body in prop::collection::vec(any::<u8>(), 0..64),
     ) {
         let mut frame = vec![0x92, kind];
@@ -656,6 +744,54 @@ proptest! {
     #[test]
     fn random_values_in_an_envelope(value in any_enveloped_value()) {
         check_both(&value.to_bytes())?;
+    }
+
+    /// Chat text is written as a str exactly when it is UTF-8, and as a bin otherwise,
+    /// with its bytes unchanged.
+    #[test]
+    fn chat_text_is_str_when_utf8_and_bin_otherwise(id: u32, text in any_chat_text()) {
+        let bytes = text.0.clone();
+        let frame = ClientMsg::Chat(Chat { id, text }).encode();
+        let value = rmpv::decode::read_value(&mut frame.as_slice())
+            .map_err(|err| TestCaseError::fail(format!("{frame:02x?}: {err}")))?;
+        let field = &value[1][1];
+        match std::str::from_utf8(&bytes) {
+            Ok(text) => prop_assert_eq!(field.as_str(), Some(text), "{:02x?}", frame),
+            Err(_) => prop_assert_eq!(field.as_slice(), Some(&bytes[..]), "{:02x?}", frame),
+        }
+        prop_assert_eq!(field.is_str(), std::str::from_utf8(&bytes).is_ok());
+    }
+
+    /// A str and a bin with the same bytes, in any width, read as the same chat text,
+    /// whether or not the bytes are UTF-8 (a str that is not UTF-8 is not valid
+    /// MessagePack, but it is read rather than refused, so that the server can refuse it
+    /// by the chat's id); written again, either is the smallest str when the bytes are
+    /// UTF-8 and the smallest bin when not.
+    #[test]
+    fn chat_text_reads_the_same_from_str_or_bin(
+        id: u32,
+        text in any_chat_text(),
+        str_form in any_form(),
+        bin_form in any_form(),
+    ) {
+        let want = ClientMsg::Chat(Chat { id, text: text.clone() });
+        let frame = |field: Mp| {
+            Mp::Array(vec![Mp::Uint(7, 0), Mp::Array(vec![Mp::Uint(id.into(), 0), field], 0)], 0)
+                .to_bytes()
+        };
+        let canonical = if std::str::from_utf8(&text.0).is_ok() {
+            frame(Mp::Str(text.0.clone(), 0))
+        } else {
+            frame(Mp::Bin(text.0.clone(), 0))
+        };
+        for frame in [
+            frame(Mp::Str(text.0.clone(), str_form)),
+            frame(Mp::Bin(text.0.clone(), bin_form)),
+        ] {
+            let got = check::<ClientMsg>(&frame)?;
+            prop_assert_eq!(got.as_ref(), Some(&want), "{:02x?}", frame);
+            prop_assert_eq!(&want.encode(), &canonical, "{:02x?}", frame);
+        }
     }
 }
 
