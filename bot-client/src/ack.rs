@@ -1,25 +1,45 @@
-//! Input-to-ack matching: which sent inputs a snapshot acknowledges, and how long each took.
+//! Input-to-ack matching: which sent inputs a snapshot acknowledges, and how long each took;
+//! which inputs to send again after a resume; and which were never acknowledged at all.
 //!
 //! Every snapshot carries, per player, the newest input sequence number the server has
 //! applied. An input counts as acknowledged by the first snapshot whose `last_input_seq` is
 //! at least its own: the server may apply several queued inputs in one tick, or drop stale
 //! ones, and both still mean the server has dealt with that input.
+//!
+//! One tracker covers one player: the same player across resumes (its inputs keep their
+//! sequence numbers, and the unacknowledged ones are sent again, see [`AckTracker::resend`]),
+//! a new tracker for a new player.
+//!
+//! What the bot can and cannot see of the server's at-most-once promise: `last_input_seq`
+//! is a high-water mark, and the walk's inputs are states (a direction), not impulses, so
+//! an input applied twice changes neither the acknowledgements nor the game. What *is*
+//! visible is a server whose sequence filter forgot what it had applied (say, a resume that
+//! starts a fresh filter): re-sent inputs older than ones already applied would be applied
+//! again, and the player's `last_input_seq` would go back. So the tracker counts
+//! acknowledgements that go backwards ([`AckTracker::regressions`]), which must stay 0; it
+//! cannot count inputs applied twice.
 
 use std::collections::VecDeque;
 use std::time::Duration;
 
+use tickwire_shared::Input;
 use tokio::time::Instant;
 
-/// Remembers when each unacknowledged input was sent, oldest first.
+/// Remembers each unacknowledged input and when it was (last) sent, oldest first.
 #[derive(Debug)]
 pub(crate) struct AckTracker {
-    /// `(seq, sent_at)` in sending order, so sequence numbers increase front to back.
-    pending: VecDeque<(u32, Instant)>,
+    /// `(input, sent_at)` in sending order, so sequence numbers increase front to back.
+    /// The whole input is kept, not only its number, to send it again after a resume.
+    pending: VecDeque<(Input, Instant)>,
     /// The most inputs remembered; beyond it the oldest is forgotten, so a server that never
     /// acknowledges cannot grow a bot's memory without bound.
     capacity: usize,
     /// How many inputs were forgotten unacknowledged to respect `capacity`.
     forgotten: u64,
+    /// The player's `last_input_seq` in the previous snapshot that had it (0 before any).
+    last_ack: u32,
+    /// Snapshots whose `last_input_seq` was below the previous one's.
+    regressions: u64,
 }
 
 impl AckTracker {
@@ -31,24 +51,34 @@ impl AckTracker {
             pending: VecDeque::with_capacity(capacity.min(8)),
             capacity,
             forgotten: 0,
+            last_ack: 0,
+            regressions: 0,
         }
     }
 
-    /// Notes that input `seq` was sent at `at`. Sequence numbers must increase call by call.
-    pub(crate) fn sent(&mut self, seq: u32, at: Instant) {
-        debug_assert!(self.pending.back().is_none_or(|&(last, _)| last < seq));
+    /// Notes that `input` was sent at `at`. Sequence numbers must increase call by call.
+    pub(crate) fn sent(&mut self, input: Input, at: Instant) {
+        debug_assert!(
+            self.pending
+                .back()
+                .is_none_or(|(last, _)| last.seq < input.seq)
+        );
         if self.pending.len() == self.capacity {
             self.pending.pop_front();
             self.forgotten += 1;
         }
-        self.pending.push_back((seq, at));
+        self.pending.push_back((input, at));
     }
 
     /// A snapshot received at `now` says inputs up to `last_seq` were applied: hands the
     /// latency of each newly acknowledged input to `record` and forgets those inputs.
     pub(crate) fn acked(&mut self, last_seq: u32, now: Instant, mut record: impl FnMut(Duration)) {
-        while let Some(&(seq, sent_at)) = self.pending.front() {
-            if seq > last_seq {
+        if last_seq < self.last_ack {
+            self.regressions += 1;
+        }
+        self.last_ack = last_seq;
+        while let Some(&(input, sent_at)) = self.pending.front() {
+            if input.seq > last_seq {
                 break;
             }
             self.pending.pop_front();
@@ -56,15 +86,44 @@ impl AckTracker {
         }
     }
 
+    /// After a resume: every input still unacknowledged, oldest first, to send again with
+    /// its own sequence number. Each now counts as sent at `now`, so that its latency, if a
+    /// snapshot acknowledges it, is from this sending and leaves out the time the bot was
+    /// away.
+    pub(crate) fn resend(&mut self, now: Instant) -> Vec<Input> {
+        self.pending
+            .iter_mut()
+            .map(|(input, sent_at)| {
+                *sent_at = now;
+                *input
+            })
+            .collect()
+    }
+
     /// Inputs sent and not yet acknowledged (nor forgotten).
-    #[cfg(test)]
     pub(crate) fn unacked(&self) -> usize {
         self.pending.len()
+    }
+
+    /// Unacknowledged inputs sent at or before `before`: at the end of a run, those
+    /// not still in flight.
+    pub(crate) fn unacked_sent_by(&self, before: Instant) -> usize {
+        // Sending times never decrease front to back (a resend gives them all the same).
+        self.pending
+            .iter()
+            .take_while(|&&(_, sent_at)| sent_at <= before)
+            .count()
     }
 
     /// Inputs forgotten unacknowledged because more than `capacity` were outstanding.
     pub(crate) fn forgotten(&self) -> u64 {
         self.forgotten
+    }
+
+    /// Snapshots whose acknowledgement went below the one before: 0 from a server that
+    /// applies each input at most once and reports the newest applied.
+    pub(crate) fn regressions(&self) -> u64 {
+        self.regressions
     }
 }
 
@@ -74,6 +133,15 @@ mod tests {
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
+    }
+
+    fn input(seq: u32) -> Input {
+        Input {
+            seq,
+            dir: [1.0, 0.0],
+            facing: seq as f32 / 100.0,
+            buttons: 0,
+        }
     }
 
     fn acked(tracker: &mut AckTracker, last_seq: u32, now: Instant) -> Vec<Duration> {
@@ -86,25 +154,43 @@ mod tests {
     fn each_input_is_acked_once_by_the_first_snapshot_covering_it() {
         let t0 = Instant::now();
         let mut tracker = AckTracker::new(16);
-        tracker.sent(1, t0);
-        tracker.sent(2, t0 + ms(10));
-        tracker.sent(3, t0 + ms(20));
+        tracker.sent(input(1), t0);
+        tracker.sent(input(2), t0 + ms(10));
+        tracker.sent(input(3), t0 + ms(20));
 
         assert_eq!(acked(&mut tracker, 0, t0 + ms(5)), vec![]);
         assert_eq!(acked(&mut tracker, 2, t0 + ms(25)), vec![ms(25), ms(15)]);
-        // The same ack again, or an older one, acknowledges nothing new.
+        // The same ack again acknowledges nothing new.
         assert_eq!(acked(&mut tracker, 2, t0 + ms(30)), vec![]);
-        assert_eq!(acked(&mut tracker, 1, t0 + ms(30)), vec![]);
         assert_eq!(tracker.unacked(), 1);
         assert_eq!(acked(&mut tracker, 3, t0 + ms(40)), vec![ms(20)]);
         assert_eq!(tracker.unacked(), 0);
+        assert_eq!(tracker.regressions(), 0);
+    }
+
+    #[test]
+    fn an_ack_going_backwards_is_counted_once_per_step_back() {
+        let t0 = Instant::now();
+        let mut tracker = AckTracker::new(16);
+        for seq in 1..=5 {
+            tracker.sent(input(seq), t0);
+        }
+        assert_eq!(acked(&mut tracker, 4, t0).len(), 4);
+        // An older ack acknowledges nothing, and is a regression...
+        assert_eq!(acked(&mut tracker, 2, t0), vec![]);
+        // ...but staying there, or climbing again, is not another one.
+        acked(&mut tracker, 2, t0);
+        acked(&mut tracker, 3, t0);
+        assert_eq!(tracker.regressions(), 1);
+        assert_eq!(acked(&mut tracker, 5, t0).len(), 1);
+        assert_eq!(tracker.regressions(), 1);
     }
 
     #[test]
     fn an_ack_beyond_anything_sent_clears_everything_without_panicking() {
         let t0 = Instant::now();
         let mut tracker = AckTracker::new(4);
-        tracker.sent(7, t0);
+        tracker.sent(input(7), t0);
         assert_eq!(acked(&mut tracker, u32::MAX, t0 + ms(1)), vec![ms(1)]);
         assert_eq!(acked(&mut tracker, u32::MAX, t0 + ms(2)), vec![]);
     }
@@ -113,7 +199,7 @@ mod tests {
     fn a_snapshot_older_than_the_input_counts_as_zero_not_negative() {
         let t0 = Instant::now();
         let mut tracker = AckTracker::new(4);
-        tracker.sent(1, t0 + ms(10));
+        tracker.sent(input(1), t0 + ms(10));
         assert_eq!(acked(&mut tracker, 1, t0), vec![Duration::ZERO]);
     }
 
@@ -122,10 +208,44 @@ mod tests {
         let t0 = Instant::now();
         let mut tracker = AckTracker::new(3);
         for seq in 1..=5 {
-            tracker.sent(seq, t0);
+            tracker.sent(input(seq), t0);
         }
         assert_eq!(tracker.unacked(), 3);
         assert_eq!(tracker.forgotten(), 2);
         assert_eq!(acked(&mut tracker, 5, t0).len(), 3);
+    }
+
+    #[test]
+    fn a_resume_resends_exactly_the_unacked_inputs_in_order_and_restarts_their_clock() {
+        let t0 = Instant::now();
+        let mut tracker = AckTracker::new(16);
+        let sent: Vec<Input> = (1..=6).map(input).collect();
+        for (i, &input) in sent.iter().enumerate() {
+            tracker.sent(input, t0 + ms(10 * i as u64));
+        }
+        acked(&mut tracker, 3, t0 + ms(60));
+        let back = t0 + ms(500);
+        let again = tracker.resend(back);
+        // The same inputs, byte for byte, with the same sequence numbers.
+        assert_eq!(again, sent[3..].to_vec());
+        assert_eq!(tracker.unacked(), 3);
+        // Their latency is from the resend, not from before the drop.
+        assert_eq!(acked(&mut tracker, 6, back + ms(7)), vec![ms(7); 3]);
+        assert!(tracker.resend(back).is_empty());
+    }
+
+    #[test]
+    fn only_inputs_sent_before_the_tail_count_as_never_acked() {
+        let t0 = Instant::now();
+        let mut tracker = AckTracker::new(16);
+        for seq in 1..=10 {
+            tracker.sent(input(seq), t0 + ms(100 * u64::from(seq)));
+        }
+        acked(&mut tracker, 2, t0 + ms(250));
+        // Inputs 3 to 10 are unacked; those sent by 500 ms are 3, 4 and 5.
+        assert_eq!(tracker.unacked(), 8);
+        assert_eq!(tracker.unacked_sent_by(t0 + ms(500)), 3);
+        assert_eq!(tracker.unacked_sent_by(t0), 0);
+        assert_eq!(tracker.unacked_sent_by(t0 + ms(5000)), 8);
     }
 }

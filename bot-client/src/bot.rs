@@ -1,7 +1,8 @@
 //! One honest bot's life: wait for its start, connect, say hello, join its room, then play
-//! (inputs, pings, reading every frame) until the swarm's deadline, and close. With chaos
-//! (`--chaos`), it also drops its connection at random moments and gets back into the same
-//! room (see [`crate::chaos`] and [`crate::reconnect`]).
+//! (inputs, pings, chat, reading every frame) until the swarm's deadline, and close. With
+//! chaos (`--chaos`), it also drops its connection at random moments and comes back to the
+//! same room, resumed as the same player when the server allows it (see [`crate::chaos`]
+//! and [`crate::reconnect`]).
 //!
 //! Everything a bot does is bounded in time: the handshake by [`CONNECT_TIMEOUT`], every
 //! send by the deadline (a server that stops reading cannot hold a bot past it), each
@@ -10,7 +11,7 @@
 //! on.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use futures::{SinkExt as _, StreamExt as _};
 use tickwire_shared::{ClientMsg, Ping, PlayerId, ServerMsg};
@@ -19,13 +20,16 @@ use tokio_tungstenite::tungstenite::{self, Message};
 
 use crate::ack::AckTracker;
 use crate::chaos::next_drop_in;
+use crate::chat::ChatBook;
 use crate::live::LiveCounters;
 use crate::reconnect::{Outcome, ReconnectPolicy, reconnect};
 use crate::rng::XorShift64;
-use crate::session::{self, SameRoom, WsSink, WsStream, close_reason, room_name};
+use crate::session::{
+    self, Rejoined, ResumeRoom, SameRoom, WsSink, WsStream, close_reason, room_name,
+};
 use crate::stats::{BotStats, ErrorKind};
 use crate::walk::Walk;
-use crate::{CLOSE_GRACE, CONNECT_TIMEOUT};
+use crate::{CLOSE_GRACE, CONNECT_TIMEOUT, IN_FLIGHT, auth};
 
 /// Unacknowledged inputs remembered per bot: 17 s at 60 Hz, far beyond any healthy ack.
 const ACK_WINDOW: usize = 1024;
@@ -43,15 +47,37 @@ pub(crate) struct Shared {
     pub(crate) input_period: Option<Duration>,
     /// Time between pings, or `None` for no pings.
     pub(crate) ping_period: Option<Duration>,
+    /// Time between chat messages, or `None` for no chat.
+    pub(crate) chat_period: Option<Duration>,
     /// Drops on purpose per second per honest bot; 0 never drops.
     pub(crate) chaos: f64,
     /// How dropped bots (and closed misbehaving ones) get back.
     pub(crate) reconnect: ReconnectPolicy,
+    /// The server's token secret, when it authenticates.
+    pub(crate) auth_secret: Option<String>,
     /// Ping times are milliseconds since this instant.
     pub(crate) swarm_start: Instant,
     /// When every bot stops playing.
     pub(crate) deadline: Instant,
     pub(crate) counters: Arc<LiveCounters>,
+}
+
+impl Shared {
+    /// The URL bot `index`, called `name`, connects to: the swarm's, with the bot's own
+    /// token when the server authenticates. The token lasts until [`auth::TOKEN_SLACK`]
+    /// after the deadline, so every reconnect can present it again.
+    ///
+    /// # Errors
+    /// When the token cannot be made (see [`auth::mint`]).
+    pub(crate) fn url_for(&self, index: usize, name: &str) -> anyhow::Result<String> {
+        let Some(secret) = &self.auth_secret else {
+            return Ok(self.url.clone());
+        };
+        let ttl = self.deadline.saturating_duration_since(Instant::now()) + auth::TOKEN_SLACK;
+        let token = auth::mint(secret, &auth::subject(index), name, SystemTime::now(), ttl)
+            .map_err(|e| anyhow::anyhow!("making the token: {e}"))?;
+        Ok(auth::with_token(&self.url, &token))
+    }
 }
 
 /// What is particular to one bot.
@@ -79,20 +105,23 @@ pub(crate) async fn run(plan: BotPlan, shared: Arc<Shared>) -> BotStats {
     let name = format!("bot-{}", plan.index);
     let room = room_name(plan.index, shared.rooms);
     sleep_until(plan.start_at).await;
-    let handshake = timeout(
-        CONNECT_TIMEOUT,
-        session::join_room(&shared.url, name.clone(), room.clone(), &mut stats),
-    )
-    .await;
-    let failure = match handshake {
-        Ok(Ok(connection)) => Ok(connection),
-        // Each failure is a single message; `{:#}` would repeat an I/O cause.
-        Ok(Err(failure)) => Err(failure.to_string()),
-        Err(_) => Err(format!("no Joined within {CONNECT_TIMEOUT:?}")),
+    let handshake = async {
+        let url = shared.url_for(plan.index, &name)?;
+        let joined = timeout(
+            CONNECT_TIMEOUT,
+            session::join_room(&url, name.clone(), room.clone(), &mut stats),
+        )
+        .await;
+        match joined {
+            Ok(joined) => joined.map(|joined| (url, joined)),
+            Err(_) => anyhow::bail!("no Joined within {CONNECT_TIMEOUT:?}"),
+        }
     };
-    let mut conn = match failure {
+    let (url, mut conn) = match handshake.await {
         Ok(connection) => connection,
         Err(why) => {
+            // Each failure is a single message; `{:#}` would repeat an I/O cause.
+            let why = why.to_string();
             tracing::debug!(bot = plan.index, "failed to connect: {why}");
             stats.failed_to_connect = true;
             stats.error(ErrorKind::Connect, why);
@@ -102,47 +131,76 @@ pub(crate) async fn run(plan: BotPlan, shared: Arc<Shared>) -> BotStats {
     };
 
     stats.connected = true;
+    if shared.chat_period.is_some() {
+        stats.chat = Some(ChatBook::new(name.clone()));
+    }
     let mut bot = Bot {
         index: plan.index,
         player_id: conn.player_id,
+        resume_token: Some(std::mem::take(&mut conn.resume_token)),
         shared: &shared,
         stats,
         acks: AckTracker::new(ACK_WINDOW),
+        walk: Walk::new(plan.index),
+        seq: 0,
+        chats: shared.chat_period.map(ticker),
     };
     let mut rng = XorShift64::seeded(CHAOS_SEED ^ plan.index as u64);
+    let mut resend = false;
     // One round per connection. A round ends in a drop only before the deadline, and each
     // reconnection ends by the deadline at the latest, so the rounds end too.
     loop {
         shared.counters.joined();
         let joined_at = Instant::now();
         let drop_at = next_drop_in(shared.chaos, rng.next_unit()).map(|wait| joined_at + wait);
-        let (end, ended_at) = bot.play(&mut conn.sink, &mut conn.stream, drop_at).await;
+        let (end, ended_at) = bot
+            .play(&mut conn.sink, &mut conn.stream, drop_at, resend)
+            .await;
         shared.counters.left();
         bot.stats.active += ended_at.saturating_duration_since(joined_at);
         match end {
             End::Deadline => {
                 session::close(conn.sink, conn.stream).await;
+                bot.finish(ended_at, true);
                 break;
             }
-            End::Lost => break,
+            End::Lost => {
+                bot.finish(ended_at, false);
+                break;
+            }
             End::Drop => {}
         }
 
         let dropped_at = Instant::now();
         session::abort(conn.sink, conn.stream);
         bot.stats.chaos.drops += 1;
-        bot.new_connection();
-        let mut rejoin = SameRoom {
-            url: &shared.url,
-            name: &name,
-            room: &room,
-            tally: &mut bot.stats,
+        bot.connection_lost();
+        let mut rejoin = ResumeRoom {
+            token: bot.resume_token.take(),
+            fallback: SameRoom {
+                url: &url,
+                name: &name,
+                room: &room,
+                tally: &mut bot.stats,
+            },
         };
         match reconnect(&shared.reconnect, shared.deadline, &mut rng, &mut rejoin).await {
-            Outcome::Back(joined) => {
-                bot.stats.chaos.reconnected(dropped_at.elapsed());
-                bot.player_id = joined.player_id;
-                conn = joined;
+            Outcome::Back(Rejoined::Resumed {
+                conn: back,
+                room: resumed_into,
+            }) => {
+                bot.stats.chaos.resumed(dropped_at.elapsed());
+                bot.resumed(back.player_id, resumed_into, &room);
+                resend = true;
+                conn = back;
+            }
+            Outcome::Back(Rejoined::Joined(back)) => {
+                bot.stats.chaos.joined_afresh(dropped_at.elapsed());
+                // A new player: the old one's unacknowledged inputs are nobody's now.
+                bot.close_input_books(None);
+                bot.player_id = back.player_id;
+                resend = false;
+                conn = back;
             }
             Outcome::GaveUp { last_error } => {
                 bot.stats.chaos.failures += 1;
@@ -151,15 +209,17 @@ pub(crate) async fn run(plan: BotPlan, shared: Arc<Shared>) -> BotStats {
                     ErrorKind::Reconnect,
                     format!("gave up after {attempts} attempts: {last_error}"),
                 );
+                bot.finish(dropped_at, false);
                 break;
             }
             Outcome::Deadline => {
                 bot.stats.chaos.in_flight += 1;
+                bot.finish(dropped_at, false);
                 break;
             }
         }
+        bot.resume_token = Some(std::mem::take(&mut conn.resume_token));
     }
-    bot.stats.inputs_forgotten += bot.acks.forgotten();
     bot.stats
 }
 
@@ -167,13 +227,25 @@ pub(crate) async fn run(plan: BotPlan, shared: Arc<Shared>) -> BotStats {
 struct Bot<'a> {
     index: usize,
     player_id: PlayerId,
+    /// The token to present after the next drop: the newest the server gave.
+    resume_token: Option<String>,
     shared: &'a Shared,
     stats: BotStats,
+    /// The current player's inputs awaiting a snapshot's acknowledgement.
     acks: AckTracker,
+    walk: Walk,
+    /// The newest input sequence number sent. It carries on across connections: a resumed
+    /// player must, and a new player does not mind.
+    seq: u32,
+    /// When to chat. One schedule for the whole run, not one per connection: chats due
+    /// while reconnecting are skipped, so a bot never chats faster than its rate (and
+    /// the server's rate limit sees no burst after each reconnect).
+    chats: Option<Interval>,
 }
 
 impl Bot<'_> {
-    /// Plays until the deadline, the end of the connection, or `drop_at` (chaos). Returns
+    /// Plays until the deadline, the end of the connection, or `drop_at` (chaos). After a
+    /// resume (`resend`), first sends again the inputs no snapshot acknowledged. Returns
     /// why and when it stopped. On [`End::Lost`] the connection is finished with; on the
     /// others the caller closes or drops it.
     async fn play(
@@ -181,12 +253,14 @@ impl Bot<'_> {
         sink: &mut WsSink,
         stream: &mut WsStream,
         drop_at: Option<Instant>,
+        resend: bool,
     ) -> (End, Instant) {
         let deadline = self.shared.deadline;
         let mut inputs = self.shared.input_period.map(ticker);
         let mut pings = self.shared.ping_period.map(ticker);
-        let mut walk = Walk::new(self.index);
-        let mut seq: u32 = 0;
+        // Out of `self` while playing, so that its tick can be awaited beside `&mut self`.
+        let mut chats = self.chats.take();
+        let chatting = chats.is_some();
         let end = sleep_until(deadline);
         tokio::pin!(end);
         // Never polled without chaos, so it costs the honest loop one test per wake-up.
@@ -194,32 +268,54 @@ impl Bot<'_> {
         let drop_timer = sleep_until(drop_at.unwrap_or(deadline));
         tokio::pin!(drop_timer);
 
-        let ended = loop {
-            tokio::select! {
-                () = &mut end => break End::Deadline,
-                () = &mut drop_timer, if drops => break End::Drop,
-                frame = stream.next() => {
-                    if let Some(ended) = self.on_frame(frame) {
-                        break ended;
-                    }
-                }
-                () = tick(&mut inputs) => {
-                    seq = seq.wrapping_add(1);
-                    let input = walk.next_input(seq);
-                    self.acks.sent(seq, Instant::now());
-                    self.stats.inputs_sent += 1;
+        let ended = 'play: {
+            if resend {
+                // In order and with their own numbers, before any new input: the server
+                // applies those it has not seen and ignores the rest.
+                for input in self.acks.resend(Instant::now()) {
+                    self.stats.chaos.inputs_resent += 1;
                     if let Some(ended) = self.send_until(sink, &ClientMsg::Input(input)).await {
-                        break ended;
+                        break 'play ended;
                     }
                 }
-                () = tick(&mut pings) => {
-                    let ping = Ping { client_time: self.clock_ms() };
-                    if let Some(ended) = self.send_until(sink, &ClientMsg::Ping(ping)).await {
-                        break ended;
+            }
+            loop {
+                tokio::select! {
+                    () = &mut end => break End::Deadline,
+                    () = &mut drop_timer, if drops => break End::Drop,
+                    frame = stream.next() => {
+                        if let Some(ended) = self.on_frame(frame) {
+                            break ended;
+                        }
+                    }
+                    () = tick(&mut inputs) => {
+                        self.seq = self.seq.wrapping_add(1);
+                        let input = self.walk.next_input(self.seq);
+                        self.acks.sent(input, Instant::now());
+                        self.stats.inputs_sent += 1;
+                        if let Some(ended) = self.send_until(sink, &ClientMsg::Input(input)).await {
+                            break ended;
+                        }
+                    }
+                    () = tick(&mut pings) => {
+                        let ping = Ping { client_time: self.clock_ms() };
+                        if let Some(ended) = self.send_until(sink, &ClientMsg::Ping(ping)).await {
+                            break ended;
+                        }
+                    }
+                    () = tick(&mut chats), if chatting => {
+                        let Some(book) = self.stats.chat.as_mut() else {
+                            continue;
+                        };
+                        let chat = ClientMsg::Chat(book.next(Instant::now()));
+                        if let Some(ended) = self.send_until(sink, &chat).await {
+                            break ended;
+                        }
                     }
                 }
             }
         };
+        self.chats = chats;
         let now = Instant::now();
         match ended {
             End::Deadline => (End::Deadline, now.min(deadline)),
@@ -234,13 +330,61 @@ impl Bot<'_> {
         }
     }
 
-    /// The bot is about to get a new connection, which starts a fresh input sequence and
-    /// a fresh run of snapshot intervals. Inputs still unacknowledged are lost with the old
-    /// connection.
-    fn new_connection(&mut self) {
+    /// The connection was dropped; a new one follows, which starts a fresh run of snapshot
+    /// intervals and its own chat order. The inputs stay: a resume sends them again.
+    fn connection_lost(&mut self) {
+        self.stats.reconnected();
+        if let Some(book) = self.stats.chat.as_mut() {
+            book.connection_lost();
+        }
+    }
+
+    /// Back as the same player after a drop. The server must have kept the player's id,
+    /// and its room: anything else is a broken promise, counted as an error.
+    fn resumed(&mut self, player_id: PlayerId, resumed_into: Option<String>, room: &str) {
+        if player_id != self.player_id {
+            self.error(
+                ErrorKind::Protocol,
+                format!("resumed as player {player_id}, not {}", self.player_id),
+            );
+            self.player_id = player_id;
+        }
+        if resumed_into.as_deref() != Some(room) {
+            self.error(
+                ErrorKind::Protocol,
+                format!("resumed in room {resumed_into:?}, not `{room}`"),
+            );
+        }
+    }
+
+    /// Settles the current player's inputs: with `alive_at`, the player was still playing
+    /// when the bot stopped at that moment, so its unacknowledged inputs older than
+    /// [`IN_FLIGHT`] are lost; without, its session ended without a resume, and they are
+    /// abandoned. Starts a new tracker for the next player.
+    fn close_input_books(&mut self, alive_at: Option<Instant>) {
+        let chaos = &mut self.stats.chaos;
+        match alive_at {
+            Some(end) => {
+                // A run ending within a second of the clock's origin has nothing but
+                // inputs in flight.
+                if let Some(before) = end.checked_sub(IN_FLIGHT) {
+                    chaos.inputs_lost += self.acks.unacked_sent_by(before) as u64;
+                }
+            }
+            None => chaos.inputs_abandoned += self.acks.unacked() as u64,
+        }
+        chaos.ack_regressions += self.acks.regressions();
         self.stats.inputs_forgotten += self.acks.forgotten();
         self.acks = AckTracker::new(ACK_WINDOW);
-        self.stats.reconnected();
+    }
+
+    /// The bot stopped playing at `end`, its session `alive` or not: settles its inputs
+    /// and its chat.
+    fn finish(&mut self, end: Instant, alive: bool) {
+        self.close_input_books(alive.then_some(end));
+        if let Some(book) = self.stats.chat.as_mut() {
+            book.finish(end, IN_FLIGHT);
+        }
     }
 
     /// Milliseconds since the swarm started: the clock pings carry.
@@ -337,8 +481,27 @@ impl Bot<'_> {
                     e.code.0, e.in_reply_to, e.message
                 ),
             ),
+            ServerMsg::ChatAck(ack) => {
+                let answered = match self.stats.chat.as_mut() {
+                    Some(book) => book.on_ack(&ack, now),
+                    None => Err(format!(
+                        "chat ack for id {} from a bot that never chats",
+                        ack.id
+                    )),
+                };
+                if let Err(why) = answered {
+                    self.error(ErrorKind::Protocol, why);
+                }
+            }
+            // The room's chat, history included; counted only by bots that chat.
+            ServerMsg::ChatMessage(msg) => {
+                if let Some(book) = self.stats.chat.as_mut() {
+                    book.on_message(&msg);
+                }
+            }
             ServerMsg::Welcome(_)
             | ServerMsg::Joined(_)
+            | ServerMsg::Resumed(_)
             | ServerMsg::PlayerJoined(_)
             | ServerMsg::PlayerLeft(_) => {}
         }

@@ -3,7 +3,28 @@
 //! Each bot drops independently at a constant rate per second: a Poisson process, so the
 //! time to its next drop is exponentially distributed and the same whether it was just
 //! dropped or has played a while. Drops are abrupt (see [`crate::session::abort`]); the bot
-//! then reconnects through [`crate::reconnect`] and joins the same room again.
+//! then reconnects through [`crate::reconnect`], presenting its resume token first
+//! ([`crate::session::ResumeRoom`]): resumed, it plays on as the same player and sends
+//! again the inputs no snapshot had acknowledged; refused, it says hello and joins the
+//! same room afresh as a new player.
+//!
+//! # What became of the inputs
+//!
+//! Every input a bot sends ends in exactly one of these, per player (see
+//! [`crate::ack`]):
+//!
+//! - **acknowledged**: a snapshot's `last_input_seq` for the bot reached its number;
+//! - **lost**: the player was still playing at the end of the run (resumed as often as it
+//!   dropped), yet no snapshot acknowledged the input, although it was sent more than
+//!   [`IN_FLIGHT`](crate::IN_FLIGHT) before the bot stopped. A resumed player's unacked
+//!   inputs are sent again, so a server keeping its promise loses none: this must be 0;
+//! - **abandoned**: unacknowledged when the player's session ended without a resume (a
+//!   refused resume, a reconnection given up or cut short by the deadline, a connection the
+//!   server closed). Nobody can acknowledge them any more, and nobody promised to;
+//! - **in flight**: unacknowledged at the end but sent within the last
+//!   [`IN_FLIGHT`](crate::IN_FLIGHT): the run ended before their ack could come;
+//! - **forgotten**: beyond the 1024 a bot remembers unacknowledged (the report's
+//!   top-level `inputs_forgotten`).
 
 use std::time::Duration;
 
@@ -24,13 +45,17 @@ pub(crate) fn next_drop_in(rate: f64, random: f64) -> Option<Duration> {
     Duration::try_from_secs_f64(wait).ok()
 }
 
-/// What chaos did to one bot.
+/// What chaos did to one bot, and what became of its inputs.
 #[derive(Debug, Default)]
 pub(crate) struct ChaosStats {
     /// Connections dropped on purpose.
     pub(crate) drops: u64,
-    /// Drops followed by being back in the room.
+    /// Drops followed by being back in the room, resumed or joined afresh.
     pub(crate) reconnects: u64,
+    /// Reconnects as the same player, by resume token.
+    pub(crate) resumes: u64,
+    /// Reconnects whose resume was refused: back as a new player, by hello and join.
+    pub(crate) failed_resumes: u64,
     /// Drops after which every attempt failed: the bot gave up.
     pub(crate) failures: u64,
     /// Drops whose reconnection the deadline cut short.
@@ -38,10 +63,33 @@ pub(crate) struct ChaosStats {
     /// Drop to back in the room, µs, one per reconnect: a handful per bot, so a list costs
     /// less than a histogram each.
     pub(crate) reconnect_us: Vec<u64>,
+    /// Drop to `Resumed`, µs, one per resume.
+    pub(crate) resume_us: Vec<u64>,
+    /// Inputs sent again after a resume.
+    pub(crate) inputs_resent: u64,
+    /// Inputs never acknowledged though the player played on to the end (module doc).
+    pub(crate) inputs_lost: u64,
+    /// Inputs unacknowledged when their player's session ended without a resume.
+    pub(crate) inputs_abandoned: u64,
+    /// Snapshots whose `last_input_seq` for the bot went below the one before.
+    pub(crate) ack_regressions: u64,
 }
 
 impl ChaosStats {
-    pub(crate) fn reconnected(&mut self, took: Duration) {
+    /// Back in the room as the same player, `took` after the drop.
+    pub(crate) fn resumed(&mut self, took: Duration) {
+        self.resumes += 1;
+        self.resume_us.push(micros(took));
+        self.reconnected(took);
+    }
+
+    /// Back in the room as a new player, `took` after the drop.
+    pub(crate) fn joined_afresh(&mut self, took: Duration) {
+        self.failed_resumes += 1;
+        self.reconnected(took);
+    }
+
+    fn reconnected(&mut self, took: Duration) {
         self.reconnects += 1;
         self.reconnect_us.push(micros(took));
     }
@@ -52,9 +100,16 @@ impl ChaosStats {
 pub(crate) struct ChaosTotals {
     pub(crate) drops: u64,
     pub(crate) reconnects: u64,
+    pub(crate) resumes: u64,
+    pub(crate) failed_resumes: u64,
     pub(crate) failures: u64,
     pub(crate) in_flight: u64,
     pub(crate) reconnect_us: Histogram<u64>,
+    pub(crate) resume_us: Histogram<u64>,
+    pub(crate) inputs_resent: u64,
+    pub(crate) inputs_lost: u64,
+    pub(crate) inputs_abandoned: u64,
+    pub(crate) ack_regressions: u64,
 }
 
 impl ChaosTotals {
@@ -62,20 +117,36 @@ impl ChaosTotals {
         Self {
             drops: 0,
             reconnects: 0,
+            resumes: 0,
+            failed_resumes: 0,
             failures: 0,
             in_flight: 0,
             reconnect_us: histogram(),
+            resume_us: histogram(),
+            inputs_resent: 0,
+            inputs_lost: 0,
+            inputs_abandoned: 0,
+            ack_regressions: 0,
         }
     }
 
     pub(crate) fn add(&mut self, bot: &ChaosStats) {
         self.drops += bot.drops;
         self.reconnects += bot.reconnects;
+        self.resumes += bot.resumes;
+        self.failed_resumes += bot.failed_resumes;
         self.failures += bot.failures;
         self.in_flight += bot.in_flight;
         for &us in &bot.reconnect_us {
             self.reconnect_us.saturating_record(us);
         }
+        for &us in &bot.resume_us {
+            self.resume_us.saturating_record(us);
+        }
+        self.inputs_resent += bot.inputs_resent;
+        self.inputs_lost += bot.inputs_lost;
+        self.inputs_abandoned += bot.inputs_abandoned;
+        self.ack_regressions += bot.ack_regressions;
     }
 }
 
@@ -86,15 +157,37 @@ pub struct ChaosReport {
     pub rate_per_s: f64,
     /// Connections dropped on purpose.
     pub drops: u64,
-    /// Drops after which the bot got back into its room.
+    /// Drops after which the bot got back into its room: `resumes` plus `failed_resumes`.
     pub reconnects: u64,
     /// Drops after which the bot gave up (each is also an error of kind `reconnect`).
     pub reconnect_failures: u64,
     /// Drops still reconnecting when the run ended: `drops` is the sum of this,
     /// `reconnects` and `reconnect_failures`.
     pub in_flight: u64,
-    /// From the drop to being back in the room.
+    /// From the drop to being back in the room, resumed or joined afresh.
     pub reconnect_ms: Percentiles,
+    /// Reconnects where the server took the bot back as the same player.
+    pub resumes: u64,
+    /// Reconnects where the server refused the resume token and the bot joined afresh as
+    /// a new player.
+    pub failed_resumes: u64,
+    /// From the drop to `Resumed`.
+    pub resume_ms: Percentiles,
+    /// Inputs sent again after a resume because no snapshot had acknowledged them.
+    pub inputs_resent: u64,
+    /// Inputs never acknowledged by any snapshot although their player played on to the
+    /// end of the run (each of its drops resumed), leaving out those sent within
+    /// [`IN_FLIGHT`](crate::IN_FLIGHT) of the bot's end: should be 0. Every input ends as
+    /// acknowledged, lost, abandoned, in flight at the end, or forgotten.
+    pub inputs_lost: u64,
+    /// Inputs unacknowledged when their player's session ended without a resume (refused
+    /// resume, reconnection given up or cut short, connection closed by the server).
+    pub inputs_abandoned: u64,
+    /// Times a bot's `last_input_seq` went below the one in the snapshot before: a server
+    /// that applies each input at most once never does this. (Inputs applied twice are
+    /// not otherwise visible to a bot: acknowledgements are a high-water mark and the
+    /// walk's inputs are idempotent states.)
+    pub ack_regressions: u64,
 }
 
 impl ChaosReport {
@@ -106,6 +199,13 @@ impl ChaosReport {
             reconnect_failures: totals.failures,
             in_flight: totals.in_flight,
             reconnect_ms: Percentiles::of(&totals.reconnect_us),
+            resumes: totals.resumes,
+            failed_resumes: totals.failed_resumes,
+            resume_ms: Percentiles::of(&totals.resume_us),
+            inputs_resent: totals.inputs_resent,
+            inputs_lost: totals.inputs_lost,
+            inputs_abandoned: totals.inputs_abandoned,
+            ack_regressions: totals.ack_regressions,
         }
     }
 }
@@ -151,15 +251,20 @@ mod tests {
         let mut a = ChaosStats {
             drops: 3,
             in_flight: 1,
+            inputs_resent: 4,
+            inputs_abandoned: 2,
             ..ChaosStats::default()
         };
-        a.reconnected(Duration::from_millis(100));
-        a.reconnected(Duration::from_millis(300));
-        let b = ChaosStats {
-            drops: 1,
+        a.resumed(Duration::from_millis(100));
+        a.joined_afresh(Duration::from_millis(300));
+        let mut b = ChaosStats {
+            drops: 2,
             failures: 1,
+            inputs_lost: 1,
+            ack_regressions: 1,
             ..ChaosStats::default()
         };
+        b.resumed(Duration::from_millis(50));
         let mut totals = ChaosTotals::new();
         totals.add(&a);
         totals.add(&b);
@@ -171,9 +276,22 @@ mod tests {
                 report.reconnect_failures,
                 report.in_flight
             ),
-            (4, 2, 1, 1)
+            (5, 3, 1, 1)
+        );
+        assert_eq!((report.resumes, report.failed_resumes), (2, 1));
+        assert_eq!(
+            (
+                report.inputs_resent,
+                report.inputs_lost,
+                report.inputs_abandoned,
+                report.ack_regressions
+            ),
+            (4, 1, 2, 1)
         );
         assert!((report.reconnect_ms.p50 - 100.0).abs() < 1.0, "{report:?}");
         assert!((report.reconnect_ms.max - 300.0).abs() < 3.0, "{report:?}");
+        // Only resumes are in the resume time: 50 and 100 ms, not the 300 ms fresh join.
+        assert!((report.resume_ms.max - 100.0).abs() < 1.0, "{report:?}");
+        assert!((report.resume_ms.p50 - 50.0).abs() < 1.0, "{report:?}");
     }
 }

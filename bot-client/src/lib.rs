@@ -11,11 +11,18 @@
 //! themselves, and histograms small enough for thousands of bots.
 //!
 //! Two options make the run rougher, and both are off by default. With chaos
-//! ([`SwarmConfig::chaos`]) each bot drops its connection abruptly now and then and
-//! reconnects ([`ReconnectPolicy`]); the report's `chaos` object says what that cost. With
-//! misbehaving bots ([`SwarmConfig::misbehave`]) a share of the swarm is hostile instead of
-//! honest; their traffic is in the report's `misbehave` object and nowhere else, so every
-//! other figure still describes the honest bots only.
+//! ([`SwarmConfig::chaos`]) each bot drops its connection abruptly now and then and comes
+//! back ([`ReconnectPolicy`]) by resuming its session, or afresh when the resume is
+//! refused; the report's `chaos` object says what that cost, and checks that a resumed bot
+//! lost none of its inputs. With misbehaving bots ([`SwarmConfig::misbehave`]) a share of
+//! the swarm is hostile instead of honest; their traffic is in the report's `misbehave`
+//! object and nowhere else, so every other figure still describes the honest bots only.
+//!
+//! With chat ([`SwarmConfig::chat_rate`]) the honest bots also talk in their rooms and
+//! check the chat's promises (every chat answered, each accepted one back to its sender,
+//! one order per room); the report's `chat` object has the counts and the ack latency.
+//! Against a server that authenticates, [`SwarmConfig::auth_secret`] has each bot mint its
+//! own token.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -32,8 +39,10 @@
 //! ```
 
 mod ack;
+mod auth;
 mod bot;
 mod chaos;
+mod chat;
 mod live;
 mod misbehave;
 mod reconnect;
@@ -50,6 +59,7 @@ use anyhow::{Context as _, ensure};
 use tokio::time::{Instant, timeout_at};
 
 pub use chaos::ChaosReport;
+pub use chat::ChatReport;
 pub use misbehave::MisbehaveReport;
 pub use reconnect::ReconnectPolicy;
 pub use report::{Percentiles, Rate, Report};
@@ -64,6 +74,11 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long a bot waits for the server to answer its close frame at the deadline.
 pub const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+/// At the end of a run, inputs sent (and chats acknowledged) this recently are still in
+/// flight: not acknowledged (nor echoed) yet, and not counted as lost. A second is tens of
+/// round trips on any network a load test runs on.
+pub const IN_FLIGHT: Duration = Duration::from_secs(1);
 
 /// Extra time beyond every bot's own limits before `run` stops waiting for a bot. Each bot
 /// bounds its own life, so reaching this means a bug, and the bot is counted as an error.
@@ -95,6 +110,13 @@ pub struct SwarmConfig {
     /// The share of the bots (0 to 1) that misbehave instead of playing honestly:
     /// `round(bots × misbehave)` of them, at least 1 when above 0.
     pub misbehave: f64,
+    /// Chat messages per second per honest bot, evenly spaced; 0 sends none. The server
+    /// refuses more than its own chat rate (2 per second by default) as `rate_limited`.
+    pub chat_rate: f64,
+    /// The server's HS256 secret, when it authenticates: each bot (number `i`) then
+    /// connects with its own token (user `bot-<i>`, valid until 10 minutes after the run)
+    /// in the URL's query. `None` for a server without authentication.
+    pub auth_secret: Option<String>,
 }
 
 impl Default for SwarmConfig {
@@ -111,6 +133,8 @@ impl Default for SwarmConfig {
             chaos: 0.0,
             reconnect: ReconnectPolicy::default(),
             misbehave: 0.0,
+            chat_rate: 0.0,
+            auth_secret: None,
         }
     }
 }
@@ -123,7 +147,11 @@ impl SwarmConfig {
     fn check(&self) -> anyhow::Result<()> {
         ensure!(self.bots >= 1, "bots must be at least 1");
         ensure!(self.rooms >= 1, "rooms must be at least 1");
-        for (name, hz) in [("input_hz", self.input_hz), ("ping_hz", self.ping_hz)] {
+        for (name, hz) in [
+            ("input_hz", self.input_hz),
+            ("ping_hz", self.ping_hz),
+            ("chat_rate", self.chat_rate),
+        ] {
             ensure!(
                 hz.is_finite() && (0.0..=MAX_HZ).contains(&hz),
                 "{name} must be between 0 and {MAX_HZ}, not {hz}"
@@ -138,6 +166,10 @@ impl SwarmConfig {
             self.misbehave.is_finite() && (0.0..=1.0).contains(&self.misbehave),
             "misbehave must be a share between 0 and 1, not {}",
             self.misbehave
+        );
+        ensure!(
+            self.auth_secret.as_ref().is_none_or(|s| !s.is_empty()),
+            "the auth secret must not be empty"
         );
         self.reconnect.check()
     }
@@ -169,8 +201,10 @@ pub async fn run(cfg: SwarmConfig) -> anyhow::Result<Report> {
         rooms: cfg.rooms,
         input_period: period(cfg.input_hz),
         ping_period: period(cfg.ping_hz),
+        chat_period: period(cfg.chat_rate),
         chaos: cfg.chaos,
         reconnect: cfg.reconnect,
+        auth_secret: cfg.auth_secret.clone(),
         swarm_start: start,
         deadline,
         counters: Arc::clone(&counters),
@@ -238,6 +272,9 @@ pub async fn run(cfg: SwarmConfig) -> anyhow::Result<Report> {
     if cfg.chaos > 0.0 {
         report.chaos = Some(ChaosReport::new(cfg.chaos, &totals.chaos));
     }
+    if cfg.chat_rate > 0.0 {
+        report.chat = Some(ChatReport::new(cfg.chat_rate, &totals.chat));
+    }
     if misbehaving > 0 {
         report.misbehave = Some(MisbehaveReport::new(cfg.misbehave, &rogue_totals));
     }
@@ -300,6 +337,18 @@ mod tests {
             },
             SwarmConfig {
                 misbehave: 1.5,
+                ..ok.clone()
+            },
+            SwarmConfig {
+                chat_rate: -1.0,
+                ..ok.clone()
+            },
+            SwarmConfig {
+                chat_rate: f64::NAN,
+                ..ok.clone()
+            },
+            SwarmConfig {
+                auth_secret: Some(String::new()),
                 ..ok.clone()
             },
             SwarmConfig {

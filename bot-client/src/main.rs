@@ -4,6 +4,7 @@
 //! ```text
 //! tickwire-bot --url ws://127.0.0.1:7000 --bots 500 --rooms 10 --duration 30 --json out.json
 //! tickwire-bot --bots 60 --rooms 2 --duration 15 --chaos 0.05 --misbehave 0.1
+//! tickwire-bot --bots 100 --chat-rate 1 --chaos 0.1 --auth-secret "$SECRET"
 //! ```
 
 use std::path::PathBuf;
@@ -49,7 +50,8 @@ struct Args {
     #[arg(long)]
     quiet: bool,
     /// Connections each honest bot drops abruptly per second, on average (0: none). A
-    /// dropped bot reconnects with backoff and joins its room again.
+    /// dropped bot reconnects with backoff and resumes its session (or, refused, joins its
+    /// room again as a new player).
     #[arg(long, env = "TICKWIRE_BOT_CHAOS", default_value_t = 0.0, value_parser = non_negative)]
     chaos: f64,
     /// Wait before the first reconnect attempt, in ms; it doubles with each attempt.
@@ -68,6 +70,14 @@ struct Args {
     /// unread sockets. They are left out of every honest figure and reported apart.
     #[arg(long, env = "TICKWIRE_BOT_MISBEHAVE", default_value_t = 0.0, value_parser = share)]
     misbehave: f64,
+    /// Chat messages per second per honest bot, evenly spaced (0: none). The server refuses
+    /// more than its own chat rate (2/s by default) as `rate_limited`.
+    #[arg(long, env = "TICKWIRE_BOT_CHAT_RATE", default_value_t = 0.0, value_parser = non_negative)]
+    chat_rate: f64,
+    /// The server's token secret: each bot then connects with its own HS256 token (user
+    /// `bot-<i>`) in the URL's `token` query parameter.
+    #[arg(long, env = "TICKWIRE_BOT_AUTH_SECRET", hide_env_values = true)]
+    auth_secret: Option<String>,
     /// Runtime threads for the bots. 1 (the default) is the cheapest per bot; a single
     /// thread saturates near 1,000 bots at 60 Hz, so larger swarms need more.
     #[arg(long, env = "TICKWIRE_BOT_THREADS", default_value_t = 1,
@@ -122,6 +132,8 @@ impl Args {
                 max_attempts: self.max_attempts,
             },
             misbehave: self.misbehave,
+            chat_rate: self.chat_rate,
+            auth_secret: self.auth_secret.clone(),
         }
     }
 }
@@ -163,8 +175,12 @@ async fn swarm(args: Args) -> anyhow::Result<ExitCode> {
         Ok(ExitCode::SUCCESS)
     } else {
         eprintln!(
-            "tickwire-bot: FAIL: {} of {} bots failed to connect; {} errors",
-            report.failed_to_connect, report.bots, report.errors
+            "tickwire-bot: FAIL: {} of {} bots failed to connect; {} errors; {} broken \
+             promises (inputs lost, acks backwards, chats lost or out of order)",
+            report.failed_to_connect,
+            report.bots,
+            report.errors,
+            report.broken_promises()
         );
         Ok(ExitCode::FAILURE)
     }
@@ -190,6 +206,8 @@ mod tests {
         assert_eq!(cfg.reconnect.base, Duration::from_millis(100));
         assert_eq!(cfg.reconnect.cap, Duration::from_secs(5));
         assert_eq!(cfg.reconnect.max_attempts, 10);
+        assert_eq!(cfg.chat_rate, 0.0);
+        assert_eq!(cfg.auth_secret, None);
     }
 
     #[test]
@@ -221,8 +239,14 @@ mod tests {
             "3",
             "--misbehave",
             "0.1",
+            "--chat-rate",
+            "1.5",
+            "--auth-secret",
+            "s3cret",
         ])
         .config();
+        assert_eq!(cfg.chat_rate, 1.5);
+        assert_eq!(cfg.auth_secret.as_deref(), Some("s3cret"));
         assert_eq!(cfg.bots, 500);
         assert_eq!(cfg.rooms, 5);
         assert_eq!(cfg.duration, Duration::from_millis(2500));
@@ -254,6 +278,8 @@ mod tests {
             &["tickwire-bot", "--misbehave", "1.5"],
             &["tickwire-bot", "--max-attempts", "0"],
             &["tickwire-bot", "--backoff-base-ms", "0"],
+            &["tickwire-bot", "--chat-rate", "-2"],
+            &["tickwire-bot", "--chat-rate", "inf"],
         ] {
             assert!(Args::try_parse_from(bad).is_err(), "{bad:?}");
         }

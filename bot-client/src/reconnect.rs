@@ -5,10 +5,11 @@
 //! uniformly from [0, 1): exponential backoff, so a server that is down is not hammered,
 //! and jitter, so bots dropped together do not all come back in the same instant.
 //!
-//! What one attempt does is the caller's [`Rejoin`]: today
-//! [`SameRoom`](crate::session::SameRoom), a fresh connect, hello and join of the same room.
-//! Session resume will be another `Rejoin` (connect and present the session), with no
-//! change to the policy here.
+//! What one attempt does is the caller's [`Rejoin`]: for an honest bot,
+//! [`ResumeRoom`](crate::session::ResumeRoom), which connects and presents the resume
+//! token, falling back to a hello and join on the same connection when it is refused; for
+//! a misbehaving one, [`SameRoom`](crate::session::SameRoom), a fresh connect, hello and
+//! join of the same room. The policy here is the same for both.
 
 use std::time::Duration;
 
@@ -68,7 +69,7 @@ impl ReconnectPolicy {
     }
 }
 
-/// One attempt to be back where the bot was: the seam where session resume will go.
+/// One attempt to be back where the bot was: by resume, or afresh.
 pub(crate) trait Rejoin {
     /// What a successful attempt gives: a connection back in the room.
     type Conn;

@@ -2,9 +2,9 @@
 //! for people, and the verdict ([`Report::passed`]) that sets the exit code.
 //!
 //! The JSON keys are an interface (scripts such as `shared/tools/swarm-cost` read them):
-//! add keys freely, but rename or remove none. Every key but `chaos` and `misbehave`
-//! describes the honest bots only; those two objects appear only when their option is on,
-//! so a plain run's report is exactly what it always was.
+//! add keys freely, but rename or remove none. Every key but `misbehave` describes the
+//! honest bots only. The `chaos`, `chat` and `misbehave` objects appear only when their
+//! option is on, so a plain run's report is exactly what it always was.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -12,7 +12,7 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::stats::{SwarmStats, max_ms, quantile_ms};
-use crate::{ChaosReport, MisbehaveReport, SwarmConfig};
+use crate::{ChaosReport, ChatReport, MisbehaveReport, SwarmConfig};
 
 /// Mean and minimum over the bots.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -82,9 +82,11 @@ pub struct Report {
     /// Pongs received by all bots.
     pub pongs: u64,
     /// All errors: failed connects, server `Error` messages, undecodable frames, WebSocket
-    /// failures, text frames, and with chaos, reconnections given up.
+    /// failures, text frames, answers that break the resume or chat protocol, and with
+    /// chaos, reconnections given up.
     pub errors: u64,
-    /// The errors by kind, such as `connect`, `server_error`, `decode`, `websocket`.
+    /// The errors by kind, such as `connect`, `server_error`, `decode`, `websocket`,
+    /// `protocol`, `reconnect`.
     pub errors_by_kind: BTreeMap<String, u64>,
     /// Bots whose connection the server ended before their deadline.
     pub disconnects: usize,
@@ -93,6 +95,9 @@ pub struct Report {
     /// What chaos did (`--chaos`); absent when it is off.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chaos: Option<ChaosReport>,
+    /// What the chat saw (`--chat-rate`); absent when it is off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chat: Option<ChatReport>,
     /// What the misbehaving bots did (`--misbehave`); absent when there are none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub misbehave: Option<MisbehaveReport>,
@@ -130,17 +135,30 @@ impl Report {
             disconnects: s.disconnects,
             problems: s.problems.clone(),
             chaos: None,
+            chat: None,
             misbehave: None,
         }
     }
 
-    /// True when every honest bot connected and none saw an error (a bot that gave up
-    /// reconnecting after a chaos drop has one). Disconnects alone do not fail a run: a
+    /// True when every honest bot connected, none saw an error (a bot that gave up
+    /// reconnecting after a chaos drop has one), and the server broke none of the promises
+    /// the bots check ([`Report::broken_promises`]). Disconnects alone do not fail a run: a
     /// server may legitimately close a client (too slow, shutting down), and the count is in
     /// the report for whoever judges it. Misbehaving bots never fail it: what the server
     /// answered them is theirs to judge.
     pub fn passed(&self) -> bool {
-        self.failed_to_connect == 0 && self.errors == 0
+        self.failed_to_connect == 0 && self.errors == 0 && self.broken_promises() == 0
+    }
+
+    /// Counts that a correct server keeps at 0, summed: with chaos, inputs lost and
+    /// acknowledgements gone backwards; with chat, chats lost and messages out of order.
+    pub fn broken_promises(&self) -> u64 {
+        let chaos = self
+            .chaos
+            .as_ref()
+            .map_or(0, |c| c.inputs_lost + c.ack_regressions);
+        let chat = self.chat.as_ref().map_or(0, |c| c.lost + c.out_of_order);
+        chaos + chat
     }
 
     /// The report as one pretty-printed JSON object.
@@ -215,9 +233,53 @@ impl fmt::Display for Report {
             )?;
             writeln!(
                 f,
-                "  drop to rejoined  {}, max {:.2} ms",
+                "  drop to rejoined  {}, max {:.2} ms ({} resumed, {} joined afresh)",
                 ms(&chaos.reconnect_ms),
-                chaos.reconnect_ms.max
+                chaos.reconnect_ms.max,
+                chaos.resumes,
+                chaos.failed_resumes
+            )?;
+            writeln!(
+                f,
+                "  drop to resumed   {}, max {:.2} ms",
+                ms(&chaos.resume_ms),
+                chaos.resume_ms.max
+            )?;
+            writeln!(
+                f,
+                "  inputs            {} re-sent after resumes, {} lost, {} abandoned, {} acks \
+                 went backwards",
+                chaos.inputs_resent,
+                chaos.inputs_lost,
+                chaos.inputs_abandoned,
+                chaos.ack_regressions
+            )?;
+        }
+        if let Some(chat) = &self.chat {
+            let refused: u64 = chat.refused.values().sum();
+            write!(
+                f,
+                "  chat              {} msg/s per bot: {} sent, {} accepted, {} refused",
+                chat.rate, chat.sent, chat.acked, refused
+            )?;
+            if !chat.refused.is_empty() {
+                let reasons: Vec<_> = chat
+                    .refused
+                    .iter()
+                    .map(|(reason, n)| format!("{reason} {n}"))
+                    .collect();
+                write!(f, " ({})", reasons.join(", "))?;
+            }
+            writeln!(
+                f,
+                ", {} unanswered; {} came back, {} lost, {} out of order",
+                chat.unanswered, chat.echoed, chat.lost, chat.out_of_order
+            )?;
+            writeln!(
+                f,
+                "  chat to ack       {}, max {:.2} ms",
+                ms(&chat.ack_ms),
+                chat.ack_ms.max
             )?;
         }
         if let Some(bad) = &self.misbehave {
@@ -356,6 +418,7 @@ mod tests {
         let plain = sample();
         let json: serde_json::Value = serde_json::from_str(&plain.to_json()).unwrap();
         assert!(json.get("chaos").is_none(), "{json}");
+        assert!(json.get("chat").is_none(), "{json}");
         assert!(json.get("misbehave").is_none(), "{json}");
         assert!(!plain.to_string().contains("chaos"), "{plain}");
         assert!(!plain.to_string().contains("misbehaving"), "{plain}");
@@ -372,6 +435,17 @@ mod tests {
                 p99: 400.0,
                 max: 410.0,
             },
+            resumes: 2,
+            failed_resumes: 1,
+            resume_ms: Percentiles {
+                p50: 110.0,
+                p99: 130.0,
+                max: 130.0,
+            },
+            inputs_resent: 5,
+            inputs_lost: 0,
+            inputs_abandoned: 2,
+            ack_regressions: 0,
         });
         rough.misbehave = Some(MisbehaveReport {
             rate: 0.1,
@@ -388,11 +462,22 @@ mod tests {
             lost: 0,
         });
         let json: serde_json::Value = serde_json::from_str(&rough.to_json()).unwrap();
-        for key in ["drops", "reconnects", "reconnect_failures"] {
+        for key in [
+            "drops",
+            "reconnects",
+            "reconnect_failures",
+            "resumes",
+            "failed_resumes",
+            "inputs_resent",
+            "inputs_lost",
+            "inputs_abandoned",
+            "ack_regressions",
+        ] {
             assert!(json["chaos"][key].is_u64(), "chaos.{key}: {json}");
         }
         for key in ["p50", "p99", "max"] {
             assert!(json["chaos"]["reconnect_ms"][key].is_number(), "{json}");
+            assert!(json["chaos"]["resume_ms"][key].is_number(), "{json}");
         }
         assert_eq!(json["misbehave"]["bots"], 2);
         assert_eq!(json["misbehave"]["frames_sent"], 5000);
@@ -401,12 +486,82 @@ mod tests {
         assert_eq!(json["misbehave"]["reconnects"], 2);
         let text = rough.to_string();
         assert!(text.contains("4 drops, 3 back"), "{text}");
+        assert!(text.contains("2 resumed, 1 joined afresh"), "{text}");
+        assert!(text.contains("5 re-sent after resumes, 0 lost"), "{text}");
         assert!(text.contains("errors by code  1: 30, 2: 7"), "{text}");
         assert!(text.contains("closes by code  1003: 2"), "{text}");
         assert!(
             rough.passed(),
             "misbehaving bots' errors do not fail the run"
         );
+    }
+
+    fn chat() -> ChatReport {
+        ChatReport {
+            rate: 1.0,
+            sent: 30,
+            acked: 27,
+            refused: BTreeMap::from([("rate_limited".to_owned(), 2)]),
+            unanswered: 1,
+            echoed: 27,
+            lost: 0,
+            out_of_order: 0,
+            received: 80,
+            ack_ms: Percentiles {
+                p50: 0.4,
+                p99: 1.2,
+                max: 2.0,
+            },
+        }
+    }
+
+    #[test]
+    fn chat_appears_with_its_documented_keys() {
+        let mut r = sample();
+        r.chat = Some(chat());
+        let json: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        for key in [
+            "sent",
+            "acked",
+            "unanswered",
+            "echoed",
+            "lost",
+            "out_of_order",
+            "received",
+        ] {
+            assert!(json["chat"][key].is_u64(), "chat.{key}: {json}");
+        }
+        assert_eq!(json["chat"]["rate"], 1.0);
+        assert_eq!(json["chat"]["refused"]["rate_limited"], 2);
+        for key in ["p50", "p99", "max"] {
+            assert!(json["chat"]["ack_ms"][key].is_number(), "{json}");
+        }
+        let text = r.to_string();
+        assert!(
+            text.contains("30 sent, 27 accepted, 2 refused (rate_limited 2), 1 unanswered"),
+            "{text}"
+        );
+        assert!(
+            text.contains("27 came back, 0 lost, 0 out of order"),
+            "{text}"
+        );
+        assert!(r.passed(), "{r}");
+    }
+
+    #[test]
+    fn broken_promises_fail_the_run() {
+        let mut lost_chat = sample();
+        lost_chat.chat = Some(ChatReport { lost: 1, ..chat() });
+        let mut disordered = sample();
+        disordered.chat = Some(ChatReport {
+            out_of_order: 2,
+            ..chat()
+        });
+        for r in [lost_chat, disordered] {
+            assert!(!r.passed(), "{r}");
+            assert!(r.broken_promises() > 0, "{r}");
+            assert!(r.to_string().contains("FAIL"), "{r}");
+        }
     }
 
     #[test]

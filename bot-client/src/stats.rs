@@ -12,6 +12,7 @@ use hdrhistogram::{Counter, Histogram};
 use tokio::time::Instant;
 
 use crate::chaos::{ChaosStats, ChaosTotals};
+use crate::chat::{ChatBook, ChatTotals};
 use crate::session::Tally;
 
 /// The largest latency a histogram tells apart, in microseconds; larger ones are recorded
@@ -49,6 +50,9 @@ pub(crate) enum ErrorKind {
     TextFrame,
     /// After a drop on purpose (`--chaos`), every attempt to get back failed.
     Reconnect,
+    /// The server broke the resume or chat protocol: a chat ack for no chat, a resume
+    /// into another player or room.
+    Protocol,
     /// The bot's task itself failed or overran: a bug in the swarm, not the server.
     Lost,
 }
@@ -63,6 +67,7 @@ impl ErrorKind {
             ErrorKind::WebSocket => "websocket",
             ErrorKind::TextFrame => "text_frame",
             ErrorKind::Reconnect => "reconnect",
+            ErrorKind::Protocol => "protocol",
             ErrorKind::Lost => "bot_task",
         }
     }
@@ -115,8 +120,11 @@ pub(crate) struct BotStats {
     /// How long the bot was in its room, from `Joined` to the end of its connection (summed
     /// over its connections when it reconnected).
     pub(crate) active: Duration,
-    /// Drops on purpose and reconnects (`--chaos`).
+    /// Drops on purpose and reconnects (`--chaos`), and what became of the inputs.
     pub(crate) chaos: ChaosStats,
+    /// What the bot's chat saw (`--chat-rate`); `None` when it does not chat, which spares
+    /// a histogram per bot.
+    pub(crate) chat: Option<ChatBook>,
     errors: BTreeMap<ErrorKind, u64>,
     /// The first few errors and disconnect reasons, in words.
     problems: Vec<String>,
@@ -143,6 +151,7 @@ impl BotStats {
             inputs_forgotten: 0,
             active: Duration::ZERO,
             chaos: ChaosStats::default(),
+            chat: None,
             errors: BTreeMap::new(),
             problems: Vec::new(),
         }
@@ -251,6 +260,7 @@ pub(crate) struct SwarmStats {
     /// The bots' time in their rooms, summed: what bytes per bot per second divide by.
     pub(crate) active: Duration,
     pub(crate) chaos: ChaosTotals,
+    pub(crate) chat: ChatTotals,
     pub(crate) errors: u64,
     pub(crate) errors_by_kind: BTreeMap<&'static str, u64>,
     /// The first few problems over all bots, each prefixed with its bot's name.
@@ -276,6 +286,7 @@ impl SwarmStats {
             inputs_forgotten: 0,
             active: Duration::ZERO,
             chaos: ChaosTotals::new(),
+            chat: ChatTotals::new(),
             errors: 0,
             errors_by_kind: BTreeMap::new(),
             problems: Vec::new(),
@@ -301,6 +312,9 @@ impl SwarmStats {
         self.inputs_forgotten += bot.inputs_forgotten;
         self.active += bot.active;
         self.chaos.add(&bot.chaos);
+        if let Some(chat) = &bot.chat {
+            self.chat.add(chat);
+        }
         for (kind, count) in &bot.errors {
             self.errors += count;
             *self.errors_by_kind.entry(kind.name()).or_default() += count;
@@ -341,7 +355,7 @@ impl SwarmStats {
 }
 
 /// Adds a bot's 32-bit histogram into a 64-bit one of the same bounds.
-fn add_histogram(into: &mut Histogram<u64>, from: &Histogram<u32>) {
+pub(crate) fn add_histogram(into: &mut Histogram<u64>, from: &Histogram<u32>) {
     for bucket in from.iter_recorded() {
         into.saturating_record_n(
             bucket.value_iterated_to(),

@@ -1,20 +1,30 @@
 //! The swarm against a small fake server in this process, which can misbehave on purpose:
 //! pins what the bots measure and count (errors by kind, disconnects, failed connects,
-//! drops and reconnects, what misbehaving bots provoke) without depending on the real
-//! server's behaviour. Like the real one, it answers bad frames with `Error` messages and
-//! closes on text (1003) and oversize (1009) frames.
+//! drops, resumes and reconnects, re-sent inputs, chat acks, lost and disordered chat,
+//! tokens, what misbehaving bots provoke) without depending on the real server's
+//! behaviour. Like the real one, it answers bad frames with `Error` messages and closes on
+//! text (1003) and oversize (1009) frames; it keeps a player's session (and its input
+//! filter) across a dropped connection for `Resume`, forever (it has no grace period).
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::collections::HashMap;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::stream::SplitSink;
 use futures::{SinkExt as _, StreamExt as _};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use tickwire_bot::{ReconnectPolicy, Report, SwarmConfig, run};
 use tickwire_shared::{
-    ClientMsg, Error, ErrorCode, Joined, PlayerState, Pong, ServerMsg, Snapshot, Welcome,
-    encode_server,
+    ChatAck, ChatMessage, ClientMsg, Error, ErrorCode, Joined, PlayerState, Pong, Resumed,
+    ServerMsg, Snapshot, Welcome, encode_server,
 };
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::time::{Instant, sleep_until};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use tokio_tungstenite::tungstenite::http::StatusCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{self, Message};
@@ -22,7 +32,10 @@ use tokio_tungstenite::tungstenite::{self, Message};
 /// The real server's default frame limit.
 const MAX_FRAME: usize = 4096;
 
-/// How the fake server treats each client once it has joined.
+/// The real server's default chat history.
+const HISTORY: usize = 50;
+
+/// How the fake server treats each client.
 #[derive(Debug, Clone, Copy, Default)]
 struct Behaviour {
     /// Answer the join with an `Error` instead of `Joined`.
@@ -31,6 +44,22 @@ struct Behaviour {
     send_junk: bool,
     /// Close the connection this long after `Joined`.
     close_after: Option<Duration>,
+    /// Refuse every resume with `RESUME_REFUSED`.
+    refuse_resume: bool,
+    /// Snapshots acknowledge inputs this many behind the newest applied, so that a drop
+    /// always leaves applied inputs unacknowledged, which a resumed bot sends again.
+    ack_lag: u32,
+    /// Send an accepted chat's message to its sender this long after the ack rather than at
+    /// once, so that a drop in between cuts it off and only a history brings it back.
+    echo_delay: Option<Duration>,
+    /// Never send the message of every n-th accepted chat on a connection.
+    skip_echo_every: Option<u64>,
+    /// Send the messages of each pair of accepted chats in the wrong order.
+    swap_echoes: bool,
+    /// Refuse every n-th chat on a connection as `rate_limited`.
+    refuse_chat_every: Option<u64>,
+    /// Demand an HS256 token with this secret in the `token` query parameter; 401 without.
+    auth_secret: Option<&'static str>,
 }
 
 /// What the fake server saw, over all its connections.
@@ -38,6 +67,68 @@ struct Behaviour {
 struct Seen {
     /// Connections that ended with a TCP reset rather than a close or a FIN.
     resets: AtomicU32,
+    /// Resumes taken back.
+    resumes: AtomicU64,
+    /// Resumes refused on purpose (`refuse_resume`).
+    refused_resumes: AtomicU64,
+    /// Resumes presenting a token that is not the player's newest: unknown or spent.
+    stale_tokens: AtomicU64,
+    /// Inputs whose number the player's filter had applied already: sent again.
+    repeated_inputs: AtomicU64,
+    /// Inputs that skipped numbers: some input never arrived.
+    input_gaps: AtomicU64,
+    /// Accepted chats whose message was skipped on purpose.
+    echoes_skipped: AtomicU64,
+    /// Pairs of chat messages sent in the wrong order on purpose.
+    echoes_swapped: AtomicU64,
+    /// Delayed chat messages whose connection ended before they were sent.
+    echoes_cut_off: AtomicU64,
+    /// `(sub, name)` of every token accepted.
+    tokens: Mutex<Vec<(String, String)>>,
+}
+
+/// A player, kept across its connections for `Resume`.
+#[derive(Debug)]
+struct Player {
+    name: String,
+    room: Option<String>,
+    /// The input filter: the newest input number applied.
+    applied: u32,
+}
+
+/// A room's chat.
+#[derive(Debug, Default)]
+struct RoomChat {
+    next_id: u64,
+    history: VecDeque<ChatMessage>,
+}
+
+/// What the fake's connections share.
+#[derive(Debug, Default)]
+struct World {
+    next_player: u32,
+    next_token: u64,
+    /// Each player's newest resume token, and only that one.
+    tokens: HashMap<String, u32>,
+    players: HashMap<u32, Player>,
+    rooms: HashMap<String, RoomChat>,
+}
+
+impl World {
+    fn token_for(&mut self, player: u32) -> String {
+        self.next_token += 1;
+        let token = format!("tok-{player}-{}", self.next_token);
+        self.tokens.insert(token.clone(), player);
+        token
+    }
+}
+
+type Shared = Arc<Mutex<World>>;
+
+fn lock(world: &Shared) -> std::sync::MutexGuard<'_, World> {
+    world
+        .lock()
+        .expect("no fake connection panics holding the world")
 }
 
 /// Starts the fake server; returns its URL.
@@ -49,13 +140,17 @@ async fn fake_server(behaviour: Behaviour) -> String {
 async fn fake_server_seeing(behaviour: Behaviour) -> (String, Arc<Seen>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("ws://{}", listener.local_addr().expect("local address"));
-    let next_id = Arc::new(AtomicU32::new(1));
     let seen = Arc::new(Seen::default());
+    let world = Shared::default();
     let seen_by_server = Arc::clone(&seen);
     tokio::spawn(async move {
         while let Ok((tcp, _)) = listener.accept().await {
-            let id = next_id.fetch_add(1, Ordering::Relaxed);
-            tokio::spawn(serve(tcp, id, behaviour, Arc::clone(&seen_by_server)));
+            tokio::spawn(serve(
+                tcp,
+                behaviour,
+                Arc::clone(&world),
+                Arc::clone(&seen_by_server),
+            ));
         }
     });
     (url, seen)
@@ -89,38 +184,104 @@ fn note_reset(seen: &Seen, e: &tungstenite::Error) {
     }
 }
 
-async fn serve(tcp: tokio::net::TcpStream, id: u32, behaviour: Behaviour, seen: Arc<Seen>) {
-    let Ok(ws) = tokio_tungstenite::accept_async(tcp).await else {
+#[derive(Debug, serde::Deserialize)]
+struct Claims {
+    sub: String,
+    name: String,
+}
+
+/// The upgrade, checking the token when the behaviour demands one.
+async fn upgrade(
+    tcp: TcpStream,
+    behaviour: Behaviour,
+    seen: &Seen,
+) -> Option<WebSocketStream<TcpStream>> {
+    let Some(secret) = behaviour.auth_secret else {
+        return tokio_tungstenite::accept_async(tcp).await.ok();
+    };
+    // The shape tungstenite's handshake callback must have.
+    #[allow(clippy::result_large_err)]
+    let check = |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
+        let token = request
+            .uri()
+            .query()
+            .unwrap_or("")
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("token="));
+        let claims = token.and_then(|token| {
+            jsonwebtoken::decode::<Claims>(
+                token,
+                &DecodingKey::from_secret(secret.as_bytes()),
+                &Validation::new(Algorithm::HS256),
+            )
+            .ok()
+        });
+        match claims {
+            Some(data) => {
+                let Claims { sub, name } = data.claims;
+                seen.tokens.lock().expect("tokens").push((sub, name));
+                Ok(response)
+            }
+            None => {
+                let mut refusal = ErrorResponse::new(Some("bad token".into()));
+                *refusal.status_mut() = StatusCode::UNAUTHORIZED;
+                Err(refusal)
+            }
+        }
+    };
+    tokio_tungstenite::accept_hdr_async(tcp, check).await.ok()
+}
+
+type Tx = SplitSink<WebSocketStream<TcpStream>, Message>;
+
+/// Sends a room's history to a connection that just joined or resumed.
+async fn send_history(tx: &mut Tx, world: &Shared, room: &str) -> Result<(), tungstenite::Error> {
+    let history: Vec<ChatMessage> = lock(world)
+        .rooms
+        .get(room)
+        .map(|chat| chat.history.iter().cloned().collect())
+        .unwrap_or_default();
+    for msg in history {
+        tx.feed(frame(ServerMsg::ChatMessage(msg))).await?;
+    }
+    tx.flush().await
+}
+
+async fn serve(tcp: TcpStream, behaviour: Behaviour, world: Shared, seen: Arc<Seen>) {
+    let Some(ws) = upgrade(tcp, behaviour, &seen).await else {
         return;
     };
     let (mut tx, mut rx) = ws.split();
-    let mut last_input_seq = 0;
     let mut ticks = tokio::time::interval(Duration::from_secs_f64(1.0 / 60.0));
-    let mut greeted = false;
-    let mut joined = false;
+    // The player this connection is, once it said hello or resumed.
+    let mut id: Option<u32> = None;
+    let mut room: Option<String> = None;
     let close_at = tokio::time::sleep(Duration::from_secs(3600));
     tokio::pin!(close_at);
+    let mut chats: u64 = 0;
+    let mut accepted: u64 = 0;
+    let mut held: Option<ChatMessage> = None;
+    let mut delayed: VecDeque<(Instant, ChatMessage)> = VecDeque::new();
     loop {
+        let next_echo = delayed.front().map(|&(due, _)| due);
         tokio::select! {
-            () = &mut close_at, if joined => {
+            () = &mut close_at, if room.is_some() => {
                 let _ = tx.send(Message::Close(None)).await;
-                return;
+                break;
             }
-            _ = ticks.tick(), if joined => {
-                let snapshot = Snapshot {
-                    tick: 1,
-                    server_time_ms: 0,
-                    players: vec![PlayerState {
-                        id,
-                        pos: [0.0; 2],
-                        vel: [0.0; 2],
-                        facing: 0.0,
-                        last_input_seq,
-                    }],
-                };
-                if let Err(e) = tx.send(frame(ServerMsg::Snapshot(snapshot))).await {
+            () = sleep_until(next_echo.unwrap_or_else(Instant::now)), if next_echo.is_some() => {
+                if let Some((_, msg)) = delayed.pop_front() {
+                    if tx.send(frame(ServerMsg::ChatMessage(msg))).await.is_err() {
+                        break;
+                    }
+                }
+            }
+            _ = ticks.tick(), if room.is_some() => {
+                let Some(me) = id else { continue };
+                let applied = lock(&world).players.get(&me).map_or(0, |p| p.applied);
+                if let Err(e) = tx.send(frame(snapshot(me, applied, behaviour))).await {
                     note_reset(&seen, &e);
-                    return;
+                    break;
                 }
             }
             msg = rx.next() => {
@@ -128,55 +289,119 @@ async fn serve(tcp: tokio::net::TcpStream, id: u32, behaviour: Behaviour, seen: 
                     Some(Ok(Message::Binary(bytes))) => bytes,
                     Some(Ok(Message::Text(_))) => {
                         let _ = tx.send(close(1003)).await;
-                        return;
+                        break;
                     }
                     Some(Err(e)) => {
                         note_reset(&seen, &e);
-                        return;
+                        break;
                     }
-                    _ => return,
+                    _ => break,
                 };
                 if bytes.len() > MAX_FRAME {
                     let _ = tx.send(close(1009)).await;
-                    return;
+                    break;
                 }
                 let msg = match ClientMsg::decode(&bytes) {
                     Ok(msg) => msg,
                     Err(e) => {
                         if tx.send(error(e.code(), e.kind())).await.is_err() {
-                            return;
+                            break;
                         }
                         continue;
                     }
                 };
                 let kind = Some(msg.kind());
                 let reply = match msg {
-                    ClientMsg::Hello(_) if greeted => error(ErrorCode::BAD_STATE, kind),
-                    ClientMsg::Hello(_) => {
-                        greeted = true;
+                    ClientMsg::Hello(_) if id.is_some() => error(ErrorCode::BAD_STATE, kind),
+                    ClientMsg::Hello(hello) => {
+                        let mut w = lock(&world);
+                        w.next_player += 1;
+                        let me = w.next_player;
+                        w.players.insert(me, Player { name: hello.name, room: None, applied: 0 });
+                        id = Some(me);
                         frame(ServerMsg::Welcome(Welcome {
-                            player_id: id,
+                            player_id: me,
                             tick_rate: 60,
                             protocol_version: tickwire_shared::PROTOCOL_VERSION,
+                            resume_token: w.token_for(me),
+                            user_id: format!("anon-{me}"),
                         }))
                     }
-                    ClientMsg::Join(_) if joined => error(ErrorCode::NOT_IN_ROOM, kind),
+                    ClientMsg::Resume(_) if id.is_some() => error(ErrorCode::BAD_STATE, kind),
+                    ClientMsg::Resume(_) if behaviour.refuse_resume => {
+                        seen.refused_resumes.fetch_add(1, Ordering::Relaxed);
+                        error(ErrorCode::RESUME_REFUSED, kind)
+                    }
+                    ClientMsg::Resume(resume) => {
+                        let back = {
+                            let mut w = lock(&world);
+                            match w.tokens.remove(&resume.token) {
+                                Some(me) => {
+                                    let token = w.token_for(me);
+                                    let was_in = w.players.get(&me).and_then(|p| p.room.clone());
+                                    let applied = w.players.get(&me).map_or(0, |p| p.applied);
+                                    Some((me, token, was_in, applied))
+                                }
+                                None => None,
+                            }
+                        };
+                        let Some((me, token, was_in, applied)) = back else {
+                            seen.stale_tokens.fetch_add(1, Ordering::Relaxed);
+                            if tx.send(error(ErrorCode::RESUME_REFUSED, kind)).await.is_err() {
+                                break;
+                            }
+                            continue;
+                        };
+                        seen.resumes.fetch_add(1, Ordering::Relaxed);
+                        id = Some(me);
+                        room = was_in.clone();
+                        let resumed = frame(ServerMsg::Resumed(Resumed {
+                            player_id: me,
+                            room: was_in.clone(),
+                            players: vec![],
+                            resume_token: token,
+                        }));
+                        // A full snapshot at once, then the room's history.
+                        let sent = async {
+                            tx.feed(resumed).await?;
+                            tx.feed(frame(snapshot(me, applied, behaviour))).await?;
+                            match &was_in {
+                                Some(name) => send_history(&mut tx, &world, name).await,
+                                None => tx.flush().await,
+                            }
+                        };
+                        if sent.await.is_err() {
+                            break;
+                        }
+                        continue;
+                    }
+                    ClientMsg::Join(_) if id.is_none() => error(ErrorCode::BAD_STATE, kind),
+                    ClientMsg::Join(_) if room.is_some() => error(ErrorCode::NOT_IN_ROOM, kind),
                     ClientMsg::Join(_) if behaviour.refuse_join => frame(ServerMsg::Error(Error {
                         code: ErrorCode::ROOM_FULL,
                         message: "no space".into(),
                         in_reply_to: Some(1),
                     })),
                     ClientMsg::Join(join) => {
-                        joined = true;
-                        // Each join starts a fresh input sequence.
-                        last_input_seq = 0;
-                        if let Some(after) = behaviour.close_after {
-                            close_at.as_mut().reset(tokio::time::Instant::now() + after);
+                        let name = join.room.expect("the bots name their room");
+                        if let Some(me) = id {
+                            if let Some(p) = lock(&world).players.get_mut(&me) {
+                                p.room = Some(name.clone());
+                            }
                         }
-                        let room = join.room.expect("the bots name their room");
-                        let reply = frame(ServerMsg::Joined(Joined { room, players: vec![] }));
+                        room = Some(name.clone());
+                        if let Some(after) = behaviour.close_after {
+                            close_at.as_mut().reset(Instant::now() + after);
+                        }
+                        let reply = frame(ServerMsg::Joined(Joined {
+                            room: name.clone(),
+                            players: vec![],
+                        }));
                         if tx.send(reply).await.is_err() {
-                            return;
+                            break;
+                        }
+                        if send_history(&mut tx, &world, &name).await.is_err() {
+                            break;
                         }
                         if behaviour.send_junk {
                             tx.feed(frame(ServerMsg::Error(Error {
@@ -192,7 +417,7 @@ async fn serve(tcp: tokio::net::TcpStream, id: u32, behaviour: Behaviour, seen: 
                         }
                         continue;
                     }
-                    ClientMsg::Input(_) if !joined => error(ErrorCode::NOT_IN_ROOM, kind),
+                    ClientMsg::Input(_) if room.is_none() => error(ErrorCode::NOT_IN_ROOM, kind),
                     ClientMsg::Input(input)
                         if !(input.dir[0].is_finite()
                             && input.dir[1].is_finite()
@@ -201,25 +426,126 @@ async fn serve(tcp: tokio::net::TcpStream, id: u32, behaviour: Behaviour, seen: 
                         error(ErrorCode::INVALID_VALUE, kind)
                     }
                     ClientMsg::Input(input) => {
-                        last_input_seq = last_input_seq.max(input.seq);
+                        let mut w = lock(&world);
+                        if let Some(p) = id.and_then(|me| w.players.get_mut(&me)) {
+                            if input.seq <= p.applied {
+                                seen.repeated_inputs.fetch_add(1, Ordering::Relaxed);
+                            } else {
+                                if input.seq > p.applied + 1 {
+                                    seen.input_gaps.fetch_add(1, Ordering::Relaxed);
+                                }
+                                p.applied = input.seq;
+                            }
+                        }
+                        continue;
+                    }
+                    ClientMsg::Chat(chat) => {
+                        let (Some(me), Some(in_room)) = (id, room.clone()) else {
+                            let refused = chat_ack(chat.id, 0, Some("not_in_room"));
+                            if tx.send(refused).await.is_err() {
+                                break;
+                            }
+                            continue;
+                        };
+                        chats += 1;
+                        if behaviour.refuse_chat_every.is_some_and(|n| chats % n == 0) {
+                            if tx.send(chat_ack(chat.id, 0, Some("rate_limited"))).await.is_err() {
+                                break;
+                            }
+                            continue;
+                        }
+                        let msg = {
+                            let mut w = lock(&world);
+                            let name = w.players.get(&me).map_or_else(String::new, |p| p.name.clone());
+                            let chat_room = w.rooms.entry(in_room).or_default();
+                            chat_room.next_id += 1;
+                            let msg = ChatMessage {
+                                server_id: chat_room.next_id,
+                                from: me,
+                                name,
+                                text: String::from_utf8_lossy(&chat.text.0).into_owned(),
+                                time_ms: 1,
+                            };
+                            chat_room.history.push_back(msg.clone());
+                            if chat_room.history.len() > HISTORY {
+                                chat_room.history.pop_front();
+                            }
+                            msg
+                        };
+                        if tx.feed(chat_ack(chat.id, msg.server_id, None)).await.is_err() {
+                            break;
+                        }
+                        accepted += 1;
+                        let mut now = Vec::new();
+                        if behaviour.skip_echo_every.is_some_and(|n| accepted % n == 0) {
+                            seen.echoes_skipped.fetch_add(1, Ordering::Relaxed);
+                        } else if behaviour.swap_echoes {
+                            match held.take() {
+                                Some(first) => {
+                                    seen.echoes_swapped.fetch_add(1, Ordering::Relaxed);
+                                    now.push(msg);
+                                    now.push(first);
+                                }
+                                None => held = Some(msg),
+                            }
+                        } else if let Some(delay) = behaviour.echo_delay {
+                            delayed.push_back((Instant::now() + delay, msg));
+                        } else {
+                            now.push(msg);
+                        }
+                        let sent = async {
+                            for msg in now {
+                                tx.feed(frame(ServerMsg::ChatMessage(msg))).await?;
+                            }
+                            tx.flush().await
+                        };
+                        if sent.await.is_err() {
+                            break;
+                        }
                         continue;
                     }
                     ClientMsg::Ping(ping) => frame(ServerMsg::Pong(Pong {
                         client_time: ping.client_time,
                         server_tick: 1,
                     })),
-                    ClientMsg::Leave(_) if joined => {
-                        joined = false;
+                    ClientMsg::Leave(_) if room.is_some() => {
+                        room = None;
                         continue;
                     }
                     ClientMsg::Leave(_) => error(ErrorCode::NOT_IN_ROOM, kind),
+                    ClientMsg::Create(_) => error(ErrorCode::UNAVAILABLE, kind),
                 };
                 if tx.send(reply).await.is_err() {
-                    return;
+                    break;
                 }
             }
         }
     }
+    seen.echoes_cut_off
+        .fetch_add(delayed.len() as u64, Ordering::Relaxed);
+}
+
+fn snapshot(me: u32, applied: u32, behaviour: Behaviour) -> ServerMsg {
+    ServerMsg::Snapshot(Snapshot {
+        tick: 1,
+        server_time_ms: 0,
+        players: vec![PlayerState {
+            id: me,
+            pos: [0.0; 2],
+            vel: [0.0; 2],
+            facing: 0.0,
+            last_input_seq: applied.saturating_sub(behaviour.ack_lag),
+        }],
+    })
+}
+
+fn chat_ack(id: u32, server_id: u64, refused: Option<&str>) -> Message {
+    frame(ServerMsg::ChatAck(ChatAck {
+        id,
+        server_id,
+        time_ms: u64::from(refused.is_none()),
+        refused: refused.map(str::to_owned),
+    }))
 }
 
 fn config(url: String, bots: usize) -> SwarmConfig {
@@ -236,10 +562,18 @@ fn config(url: String, bots: usize) -> SwarmConfig {
     }
 }
 
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+fn count(n: &AtomicU64) -> u64 {
+    n.load(Ordering::Relaxed)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_well_behaved_server_gets_a_clean_report() {
     let url = fake_server(Behaviour::default()).await;
-    let r: Report = run(config(url, 6)).await.expect("send junk");
+    let r: Report = run(config(url, 6)).await.expect("a usable configuration");
     assert!(r.passed(), "{r}");
     assert_eq!((r.bots, r.connected, r.failed_to_connect), (6, 6, 0), "{r}");
     assert_eq!((r.errors, r.disconnects), (0, 0), "{r}");
@@ -252,6 +586,7 @@ async fn a_well_behaved_server_gets_a_clean_report() {
     assert!(r.pongs >= 6 * 5, "{r}");
     assert!(r.bytes_in_per_bot_s > 60.0 * 20.0, "{r}");
     assert!(r.bytes_out_per_bot_s > 60.0 * 15.0, "{r}");
+    assert!(r.chaos.is_none() && r.chat.is_none(), "{r}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -262,7 +597,7 @@ async fn junk_and_early_closes_are_counted() {
         ..Behaviour::default()
     })
     .await;
-    let r = run(config(url, 4)).await.expect("send junk");
+    let r = run(config(url, 4)).await.expect("a usable configuration");
     assert!(!r.passed(), "{r}");
     assert_eq!(r.connected, 4, "{r}");
     assert_eq!(r.disconnects, 4, "{r}");
@@ -285,7 +620,7 @@ async fn a_refused_join_is_a_failed_connect() {
         ..Behaviour::default()
     })
     .await;
-    let r = run(config(url, 3)).await.expect("send junk");
+    let r = run(config(url, 3)).await.expect("a usable configuration");
     assert!(!r.passed(), "{r}");
     assert_eq!((r.connected, r.failed_to_connect), (0, 3), "{r}");
     assert_eq!(r.errors_by_kind.get("connect"), Some(&3), "{r}");
@@ -303,7 +638,7 @@ async fn nobody_listening_fails_fast() {
     let started = std::time::Instant::now();
     let r = run(config(format!("ws://{addr}"), 3))
         .await
-        .expect("send junk");
+        .expect("a usable configuration");
     assert!(!r.passed(), "{r}");
     assert_eq!(r.failed_to_connect, 3, "{r}");
     assert!(started.elapsed() < Duration::from_secs(5), "{r}");
@@ -318,27 +653,26 @@ async fn a_bad_configuration_is_an_error() {
     assert!(run(cfg).await.is_err());
 }
 
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn chaos_drops_bots_abruptly_and_brings_them_back() {
-    let (url, seen) = fake_server_seeing(Behaviour::default()).await;
-    let r = run(SwarmConfig {
+/// Chaos with a slow reconnect: 200 to 400 ms between a drop and the next attempt, far
+/// longer than any snapshot interval, so an interval measured across a reconnect would
+/// show in the max.
+fn chaos(url: String, bots: usize) -> SwarmConfig {
+    SwarmConfig {
         chaos: 2.0,
-        // 200 to 400 ms between a drop and the next attempt: far longer than any snapshot
-        // interval here, so an interval measured across a reconnect would show in the max.
         reconnect: ReconnectPolicy {
             base: ms(400),
             cap: ms(400),
             max_attempts: 3,
         },
         duration: ms(2000),
-        ..config(url, 6)
-    })
-    .await
-    .expect("a usable configuration");
+        ..config(url, bots)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chaos_drops_bots_abruptly_and_brings_them_back() {
+    let (url, seen) = fake_server_seeing(Behaviour::default()).await;
+    let r = run(chaos(url, 6)).await.expect("a usable configuration");
     let chaos = r.chaos.as_ref().expect("a chaos report");
     assert!(chaos.drops >= 6, "{r}");
     assert_eq!(chaos.reconnect_failures, 0, "{r}");
@@ -366,6 +700,241 @@ async fn chaos_drops_bots_abruptly_and_brings_them_back() {
         chaos.drops,
         "{r}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_bot_resumes_with_its_newest_token_and_resends_what_was_not_acked() {
+    let (url, seen) = fake_server_seeing(Behaviour {
+        ack_lag: 5,
+        ..Behaviour::default()
+    })
+    .await;
+    let r = run(chaos(url, 6)).await.expect("a usable configuration");
+    let chaos = r.chaos.as_ref().expect("a chaos report");
+    assert!(r.passed(), "{r}");
+    assert!(chaos.drops >= 6, "{r}");
+    // Every reconnect was a resume, with the player's newest token (the Welcome's, then
+    // each Resumed's), as its first message; a bot whose Resumed the deadline cut off may
+    // have been taken back unbeknownst to it.
+    assert_eq!(
+        (chaos.failed_resumes, chaos.reconnects),
+        (0, chaos.resumes),
+        "{r}"
+    );
+    assert!(chaos.resumes >= 6, "{r}");
+    let taken_back = count(&seen.resumes);
+    assert!(
+        taken_back >= chaos.resumes && taken_back <= chaos.resumes + chaos.in_flight,
+        "{taken_back} taken back: {r}"
+    );
+    assert_eq!(count(&seen.stale_tokens), 0, "{r}");
+    assert!(chaos.resume_ms.p50 >= 200.0, "{r}");
+    assert_eq!(chaos.resume_ms.max, chaos.reconnect_ms.max, "{r}");
+
+    // Snapshots lag five inputs behind, so each drop leaves applied inputs unacknowledged:
+    // the bot sends them again, with their own numbers, and the filter ignores them. No
+    // number is ever skipped, and none is lost.
+    let repeated = count(&seen.repeated_inputs);
+    assert!(repeated >= chaos.resumes, "{repeated} repeated: {r}");
+    assert!(chaos.inputs_resent >= repeated, "{repeated} repeated: {r}");
+    assert_eq!(count(&seen.input_gaps), 0, "{r}");
+    assert_eq!((chaos.inputs_lost, chaos.ack_regressions), (0, 0), "{r}");
+    // Only a reconnection the deadline cut short leaves a player behind.
+    if chaos.in_flight == 0 {
+        assert_eq!(chaos.inputs_abandoned, 0, "{r}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_resume_falls_back_to_hello_and_join() {
+    let (url, seen) = fake_server_seeing(Behaviour {
+        refuse_resume: true,
+        ack_lag: 5,
+        ..Behaviour::default()
+    })
+    .await;
+    let r = run(chaos(url, 6)).await.expect("a usable configuration");
+    let chaos = r.chaos.as_ref().expect("a chaos report");
+    // A refusal is no error: the bot is back, as a new player.
+    assert!(r.passed(), "{r}");
+    assert!(chaos.drops >= 6, "{r}");
+    assert_eq!(
+        (chaos.resumes, chaos.reconnects),
+        (0, chaos.failed_resumes),
+        "{r}"
+    );
+    assert!(chaos.failed_resumes >= 6, "{r}");
+    let refused = count(&seen.refused_resumes);
+    assert!(
+        refused >= chaos.failed_resumes && refused <= chaos.failed_resumes + chaos.in_flight,
+        "{refused} refused: {r}"
+    );
+    // Nothing is re-sent to a new player; the old one's unacked inputs are abandoned.
+    assert_eq!(
+        (chaos.inputs_resent, count(&seen.repeated_inputs)),
+        (0, 0),
+        "{r}"
+    );
+    assert!(chaos.inputs_abandoned > 0, "{r}");
+    assert_eq!(chaos.inputs_lost, 0, "{r}");
+}
+
+/// Chat at 10 a second per bot, which the fake never limits.
+fn chatty(url: String, bots: usize) -> SwarmConfig {
+    SwarmConfig {
+        chat_rate: 10.0,
+        ..config(url, bots)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chats_are_acked_and_come_back_in_order() {
+    let url = fake_server(Behaviour::default()).await;
+    let r = run(chatty(url, 4)).await.expect("a usable configuration");
+    let chat = r.chat.as_ref().expect("a chat report");
+    assert!(r.passed(), "{r}");
+    assert_eq!(chat.rate, 10.0);
+    // 1.5 s at 10 a second, the first at once.
+    assert!(chat.sent >= 4 * 14, "{r}");
+    assert!(chat.refused.is_empty(), "{r}");
+    assert_eq!(chat.acked + chat.unanswered, chat.sent, "{r}");
+    // Only the deadline leaves a chat unanswered, or its message unread.
+    assert!(chat.unanswered <= 4, "{r}");
+    assert!(chat.echoed + 4 >= chat.acked, "{r}");
+    assert_eq!((chat.lost, chat.out_of_order), (0, 0), "{r}");
+    assert!(
+        chat.ack_ms.p50 > 0.0 && chat.ack_ms.p99 >= chat.ack_ms.p50,
+        "{r}"
+    );
+    // Each bot sees its own messages, and a bot joining late the room's history too.
+    assert!(chat.received >= chat.echoed, "{r}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_chats_are_counted_by_reason() {
+    let url = fake_server(Behaviour {
+        refuse_chat_every: Some(3),
+        ..Behaviour::default()
+    })
+    .await;
+    let r = run(chatty(url, 4)).await.expect("a usable configuration");
+    let chat = r.chat.as_ref().expect("a chat report");
+    assert!(r.passed(), "refusals are answers, not failures: {r}");
+    let refused = chat.refused.get("rate_limited").copied().unwrap_or(0);
+    assert_eq!(chat.acked + refused + chat.unanswered, chat.sent, "{r}");
+    assert!(
+        refused >= chat.sent / 3 - 4 && refused <= chat.sent / 3 + 4,
+        "{r}"
+    );
+    assert_eq!(chat.lost, 0, "{r}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chats_missing_or_out_of_order_fail_the_run() {
+    let (url, seen) = fake_server_seeing(Behaviour {
+        skip_echo_every: Some(5),
+        swap_echoes: true,
+        ..Behaviour::default()
+    })
+    .await;
+    let r = run(chatty(url, 4)).await.expect("a usable configuration");
+    let chat = r.chat.as_ref().expect("a chat report");
+    assert!(!r.passed(), "{r}");
+    let skipped = count(&seen.echoes_skipped);
+    let swapped = count(&seen.echoes_swapped);
+    // Skipped in the last second of the run are still in flight, not lost.
+    assert!(
+        chat.lost >= 1 && chat.lost <= skipped,
+        "{skipped} skipped: {r}"
+    );
+    assert!(
+        chat.out_of_order >= 1 && chat.out_of_order <= swapped,
+        "{swapped} swapped: {r}"
+    );
+    assert_eq!(r.broken_promises(), chat.lost + chat.out_of_order, "{r}");
+    assert_eq!(r.errors, 0, "{r}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chat_message_cut_off_by_a_drop_comes_back_in_the_history_after_resumed() {
+    let (url, seen) = fake_server_seeing(Behaviour {
+        echo_delay: Some(ms(150)),
+        ..Behaviour::default()
+    })
+    .await;
+    let r = run(SwarmConfig {
+        chaos: 3.0,
+        reconnect: ReconnectPolicy {
+            base: ms(20),
+            cap: ms(40),
+            max_attempts: 3,
+        },
+        duration: ms(2500),
+        ..chatty(url, 4)
+    })
+    .await
+    .expect("a usable configuration");
+    let chaos = r.chaos.as_ref().expect("a chaos report");
+    let chat = r.chat.as_ref().expect("a chat report");
+    assert!(chaos.resumes >= 4, "{r}");
+    // Messages were cut off by drops, and the histories brought every one back, each
+    // counted once and none out of order on its connection.
+    assert!(count(&seen.echoes_cut_off) > 4, "{r}");
+    assert_eq!((chat.lost, chat.out_of_order), (0, 0), "{r}");
+    assert!(
+        chat.received > chat.echoed,
+        "histories repeat messages: {r}"
+    );
+    assert!(r.passed(), "{r}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_bot_presents_its_own_token() {
+    let (url, seen) = fake_server_seeing(Behaviour {
+        auth_secret: Some("s3cret"),
+        ..Behaviour::default()
+    })
+    .await;
+    // A URL with a query of its own gets the token after `&`.
+    let r = run(SwarmConfig {
+        auth_secret: Some("s3cret".into()),
+        misbehave: 0.25,
+        ..config(format!("{url}/?lobby=1"), 4)
+    })
+    .await
+    .expect("a usable configuration");
+    assert!(r.passed(), "{r}");
+    assert_eq!(r.connected, 3, "{r}");
+    assert_eq!(r.misbehave.as_ref().map(|m| m.connected), Some(1), "{r}");
+    let mut tokens = seen.tokens.lock().expect("tokens").clone();
+    tokens.sort();
+    tokens.dedup();
+    assert_eq!(
+        tokens,
+        vec![
+            ("bot-0".into(), "bot-0".into()),
+            ("bot-1".into(), "bot-1".into()),
+            ("bot-2".into(), "bot-2".into()),
+            ("bot-3".into(), "rogue-3".into()),
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_with_the_wrong_secret_is_refused() {
+    let url = fake_server(Behaviour {
+        auth_secret: Some("s3cret"),
+        ..Behaviour::default()
+    })
+    .await;
+    let r = run(SwarmConfig {
+        auth_secret: Some("guess".into()),
+        ..config(url, 2)
+    })
+    .await
+    .expect("a usable configuration");
+    assert_eq!((r.connected, r.failed_to_connect), (0, 2), "{r}");
+    assert!(r.problems[0].contains("401"), "{r}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

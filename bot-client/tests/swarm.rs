@@ -1,12 +1,15 @@
 //! The whole swarm against the real server, started in this process on a free port:
 //! 20 bots in 2 rooms for 3 seconds must all connect, see no error, get their snapshots at
 //! close to 60 Hz, and measure positive round trips and input acks. Then the same with
-//! chaos (bots dropping and reconnecting) and with misbehaving bots, whose hostility the
-//! real server must answer without the honest bots seeing any of it.
+//! chaos (bots dropping and resuming their sessions, losing no input), with chat (every
+//! message acknowledged and back to its sender, in order), with tokens against a server
+//! that demands them, and with misbehaving bots, whose hostility the real server must
+//! answer without the honest bots seeing any of it.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use clap::Parser as _;
 use tickwire_bot::{ReconnectPolicy, Report, SwarmConfig, run};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -18,16 +21,29 @@ struct Server {
     task: JoinHandle<anyhow::Result<()>>,
 }
 
+/// The server's own flags, to configure it as its command line would.
+#[derive(Debug, clap::Parser)]
+struct ServerFlags {
+    #[command(flatten)]
+    config: tickwire_server::Config,
+}
+
 impl Server {
     async fn start() -> anyhow::Result<Self> {
+        Self::start_with(tickwire_server::Config::default()).await
+    }
+
+    /// A server configured by `flags`, as on its command line.
+    async fn start_with_flags(flags: &[&str]) -> anyhow::Result<Self> {
+        let args = std::iter::once("tickwire-server").chain(flags.iter().copied());
+        Self::start_with(ServerFlags::try_parse_from(args)?.config).await
+    }
+
+    async fn start_with(config: tickwire_server::Config) -> anyhow::Result<Self> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let shutdown = CancellationToken::new();
-        let task = tokio::spawn(tickwire_server::run(
-            listener,
-            tickwire_server::Config::default(),
-            shutdown.clone(),
-        ));
+        let task = tokio::spawn(tickwire_server::run(listener, config, shutdown.clone()));
         Ok(Self {
             addr,
             shutdown,
@@ -112,6 +128,132 @@ async fn with_chaos_bots_drop_and_come_back_to_their_rooms() -> anyhow::Result<(
     assert!(chaos.reconnect_ms.p50 >= 25.0, "{report}");
     assert_honest_bots_played_cleanly(&report, 10);
     assert!(report.inputs_acked > report.inputs_sent / 2, "{report}");
+    Ok(())
+}
+
+/// Every reconnect was a resume: the server's grace (10 s) is far longer than any
+/// reconnection here, so none is refused.
+fn assert_every_drop_resumed_losing_nothing(report: &Report) {
+    let chaos = report.chaos.as_ref().expect("a chaos report");
+    assert_eq!(chaos.failed_resumes, 0, "{report}");
+    assert_eq!(chaos.resumes, chaos.reconnects, "{report}");
+    assert_eq!(chaos.inputs_lost, 0, "{report}");
+    assert_eq!(chaos.ack_regressions, 0, "{report}");
+    assert!(chaos.resume_ms.p50 > 0.0, "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_chaos_bots_resume_their_sessions_and_lose_no_input() -> anyhow::Result<()> {
+    let server = Server::start().await?;
+    let report = run(SwarmConfig {
+        url: server.url(),
+        bots: 10,
+        rooms: 2,
+        duration: Duration::from_secs(3),
+        chaos: 1.5,
+        reconnect: ReconnectPolicy {
+            base: Duration::from_millis(50),
+            cap: Duration::from_millis(200),
+            max_attempts: 5,
+        },
+        ..SwarmConfig::default()
+    })
+    .await?;
+    server.stop().await?;
+
+    let chaos = report.chaos.as_ref().expect("a chaos report");
+    assert!(chaos.resumes >= 10, "{report}");
+    assert_every_drop_resumed_losing_nothing(&report);
+    assert_honest_bots_played_cleanly(&report, 10);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chatting_bots_get_every_message_back_in_order() -> anyhow::Result<()> {
+    let server = Server::start().await?;
+    let report = run(SwarmConfig {
+        url: server.url(),
+        bots: 10,
+        rooms: 2,
+        duration: Duration::from_secs(3),
+        // Below the server's 2 a second per player, so nothing is refused.
+        chat_rate: 1.5,
+        ..SwarmConfig::default()
+    })
+    .await?;
+    server.stop().await?;
+
+    assert_honest_bots_played_cleanly(&report, 10);
+    let chat = report.chat.as_ref().expect("a chat report");
+    assert!(chat.sent >= 10 * 4, "{report}");
+    assert!(chat.refused.is_empty(), "{report}");
+    assert_eq!(chat.acked + chat.unanswered, chat.sent, "{report}");
+    assert!(
+        chat.unanswered <= 10,
+        "only the deadline cuts one off: {report}"
+    );
+    assert_eq!((chat.lost, chat.out_of_order), (0, 0), "{report}");
+    assert!(chat.echoed + 10 >= chat.acked, "{report}");
+    // Five bots to a room: each message reaches them all.
+    assert!(chat.received >= 3 * chat.acked, "{report}");
+    assert!(chat.ack_ms.p50 > 0.0, "{report}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_and_inputs_survive_chaos() -> anyhow::Result<()> {
+    let server = Server::start().await?;
+    let report = run(SwarmConfig {
+        url: server.url(),
+        bots: 10,
+        rooms: 2,
+        duration: Duration::from_secs(4),
+        chaos: 1.0,
+        chat_rate: 1.5,
+        reconnect: ReconnectPolicy {
+            base: Duration::from_millis(50),
+            cap: Duration::from_millis(200),
+            max_attempts: 5,
+        },
+        ..SwarmConfig::default()
+    })
+    .await?;
+    server.stop().await?;
+
+    assert_honest_bots_played_cleanly(&report, 10);
+    assert_every_drop_resumed_losing_nothing(&report);
+    let chat = report.chat.as_ref().expect("a chat report");
+    // A bot keeps its chat schedule across reconnects, so it never sends faster than
+    // 1.5 a second, below the server's limit.
+    assert!(chat.refused.is_empty(), "{report}");
+    assert_eq!((chat.lost, chat.out_of_order), (0, 0), "{report}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bots_with_tokens_get_into_a_server_that_demands_them() -> anyhow::Result<()> {
+    let server = Server::start_with_flags(&["--auth-secret", "s3cret"]).await?;
+    let swarm = |auth_secret: Option<&str>| SwarmConfig {
+        url: server.url(),
+        bots: 6,
+        rooms: 2,
+        duration: Duration::from_secs(2),
+        auth_secret: auth_secret.map(str::to_owned),
+        ..SwarmConfig::default()
+    };
+    let with_token = run(swarm(Some("s3cret"))).await?;
+    let without = run(swarm(None)).await?;
+    let wrong = run(swarm(Some("guess"))).await?;
+    server.stop().await?;
+
+    assert_honest_bots_played_cleanly(&with_token, 6);
+    for refused in [&without, &wrong] {
+        assert_eq!(refused.failed_to_connect, 6, "{refused}");
+        assert!(
+            refused.problems.iter().all(|p| p.contains("401")),
+            "{refused}"
+        );
+    }
     Ok(())
 }
 

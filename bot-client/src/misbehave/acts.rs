@@ -200,7 +200,7 @@ const WRONG_SHAPES: [&[u8]; 10] = [
         0x92, 0x03, 0x94, 0xff, 0x92, 0xca, 0, 0, 0, 0, 0xca, 0, 0, 0, 0, 0xca, 0, 0, 0, 0, 0x00,
     ],
     // Join whose room is `true`.
-    &[0x92, 0x01, 0x91, 0xc3],
+    &[0x92, 0x01, 0x92, 0xc3, 0xc0],
     // Leave followed by a trailing nil.
     &[0x92, 0x02, 0x90, 0xc0],
     // Input with buttons = 300, beyond a u8.
@@ -267,6 +267,7 @@ impl Forge {
                     1 => encode_client(&self.hello(self.name.clone())),
                     _ => encode_client(&ClientMsg::Join(Join {
                         room: Some(self.room.clone()),
+                        key: None,
                     })),
                 };
                 let cut = self.rng.in_range(1..=whole.len() as u64 - 1) as usize;
@@ -277,11 +278,12 @@ impl Forge {
                 Message::Binary(Bytes::from_static(WRONG_SHAPES[pick]))
             }
             Act::UnknownType => {
-                // Mostly types that fit a byte, sometimes one that does not (type 1000).
+                // Mostly types that fit a byte (protocol 2 knows 0 to 7), sometimes one that
+                // does not (type 1000).
                 let frame: Vec<u8> = if self.rng.chance(0.2) {
                     vec![0x92, 0xcd, 0x03, 0xe8, 0x90]
                 } else {
-                    vec![0x92, self.rng.in_range(5..=127) as u8, 0x90]
+                    vec![0x92, self.rng.in_range(8..=127) as u8, 0x90]
                 };
                 Message::Binary(frame.into())
             }
@@ -336,6 +338,7 @@ impl Forge {
     fn join(&self) -> Message {
         client(&ClientMsg::Join(Join {
             room: Some(self.room.clone()),
+            key: None,
         }))
     }
 }
@@ -494,7 +497,8 @@ mod tests {
         assert_eq!(
             last,
             ClientMsg::Join(Join {
-                room: Some("bots-1".into())
+                room: Some("bots-1".into()),
+                key: None
             })
         );
     }

@@ -61,6 +61,14 @@ enum Sent {
 pub(crate) async fn run(plan: BotPlan, shared: Arc<Shared>) -> MisbehaveStats {
     let name = format!("rogue-{}", plan.index);
     let room = room_name(plan.index, shared.rooms);
+    sleep_until(plan.start_at).await;
+    let url = match shared.url_for(plan.index, &name) {
+        Ok(url) => url,
+        Err(why) => {
+            tracing::debug!(bot = plan.index, "misbehaving bot failed to connect: {why}");
+            return MisbehaveStats::default();
+        }
+    };
     let mut rogue = Rogue {
         index: plan.index,
         shared,
@@ -72,10 +80,10 @@ pub(crate) async fn run(plan: BotPlan, shared: Arc<Shared>) -> MisbehaveStats {
             name.clone(),
             room.clone(),
         ),
+        url,
         name,
         room,
     };
-    sleep_until(plan.start_at).await;
     rogue.live().await;
     rogue.stats
 }
@@ -83,6 +91,8 @@ pub(crate) async fn run(plan: BotPlan, shared: Arc<Shared>) -> MisbehaveStats {
 struct Rogue {
     index: usize,
     shared: Arc<Shared>,
+    /// The swarm's URL, with this bot's token when the server authenticates.
+    url: String,
     name: String,
     room: String,
     stats: MisbehaveStats,
@@ -99,7 +109,7 @@ impl Rogue {
         let first = timeout(
             CONNECT_TIMEOUT,
             session::join_room(
-                &self.shared.url,
+                &self.url,
                 self.name.clone(),
                 self.room.clone(),
                 &mut self.stats,
@@ -142,7 +152,7 @@ impl Rogue {
     /// Reconnects after a close; `None` when the deadline came or the bot gave up.
     async fn get_back(&mut self) -> Option<Joined> {
         let mut rejoin = SameRoom {
-            url: &self.shared.url,
+            url: &self.url,
             name: &self.name,
             room: &self.room,
             tally: &mut self.stats,
