@@ -8,7 +8,7 @@
 //! a connection is lost and when a session ends; this registry only answers who a token
 //! is, under one lock, taken once per greeting, resume and departure.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -57,6 +57,32 @@ struct Session {
 struct Inner {
     by_token: HashMap<String, PlayerId>,
     by_player: HashMap<PlayerId, Session>,
+    /// Lost connections in the order they were lost, so sessions nobody came back for are
+    /// forgotten without a scan: otherwise every dropped lobby player would stay forever.
+    lost: VecDeque<(Instant, PlayerId)>,
+}
+
+impl Inner {
+    /// Forgets the sessions whose grace ended before `now` and that were not resumed since.
+    fn sweep(&mut self, now: Instant, grace: Duration) {
+        while let Some(&(lost_at, id)) = self.lost.front() {
+            if now.saturating_duration_since(lost_at) <= grace {
+                break;
+            }
+            self.lost.pop_front();
+            // Only if this loss is still the session's last one: it may have resumed and
+            // been lost again later (a later entry then covers it).
+            if self
+                .by_player
+                .get(&id)
+                .is_some_and(|s| s.lost_at == Some(lost_at))
+            {
+                if let Some(session) = self.by_player.remove(&id) {
+                    self.by_token.remove(&session.token);
+                }
+            }
+        }
+    }
 }
 
 /// Every live session.
@@ -102,6 +128,7 @@ impl Sessions {
     pub fn open(&self, player: PlayerInfo, user_id: String) -> String {
         let token = new_token();
         let mut inner = self.lock();
+        inner.sweep(Instant::now(), self.grace);
         if !token.is_empty() {
             inner.by_token.insert(token.clone(), player.id);
         }
@@ -131,8 +158,11 @@ impl Sessions {
 
     /// The player's connection was lost at `now`: its grace starts.
     pub fn connection_lost(&self, player: PlayerId, now: Instant) {
-        if let Some(session) = self.lock().by_player.get_mut(&player) {
+        let mut inner = self.lock();
+        inner.sweep(now, self.grace);
+        if let Some(session) = inner.by_player.get_mut(&player) {
             session.lost_at = Some(now);
+            inner.lost.push_back((now, player));
         }
     }
 
@@ -244,6 +274,25 @@ mod tests {
             sessions.redeem(&token, None, now),
             Err(ResumeRefused::Unknown)
         );
+    }
+
+    #[test]
+    fn sessions_nobody_came_back_for_are_forgotten() {
+        let sessions = Sessions::new(GRACE);
+        let now = Instant::now();
+        for id in 0..100 {
+            sessions.open(player(id), format!("u{id}"));
+            sessions.connection_lost(id, now);
+        }
+        // One came back in time, and was lost again later.
+        let token = sessions.lock().by_player[&7].token.clone();
+        sessions.redeem(&token, None, now).unwrap();
+        sessions.connection_lost(7, now + GRACE);
+        sessions.connection_lost(1000, now + GRACE + Duration::from_millis(1));
+        let inner = sessions.lock();
+        assert_eq!(inner.by_player.len(), 1, "only the one lost later is kept");
+        assert!(inner.by_player.contains_key(&7));
+        assert_eq!(inner.by_token.len(), 1);
     }
 
     #[test]
