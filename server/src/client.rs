@@ -298,9 +298,13 @@ impl Client {
         }
     }
 
-    /// Why the connection is ending, if it is.
-    pub fn close_cause(&self) -> Option<CloseCause> {
-        self.outbox.close_request().map(|c| c.cause)
+    /// True when the connection was lost rather than ended on purpose: no close at all, or
+    /// one for silence or a socket that stopped draining. Its player may then resume; one
+    /// that said goodbye, broke a rule, or met a shutdown may not.
+    pub fn connection_lost(&self) -> bool {
+        self.outbox
+            .close_request()
+            .is_none_or(|c| c.cause.is_loss())
     }
 
     /// Forgets who the client is (a resume that failed after all): it is back before hello.

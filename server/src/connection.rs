@@ -153,24 +153,12 @@ fn end_session(ctx: &ServerContext, client: &Client) {
     let Some(player) = client.player() else {
         return;
     };
-    if resumable(client.close_cause()) {
+    if client.connection_lost() {
         ctx.sessions
             .connection_lost(player.id, std::time::Instant::now());
     } else {
         ctx.sessions.end(player.id);
     }
-}
-
-/// Whether a connection that ended for `cause` leaves its player a resume: yes when it
-/// was lost (no close at all, silence, a socket that stopped draining), no when the
-/// client said goodbye, broke a rule, or the server is going away.
-pub fn resumable(cause: Option<CloseCause>) -> bool {
-    matches!(
-        cause,
-        None | Some(
-            CloseCause::Abnormal | CloseCause::Timeout | CloseCause::Stalled | CloseCause::Slow
-        )
-    )
 }
 
 /// The lobby itself: `None` once the client moved to a room, otherwise the client and

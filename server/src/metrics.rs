@@ -71,6 +71,14 @@ impl CloseCause {
         }
     }
 
+    /// True for the causes that mean the connection was lost rather than ended on purpose.
+    pub fn is_loss(self) -> bool {
+        matches!(
+            self,
+            CloseCause::Abnormal | CloseCause::Timeout | CloseCause::Stalled | CloseCause::Slow
+        )
+    }
+
     fn index(self) -> usize {
         self as usize
     }

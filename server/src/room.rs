@@ -15,7 +15,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use slotmap::{SlotMap, new_key_type};
 use tickwire_shared::{
-    ChatAck, ClientMsg, ErrorCode, Join, Joined, Message as _, PlayerId, PlayerInfo, PlayerJoined,
+    ChatAck, ClientMsg, ErrorCode, Joined, Message as _, PlayerId, PlayerInfo, PlayerJoined,
     PlayerLeft, Pong, Resume, Resumed, Snapshot, encode,
 };
 use tokio::sync::mpsc;
@@ -102,13 +102,21 @@ enum Fate {
     Gone,
 }
 
+/// A player with a seat, whether its connection is here or lost: what moves between
+/// [`Member`] and [`Away`] when it drops and resumes.
 #[derive(Debug)]
-struct Member {
+struct Seated {
     id: PlayerId,
     name: String,
     user_id: String,
-    client: Client,
+    /// Survives a resume, so an input re-sent after it is applied at most once.
     seq: SeqFilter,
+}
+
+#[derive(Debug)]
+struct Member {
+    player: Seated,
+    client: Client,
     chat: FloodGuard,
     fate: Fate,
 }
@@ -117,11 +125,7 @@ struct Member {
 /// `deadline` for it to resume.
 #[derive(Debug)]
 struct Away {
-    id: PlayerId,
-    name: String,
-    user_id: String,
-    /// Survives the resume, so an input re-sent after it is applied at most once.
-    seq: SeqFilter,
+    player: Seated,
     deadline: Instant,
 }
 
@@ -225,20 +229,11 @@ impl<G: Game> Room<G> {
         }
     }
 
-    fn new_member(
-        &self,
-        player: PlayerInfo,
-        user_id: String,
-        client: Client,
-        seq: SeqFilter,
-    ) -> Member {
+    fn new_member(&self, player: Seated, client: Client) -> Member {
         let config = &self.ctx.config;
         Member {
-            id: player.id,
-            name: player.name,
-            user_id,
+            player,
             client,
-            seq,
             chat: FloodGuard::new(Limit {
                 per_second: config.chat_rate,
                 burst: config.chat_burst,
@@ -249,14 +244,14 @@ impl<G: Game> Room<G> {
 
     /// Everyone in the room but `except`, connected or away.
     fn roster(&self, except: PlayerId) -> Vec<PlayerInfo> {
-        let members = self.members.values().map(|m| (m.id, &m.name));
-        let away = self.away.iter().map(|a| (a.id, &a.name));
+        let members = self.members.values().map(|m| &m.player);
+        let away = self.away.iter().map(|a| &a.player);
         members
             .chain(away)
-            .filter(|(id, _)| *id != except)
-            .map(|(id, name)| PlayerInfo {
-                id,
-                name: name.clone(),
+            .filter(|p| p.id != except)
+            .map(|p| PlayerInfo {
+                id: p.id,
+                name: p.name.clone(),
             })
             .collect()
     }
@@ -295,7 +290,13 @@ impl<G: Game> Room<G> {
         client
             .span()
             .in_scope(|| tracing::debug!(room = %self.shared.name, "joined room"));
-        let member = self.new_member(player, user_id, client, SeqFilter::default());
+        let player = Seated {
+            id: player.id,
+            name: player.name,
+            user_id,
+            seq: SeqFilter::default(),
+        };
+        let member = self.new_member(player, client);
         self.members.insert(member);
     }
 
@@ -304,7 +305,7 @@ impl<G: Game> Room<G> {
     fn take_over(&mut self, user_id: &str) {
         let mut found = false;
         for member in self.members.values_mut() {
-            if member.user_id == user_id && member.fate == Fate::Plays {
+            if member.player.user_id == user_id && member.fate == Fate::Plays {
                 member
                     .client
                     .span()
@@ -319,7 +320,7 @@ impl<G: Game> Room<G> {
         }
         let now = Instant::now();
         for away in &mut self.away {
-            if away.user_id == user_id {
+            if away.player.user_id == user_id {
                 away.deadline = now;
             }
         }
@@ -329,22 +330,23 @@ impl<G: Game> Room<G> {
     /// Gives a lost player its new connection: back from away, or in place of a connection
     /// that looks alive here but that the client has given up on.
     fn resume(&mut self, mut client: Client, token: String) {
-        let Some(player) = client.player().cloned() else {
+        let Some(id) = client.player().map(|p| p.id) else {
             return;
         };
-        let seq = if let Some(i) = self.away.iter().position(|a| a.id == player.id) {
-            self.away.swap_remove(i).seq
-        } else if let Some((key, _)) = self.members.iter().find(|(_, m)| m.id == player.id) {
-            let old = self.members.remove(key).map(|mut old| {
+        let seated = if let Some(i) = self.away.iter().position(|a| a.player.id == id) {
+            Some(self.away.swap_remove(i).player)
+        } else if let Some((key, _)) = self.members.iter().find(|(_, m)| m.player.id == id) {
+            self.members.remove(key).map(|mut old| {
                 old.client.close(REPLACED);
-                let seq = old.seq;
                 let span = old.client.span().clone();
                 let finish = old.client.finish(self.ctx.config.shutdown_grace());
                 self.ctx.tracker.spawn(finish.instrument(span));
-                seq
-            });
-            old.unwrap_or_default()
+                old.player
+            })
         } else {
+            None
+        };
+        let Some(player) = seated else {
             // Its grace ran out between the token's check and now.
             client.clear_player();
             client.error(
@@ -367,9 +369,8 @@ impl<G: Game> Room<G> {
         client
             .span()
             .in_scope(|| tracing::debug!(room = %self.shared.name, "resumed"));
-        let user_id = client.user_id();
         // The tick's snapshot, written with the answer, is the full state it needs.
-        let member = self.new_member(player, user_id, client, seq);
+        let member = self.new_member(player, client);
         self.members.insert(member);
     }
 
@@ -377,20 +378,20 @@ impl<G: Game> Room<G> {
     fn expire_away(&mut self, now: Instant) {
         while let Some(i) = self.away.iter().position(|a| a.deadline <= now) {
             let away = self.away.swap_remove(i);
-            tracing::debug!(player = away.id, "resume grace over");
-            self.ctx.sessions.end(away.id);
-            self.remove_player(away.id, &away.name, &away.user_id);
+            tracing::debug!(player = away.player.id, "resume grace over");
+            self.ctx.sessions.end(away.player.id);
+            self.remove_player(away.player);
         }
     }
 
     /// Takes a player out of the game and the room, and tells the others.
-    fn remove_player(&mut self, id: PlayerId, name: &str, user_id: &str) {
-        self.game.handle_leave(id);
+    fn remove_player(&mut self, player: Seated) {
+        self.game.handle_leave(player.id);
         self.shared.release_seat();
-        self.shared.user_left(user_id);
+        self.shared.user_left(&player.user_id);
         let left = encode(&PlayerLeft {
-            id,
-            name: name.to_owned(),
+            id: player.id,
+            name: player.name,
         });
         for other in self.members.values_mut() {
             other.client.send(left.clone());
@@ -470,9 +471,7 @@ impl<G: Game> Room<G> {
         if self.members.is_empty() {
             return;
         }
-        self.snapshot.server_time_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
+        self.snapshot.server_time_ms = unix_ms();
         self.snapshot.players.clear();
         self.game.snapshot(&mut self.snapshot.players);
         // Encoded once; every outbox gets a reference-counted handle to the same bytes,
@@ -514,44 +513,46 @@ impl<G: Game> Room<G> {
         );
         let grace = self.ctx.sessions.grace();
         for key in std::mem::take(&mut self.departed) {
-            let Some(member) = self.members.remove(key) else {
+            let Some(Member {
+                player,
+                client,
+                fate,
+                ..
+            }) = self.members.remove(key)
+            else {
                 continue;
             };
-            let lost = member.fate != Fate::Leaves
+            let lost = fate != Fate::Leaves
                 && !grace.is_zero()
                 && !self.ctx.shutdown.is_cancelled()
-                && connection::resumable(member.client.close_cause());
+                && client.connection_lost();
             if lost {
                 let now = Instant::now();
-                self.game.handle_away(member.id);
-                self.ctx.sessions.connection_lost(member.id, now);
+                self.game.handle_away(player.id);
+                self.ctx.sessions.connection_lost(player.id, now);
                 self.away.push(Away {
-                    id: member.id,
-                    name: member.name.clone(),
-                    user_id: member.user_id.clone(),
-                    seq: member.seq,
+                    player,
                     deadline: now + grace,
                 });
             } else {
-                if member.fate == Fate::Leaves {
-                    self.ctx.sessions.set_room(member.id, None);
+                if fate == Fate::Leaves {
+                    self.ctx.sessions.set_room(player.id, None);
                 } else {
-                    self.ctx.sessions.end(member.id);
+                    self.ctx.sessions.end(player.id);
                 }
-                self.remove_player(member.id, &member.name, &member.user_id);
+                self.remove_player(player);
             }
-            member
-                .client
+            client
                 .span()
-                .in_scope(|| tracing::debug!(fate = ?member.fate, lost, "left room"));
-            let span = member.client.span().clone();
-            match member.fate {
+                .in_scope(|| tracing::debug!(?fate, lost, "left room"));
+            let span = client.span().clone();
+            match fate {
                 Fate::Leaves => {
-                    let lobby = connection::lobby(member.client, Arc::clone(&self.ctx));
+                    let lobby = connection::lobby(client, Arc::clone(&self.ctx));
                     self.ctx.tracker.spawn(lobby.instrument(span));
                 }
                 Fate::Closes => {
-                    let finish = member.client.finish(self.ctx.config.shutdown_grace());
+                    let finish = client.finish(self.ctx.config.shutdown_grace());
                     self.ctx.tracker.spawn(finish.instrument(span));
                 }
                 Fate::Gone | Fate::Plays => {}
@@ -583,8 +584,8 @@ fn on_request<G: Game>(
     match msg {
         ClientMsg::Input(input) => match ValidInput::new(&input) {
             Ok(input) => {
-                if member.seq.accept(input.seq) {
-                    game.handle_input(member.id, &input);
+                if member.player.seq.accept(input.seq) {
+                    game.handle_input(member.player.id, &input);
                 }
             }
             Err(err) => {
@@ -602,11 +603,13 @@ fn on_request<G: Game>(
         ClientMsg::Hello(_) | ClientMsg::Resume(_) => {
             client.error(ErrorCode::BAD_STATE, "hello was already sent", kind);
         }
-        ClientMsg::Join(_) | ClientMsg::Create(_) => client.error(
-            ErrorCode::NOT_IN_ROOM,
-            "already in a room; leave first",
-            kind.or(Some(Join::KIND)),
-        ),
+        ClientMsg::Join(_) | ClientMsg::Create(_) => {
+            client.error(
+                ErrorCode::NOT_IN_ROOM,
+                "already in a room; leave first",
+                kind,
+            );
+        }
         // Read by the room itself, which delivers accepted messages to everyone.
         ClientMsg::Chat(_) => debug_assert!(false, "chat routed to on_request"),
     }
@@ -621,8 +624,13 @@ fn on_chat(
     if member.chat.check() != Verdict::Allow {
         return Err(ChatRefusal::RateLimited);
     }
-    let now_ms = SystemTime::now()
+    chat.accept(member.player.id, &member.player.name, text, unix_ms())
+}
+
+/// The wall clock in milliseconds since the Unix epoch, as the wire carries times (0 if
+/// the clock is before 1970).
+fn unix_ms() -> u64 {
+    SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64);
-    chat.accept(member.id, &member.name, text, now_ms)
+        .map_or(0, |d| d.as_millis() as u64)
 }
