@@ -1,27 +1,36 @@
-//! Tick cost: one tick's queued inputs validated and applied, then one step of the arena.
+//! Tick cost: one tick's inputs (one per player, from the bots' walk) validated and
+//! applied, then one step of the arena. Making the inputs is the clients' work and is not
+//! timed.
 //!
 //! Expected curve: linear in players. The collision pass buckets bodies in a grid, so it
 //! costs O(players + cells), not O(players²); the fixed part is clearing the grid's cells.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use tickwire_benches::{ROOM_SIZES, apply, arena, inputs};
+use std::time::{Duration, Instant};
+use tickwire_benches::{DT, ROOM_SIZES, WalkingRoom, apply_inputs};
 use tickwire_server::game::Game;
 
 fn tick_cost(c: &mut Criterion) {
     let mut group = c.benchmark_group("tick");
     for players in ROOM_SIZES {
-        let mut world = arena(players);
-        // Two tick's worth of inputs, alternated, so directions keep changing.
-        let batches = [inputs(players, 1), inputs(players, 2)];
-        let mut n = 0usize;
+        let WalkingRoom {
+            mut arena,
+            mut walkers,
+            ..
+        } = WalkingRoom::new(players);
+        let mut inputs = Vec::new();
         group.throughput(Throughput::Elements(players.into()));
         group.bench_function(BenchmarkId::new("inputs_and_step", players), |b| {
-            b.iter(|| {
-                n += 1;
-                for (id, input) in batches[n % 2].iter().enumerate() {
-                    apply(&mut world, input, id as u32);
+            b.iter_custom(|iters| {
+                let mut timed = Duration::ZERO;
+                for _ in 0..iters {
+                    walkers.fill_next_inputs(&mut inputs);
+                    let start = Instant::now();
+                    apply_inputs(&mut arena, &inputs);
+                    arena.step(DT);
+                    timed += start.elapsed();
                 }
-                world.step(1.0 / 60.0);
+                timed
             });
         });
     }

@@ -1,5 +1,6 @@
 //! One honest bot's life: wait for its start, connect, say hello, join its room, then play
-//! (inputs, pings, chat, reading every frame) until the swarm's deadline, and close. With
+//! (inputs, pings, chat, reading every frame and applying every snapshot to its copy of the
+//! room, see [`crate::replica`]) until the swarm's deadline, and close. With
 //! chaos (`--chaos`), it also drops its connection at random moments and comes back to the
 //! same room, resumed as the same player when the server allows it (see [`crate::chaos`]
 //! and [`crate::reconnect`]).
@@ -23,6 +24,7 @@ use crate::chaos::next_drop_in;
 use crate::chat::ChatBook;
 use crate::live::LiveCounters;
 use crate::reconnect::{Outcome, ReconnectPolicy, reconnect};
+use crate::replica::{Applied, ReplicaBook};
 use crate::rng::XorShift64;
 use crate::session::{
     self, Rejoined, ResumeRoom, SameRoom, WsSink, WsStream, close_reason, room_name,
@@ -144,12 +146,15 @@ pub(crate) async fn run(plan: BotPlan, shared: Arc<Shared>) -> BotStats {
         walk: Walk::new(plan.index),
         seq: 0,
         chats: shared.chat_period.map(ticker),
+        replica: ReplicaBook::new(),
     };
     let mut rng = XorShift64::seeded(CHAOS_SEED ^ plan.index as u64);
     let mut resend = false;
     // One round per connection. A round ends in a drop only before the deadline, and each
     // reconnection ends by the deadline at the latest, so the rounds end too.
     loop {
+        // The server starts every connection, resumed or new, with a keyframe.
+        bot.replica.new_connection(conn.tick_rate);
         shared.counters.joined();
         let joined_at = Instant::now();
         let drop_at = next_drop_in(shared.chaos, rng.next_unit()).map(|wait| joined_at + wait);
@@ -241,6 +246,8 @@ struct Bot<'a> {
     /// while reconnecting are skipped, so a bot never chats faster than its rate (and
     /// the server's rate limit sees no burst after each reconnect).
     chats: Option<Interval>,
+    /// The room as this connection's snapshots built it.
+    replica: ReplicaBook,
 }
 
 impl Bot<'_> {
@@ -331,7 +338,8 @@ impl Bot<'_> {
     }
 
     /// The connection was dropped; a new one follows, which starts a fresh run of snapshot
-    /// intervals and its own chat order. The inputs stay: a resume sends them again.
+    /// intervals, its own chat order and its own copy of the room (reset as its round
+    /// starts). The inputs stay: a resume sends them again.
     fn connection_lost(&mut self) {
         self.stats.reconnected();
         if let Some(book) = self.stats.chat.as_mut() {
@@ -416,7 +424,7 @@ impl Bot<'_> {
             Some(Ok(Message::Binary(frame))) => {
                 self.stats.bytes_in += frame.len() as u64;
                 match ServerMsg::decode(&frame) {
-                    Ok(msg) => self.on_message(msg),
+                    Ok(msg) => self.on_message(msg, frame.len()),
                     Err(e) => self.error(ErrorKind::Decode, e.to_string()),
                 }
                 None
@@ -449,17 +457,28 @@ impl Bot<'_> {
         }
     }
 
-    fn on_message(&mut self, msg: ServerMsg) {
+    /// Handles one message that came in a frame of `bytes` payload bytes.
+    fn on_message(&mut self, msg: ServerMsg, bytes: usize) {
         let now = Instant::now();
         match msg {
             ServerMsg::Snapshot(snapshot) => {
                 self.stats.snapshot(now);
                 self.shared.counters.snapshot();
-                // A snapshot without this bot (a race with joining, say) acknowledges nothing.
-                if let Some(me) = snapshot.players.iter().find(|p| p.id == self.player_id) {
-                    let stats = &mut self.stats;
-                    self.acks
-                        .acked(me.last_input_seq, now, |latency| stats.ack(latency));
+                match self
+                    .replica
+                    .apply(&snapshot, bytes, &mut self.stats.replica)
+                {
+                    // Only a copy the snapshot rebuilt says what the server applied. A copy
+                    // without this bot (a race with joining, say) acknowledges nothing.
+                    Applied::Yes => {
+                        if let Some(me) = self.replica.player(self.player_id) {
+                            let stats = &mut self.stats;
+                            self.acks
+                                .acked(me.last_input_seq, now, |latency| stats.ack(latency));
+                        }
+                    }
+                    Applied::Refused => {}
+                    Applied::Failed(why) => self.error(ErrorKind::Replica, why),
                 }
             }
             ServerMsg::Pong(pong) => {

@@ -2,9 +2,12 @@
 //!
 //! Each bot is one tokio task with one WebSocket: it says hello, joins a room, then sends
 //! inputs (a wandering walk) and pings at fixed rates while it reads every frame the server
-//! sends, until a shared deadline. What each bot measured (snapshot rate and jitter, round
-//! trip, input-to-ack latency, bytes, errors, disconnects) is merged into one [`Report`] at
-//! the end, printable for people ([`std::fmt::Display`]) and as JSON for machines.
+//! sends, until a shared deadline. It keeps its own copy of the room, rebuilt from the
+//! snapshots (keyframes and deltas) and checked against each one's state hash. What each
+//! bot measured (snapshot rate and jitter, keyframes and deltas and what became of them,
+//! round trip, input-to-ack latency, bytes, errors, disconnects) is merged into one
+//! [`Report`] at the end, printable for people ([`std::fmt::Display`]) and as JSON for
+//! machines.
 //!
 //! The bots share the machine with the server they measure, so they are built to be cheap:
 //! no threads of their own, no per-bot allocation on the hot path beyond the frames
@@ -46,11 +49,12 @@ mod chat;
 mod live;
 mod misbehave;
 mod reconnect;
+mod replica;
 mod report;
 mod rng;
 mod session;
 mod stats;
-mod walk;
+pub mod walk;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -62,6 +66,7 @@ pub use chaos::ChaosReport;
 pub use chat::ChatReport;
 pub use misbehave::MisbehaveReport;
 pub use reconnect::ReconnectPolicy;
+pub use replica::ReplicaReport;
 pub use report::{Percentiles, Rate, Report};
 
 use crate::bot::{BotPlan, Shared};

@@ -176,7 +176,8 @@ async fn swarm(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         eprintln!(
             "tickwire-bot: FAIL: {} of {} bots failed to connect; {} errors; {} broken \
-             promises (inputs lost, acks backwards, chats lost or out of order)",
+             promises (snapshot hash mismatches, inputs lost, acks backwards, chats lost or out \
+             of order)",
             report.failed_to_connect,
             report.bots,
             report.errors,

@@ -3,8 +3,9 @@
 //!
 //! The JSON keys are an interface (scripts such as `shared/tools/swarm-cost` read them):
 //! add keys freely, but rename or remove none. Every key but `misbehave` describes the
-//! honest bots only. The `chaos`, `chat` and `misbehave` objects appear only when their
-//! option is on, so a plain run's report is exactly what it always was.
+//! honest bots only. The `replica` object (keyframes and deltas, their bytes, and how they
+//! rebuilt each bot's copy of the room) is always there; the `chaos`, `chat` and
+//! `misbehave` objects appear only when their option is on.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -12,7 +13,7 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::stats::{SwarmStats, max_ms, quantile_ms};
-use crate::{ChaosReport, ChatReport, MisbehaveReport, SwarmConfig};
+use crate::{ChaosReport, ChatReport, MisbehaveReport, ReplicaReport, SwarmConfig};
 
 /// Mean and minimum over the bots.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -57,7 +58,7 @@ pub struct Report {
     pub failed_to_connect: usize,
     /// The configured playing time, in seconds (after the ramp).
     pub duration_s: f64,
-    /// Snapshots received by all bots.
+    /// Snapshots received by all bots, keyframes and deltas (see `replica`).
     pub snapshots: u64,
     /// Each bot's snapshot rate: its snapshots minus one over the time from its first to
     /// its last, in Hz. With chaos, the time spent reconnecting is left out of both.
@@ -68,10 +69,16 @@ pub struct Report {
     pub rtt_ms: Percentiles,
     /// Input sent to the first snapshot whose `last_input_seq` covers it.
     pub input_ack_ms: Percentiles,
-    /// Payload bytes received per bot per second in its room.
+    /// Payload bytes received per bot per second in its room: every frame, of which
+    /// snapshots are `replica.keyframe_bytes_per_bot_per_s` and
+    /// `replica.delta_bytes_per_bot_per_s`.
     pub bytes_in_per_bot_s: f64,
     /// Payload bytes sent per bot per second in its room.
     pub bytes_out_per_bot_s: f64,
+    /// The snapshots by kind (keyframes, deltas) with their bytes, and how they rebuilt
+    /// each bot's copy of the room: hash mismatches, missing bases, other errors, the mean
+    /// number of players held.
+    pub replica: ReplicaReport,
     /// Inputs sent by all bots.
     pub inputs_sent: u64,
     /// Inputs matched to an acknowledging snapshot.
@@ -82,11 +89,12 @@ pub struct Report {
     /// Pongs received by all bots.
     pub pongs: u64,
     /// All errors: failed connects, server `Error` messages, undecodable frames, WebSocket
-    /// failures, text frames, answers that break the resume or chat protocol, and with
-    /// chaos, reconnections given up.
+    /// failures, text frames, answers that break the resume or chat protocol, snapshots
+    /// that did not rebuild the server's state (`replica.hash_mismatches` and
+    /// `replica.replica_errors`), and with chaos, reconnections given up.
     pub errors: u64,
     /// The errors by kind, such as `connect`, `server_error`, `decode`, `websocket`,
-    /// `protocol`, `reconnect`.
+    /// `protocol`, `replica`, `reconnect`.
     pub errors_by_kind: BTreeMap<String, u64>,
     /// Bots whose connection the server ended before their deadline.
     pub disconnects: usize,
@@ -122,6 +130,7 @@ impl Report {
             input_ack_ms: Percentiles::of(&s.ack_us),
             bytes_in_per_bot_s: s.per_bot_per_s(s.bytes_in),
             bytes_out_per_bot_s: s.per_bot_per_s(s.bytes_out),
+            replica: ReplicaReport::new(&s.replica, |bytes| s.per_bot_per_s(bytes)),
             inputs_sent: s.inputs_sent,
             inputs_acked: s.ack_us.len(),
             inputs_forgotten: s.inputs_forgotten,
@@ -150,7 +159,8 @@ impl Report {
         self.failed_to_connect == 0 && self.errors == 0 && self.broken_promises() == 0
     }
 
-    /// Counts that a correct server keeps at 0, summed: with chaos, inputs lost and
+    /// Counts that a correct server keeps at 0, summed: snapshots whose state hash did
+    /// not match what they rebuilt (also errors); with chaos, inputs lost and
     /// acknowledgements gone backwards; with chat, chats lost and messages out of order.
     pub fn broken_promises(&self) -> u64 {
         let chaos = self
@@ -158,7 +168,7 @@ impl Report {
             .as_ref()
             .map_or(0, |c| c.inputs_lost + c.ack_regressions);
         let chat = self.chat.as_ref().map_or(0, |c| c.lost + c.out_of_order);
-        chaos + chat
+        self.replica.hash_mismatches + chaos + chat
     }
 
     /// The report as one pretty-printed JSON object.
@@ -201,11 +211,34 @@ impl fmt::Display for Report {
             self.inputs_acked,
             self.inputs_sent
         )?;
+        let replica = &self.replica;
         writeln!(
             f,
-            "  bytes per bot/s   in {:.0}, out {:.0}",
-            self.bytes_in_per_bot_s, self.bytes_out_per_bot_s
+            "  bytes per bot/s   in {:.0} (keyframes {:.0}, deltas {:.0}), out {:.0}",
+            self.bytes_in_per_bot_s,
+            replica.keyframe_bytes_per_bot_per_s,
+            replica.delta_bytes_per_bot_per_s,
+            self.bytes_out_per_bot_s
         )?;
+        write!(
+            f,
+            "  replica           {} keyframes, {} deltas, {:.1} players held on average; hash \
+             mismatches {}, missing base {}, other errors {}",
+            replica.keyframes,
+            replica.deltas,
+            replica.mean_players_held,
+            replica.hash_mismatches,
+            replica.missing_base,
+            replica.replica_errors
+        )?;
+        if replica.skipped_after_error > 0 {
+            write!(
+                f,
+                " (deltas skipped after errors {})",
+                replica.skipped_after_error
+            )?;
+        }
+        writeln!(f)?;
         write!(f, "  errors            {}", self.errors)?;
         if !self.errors_by_kind.is_empty() {
             let kinds: Vec<_> = self
@@ -319,6 +352,7 @@ mod tests {
     use tokio::time::Instant;
 
     use super::*;
+    use crate::replica::ReplicaStats;
     use crate::stats::{BotStats, ErrorKind};
 
     fn sample() -> Report {
@@ -328,6 +362,15 @@ mod tests {
         bot.active = Duration::from_secs(2);
         bot.bytes_in = 4000;
         bot.bytes_out = 600;
+        bot.replica = ReplicaStats {
+            keyframes: 3,
+            keyframe_bytes: 600,
+            deltas: 118,
+            delta_bytes: 2800,
+            applied: 121,
+            players_held: 363,
+            ..ReplicaStats::default()
+        };
         for i in 0..=120 {
             bot.snapshot(t0 + Duration::from_micros(i * 16_667));
         }
@@ -378,6 +421,81 @@ mod tests {
         assert_eq!(json["duration_s"], 2.0);
         assert_eq!(json["bytes_in_per_bot_s"], 2000.0);
         assert_eq!(json["bytes_out_per_bot_s"], 300.0);
+    }
+
+    #[test]
+    fn json_has_the_replica_object_with_its_documented_keys() {
+        let json: serde_json::Value = serde_json::from_str(&sample().to_json()).unwrap();
+        let replica = &json["replica"];
+        for key in [
+            "keyframes",
+            "deltas",
+            "applied",
+            "hash_mismatches",
+            "missing_base",
+            "skipped_after_error",
+            "replica_errors",
+        ] {
+            assert!(replica[key].is_u64(), "replica.{key}: {json}");
+        }
+        for key in [
+            "keyframe_bytes_per_bot_per_s",
+            "delta_bytes_per_bot_per_s",
+            "mean_players_held",
+        ] {
+            assert!(replica[key].is_f64(), "replica.{key}: {json}");
+        }
+        // The snapshot count it always had stays a number beside it.
+        assert_eq!(json["snapshots"], 121);
+        assert_eq!(replica["keyframes"], 3);
+        assert_eq!(replica["deltas"], 118);
+        // Over the bot's two seconds in its room.
+        assert_eq!(replica["keyframe_bytes_per_bot_per_s"], 300.0);
+        assert_eq!(replica["delta_bytes_per_bot_per_s"], 1400.0);
+        assert_eq!(replica["mean_players_held"], 3.0);
+        assert_eq!(replica["hash_mismatches"], 0);
+    }
+
+    #[test]
+    fn the_summary_breaks_bytes_down_and_counts_the_replica() {
+        let r = sample();
+        let text = r.to_string();
+        assert!(
+            text.contains("in 2000 (keyframes 300, deltas 1400), out 300"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "3 keyframes, 118 deltas, 3.0 players held on average; hash mismatches 0, \
+                 missing base 0, other errors 0\n"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("skipped"), "{text}");
+    }
+
+    #[test]
+    fn a_hash_mismatch_fails_the_run_but_a_missing_base_does_not() {
+        let mut missing = sample();
+        missing.replica.missing_base = 2;
+        assert!(missing.passed(), "{missing}");
+        assert_eq!(missing.broken_promises(), 0);
+
+        let mut bot = BotStats::new();
+        bot.connected = true;
+        bot.replica.hash_mismatches = 1;
+        bot.replica.skipped_after_error = 4;
+        bot.error(ErrorKind::Replica, "delta of tick 7: state hash".into());
+        let mut stats = SwarmStats::new();
+        stats.add(0, &bot);
+        let bad = Report::new(&SwarmConfig::default(), &stats);
+        assert!(!bad.passed(), "{bad}");
+        assert_eq!(bad.broken_promises(), 1);
+        assert_eq!(bad.errors_by_kind.get("replica"), Some(&1));
+        let text = bad.to_string();
+        assert!(text.contains("hash mismatches 1,"), "{text}");
+        assert!(text.contains("(deltas skipped after errors 4)"), "{text}");
+        assert!(text.contains("FAIL"), "{text}");
     }
 
     #[test]

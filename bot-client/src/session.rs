@@ -49,6 +49,9 @@ pub(crate) struct Joined {
     /// What to present in a `Resume` after losing this connection, to come back as the
     /// same player: the `Welcome`'s token, or the `Resumed`'s newer one.
     pub(crate) resume_token: String,
+    /// The `Welcome`'s ticks per second, which deltas need; `None` after a resume, which
+    /// has no `Welcome` (the rate is the one the first `Welcome` gave: the same server).
+    pub(crate) tick_rate: Option<u16>,
 }
 
 /// Connects to `url`, says hello as `name` and joins `room`. Any server `Error` or
@@ -98,6 +101,7 @@ async fn hello_and_join(
         stream,
         player_id: welcome.player_id,
         resume_token: welcome.resume_token,
+        tick_rate: Some(welcome.tick_rate),
     })
 }
 
@@ -214,6 +218,7 @@ impl<T: Tally> Rejoin for ResumeRoom<'_, T> {
                         stream,
                         player_id,
                         resume_token,
+                        tick_rate: None,
                     };
                     return Ok(Rejoined::Resumed { conn, room });
                 }
@@ -415,6 +420,7 @@ mod tests {
             panic!("a refused resume joins afresh");
         };
         assert_eq!((conn.player_id, conn.resume_token.as_str()), (9, "fresh"));
+        assert_eq!(conn.tick_rate, Some(60), "the Welcome's");
         drop(conn);
         let heard = server.await.expect("server");
         let kinds: Vec<u8> = heard.iter().map(ClientMsg::kind).collect();
@@ -464,6 +470,7 @@ mod tests {
         };
         assert_eq!(room, None);
         assert_eq!((conn.player_id, conn.resume_token.as_str()), (4, "next"));
+        assert_eq!(conn.tick_rate, None, "no Welcome on a resume");
         drop(conn);
         let heard = server.await.expect("server");
         let kinds: Vec<u8> = heard.iter().map(ClientMsg::kind).collect();

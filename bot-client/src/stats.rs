@@ -13,6 +13,7 @@ use tokio::time::Instant;
 
 use crate::chaos::{ChaosStats, ChaosTotals};
 use crate::chat::{ChatBook, ChatTotals};
+use crate::replica::ReplicaStats;
 use crate::session::Tally;
 
 /// The largest latency a histogram tells apart, in microseconds; larger ones are recorded
@@ -53,6 +54,9 @@ pub(crate) enum ErrorKind {
     /// The server broke the resume or chat protocol: a chat ack for no chat, a resume
     /// into another player or room.
     Protocol,
+    /// A snapshot did not rebuild the server's state: a hash mismatch, or a delta that
+    /// could not be applied (see [`crate::replica`]). A missing base is not one.
+    Replica,
     /// The bot's task itself failed or overran: a bug in the swarm, not the server.
     Lost,
 }
@@ -68,6 +72,7 @@ impl ErrorKind {
             ErrorKind::TextFrame => "text_frame",
             ErrorKind::Reconnect => "reconnect",
             ErrorKind::Protocol => "protocol",
+            ErrorKind::Replica => "replica",
             ErrorKind::Lost => "bot_task",
         }
     }
@@ -93,6 +98,9 @@ pub(crate) struct BotStats {
     pub(crate) disconnected: bool,
     /// Snapshots received while playing.
     pub(crate) snapshots: u64,
+    /// What those snapshots were, their bytes, and what became of them in the bot's copy
+    /// of the room.
+    pub(crate) replica: ReplicaStats,
     first_snapshot: Option<Instant>,
     /// The last snapshot on the current connection; `None` from a reconnect to its first.
     last_snapshot: Option<Instant>,
@@ -137,6 +145,7 @@ impl BotStats {
             failed_to_connect: false,
             disconnected: false,
             snapshots: 0,
+            replica: ReplicaStats::default(),
             first_snapshot: None,
             last_snapshot: None,
             gap_from: None,
@@ -247,6 +256,7 @@ pub(crate) struct SwarmStats {
     pub(crate) failed_to_connect: usize,
     pub(crate) disconnects: usize,
     pub(crate) snapshots: u64,
+    pub(crate) replica: ReplicaStats,
     /// Sum and least of the bots' snapshot rates, for the mean and the minimum.
     rate_sum_hz: f64,
     rate_min_hz: f64,
@@ -275,6 +285,7 @@ impl SwarmStats {
             failed_to_connect: 0,
             disconnects: 0,
             snapshots: 0,
+            replica: ReplicaStats::default(),
             rate_sum_hz: 0.0,
             rate_min_hz: f64::INFINITY,
             interval_us: histogram(),
@@ -300,6 +311,7 @@ impl SwarmStats {
         self.failed_to_connect += usize::from(bot.failed_to_connect);
         self.disconnects += usize::from(bot.disconnected);
         self.snapshots += bot.snapshots;
+        self.replica.add(&bot.replica);
         let rate = bot.snapshot_rate_hz();
         self.rate_sum_hz += rate;
         self.rate_min_hz = self.rate_min_hz.min(rate);
@@ -521,6 +533,64 @@ mod tests {
         // 4000 bytes over two bot-seconds.
         assert_eq!(swarm.per_bot_per_s(swarm.bytes_in), 2000.0);
         assert_eq!(swarm.per_bot_per_s(swarm.bytes_out), 5.0);
+    }
+
+    #[test]
+    fn snapshot_kinds_merge_and_their_bytes_spread_per_bot_per_second() {
+        let mut a = BotStats::new();
+        a.active = ms(1000);
+        a.bytes_in = 5000;
+        a.replica = ReplicaStats {
+            keyframes: 1,
+            keyframe_bytes: 600,
+            deltas: 59,
+            delta_bytes: 1800,
+            applied: 60,
+            players_held: 180,
+            ..ReplicaStats::default()
+        };
+        let mut b = BotStats::new();
+        b.active = ms(3000);
+        b.bytes_in = 7000;
+        b.replica = ReplicaStats {
+            keyframes: 3,
+            keyframe_bytes: 1400,
+            deltas: 177,
+            delta_bytes: 6200,
+            applied: 170,
+            players_held: 170,
+            hash_mismatches: 1,
+            missing_base: 2,
+            skipped_after_error: 7,
+            replica_errors: 0,
+        };
+        b.error(ErrorKind::Replica, "delta of tick 9: state hash".into());
+
+        let mut swarm = SwarmStats::new();
+        swarm.add(0, &a);
+        swarm.add(1, &b);
+        let r = &swarm.replica;
+        assert_eq!((r.keyframes, r.deltas, r.applied), (4, 236, 230));
+        assert_eq!(
+            (
+                r.hash_mismatches,
+                r.missing_base,
+                r.skipped_after_error,
+                r.replica_errors
+            ),
+            (1, 2, 7, 0)
+        );
+        // Four bot-seconds in the rooms: 2000 keyframe bytes, 8000 delta bytes, 12000 in all
+        // (the rest is pongs and chat).
+        assert_eq!(swarm.per_bot_per_s(r.keyframe_bytes), 500.0);
+        assert_eq!(swarm.per_bot_per_s(r.delta_bytes), 2000.0);
+        assert_eq!(swarm.per_bot_per_s(swarm.bytes_in), 3000.0);
+        assert!((r.mean_players_held() - 350.0 / 230.0).abs() < 1e-9);
+        assert_eq!(swarm.errors_by_kind["replica"], 1);
+        assert_eq!(
+            swarm.problems[0],
+            "bot-1: replica: delta of tick 9: state hash"
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@ const MAX_TURN: f32 = 0.15;
 
 /// One bot's walk.
 #[derive(Debug, Clone)]
-pub(crate) struct Walk {
+pub struct Walk {
     rng: XorShift64,
     /// The current direction, kept in (-π, π] like the snapshots' facing.
     angle: f32,
@@ -23,14 +23,14 @@ pub(crate) struct Walk {
 
 impl Walk {
     /// The walk of bot `index`: always the same for the same index.
-    pub(crate) fn new(index: usize) -> Self {
+    pub fn new(index: usize) -> Self {
         let mut rng = XorShift64::seeded(index as u64);
         let angle = wrap_angle(rng.next_signed_unit() * PI);
         Self { rng, angle }
     }
 
     /// Turns a little and returns the input with sequence number `seq`.
-    pub(crate) fn next_input(&mut self, seq: u32) -> Input {
+    pub fn next_input(&mut self, seq: u32) -> Input {
         self.angle = wrap_angle(self.angle + self.rng.next_signed_unit() * MAX_TURN);
         let (sin, cos) = self.angle.sin_cos();
         Input {

@@ -1,10 +1,14 @@
 //! The swarm against a small fake server in this process, which can misbehave on purpose:
 //! pins what the bots measure and count (errors by kind, disconnects, failed connects,
 //! drops, resumes and reconnects, re-sent inputs, chat acks, lost and disordered chat,
-//! tokens, what misbehaving bots provoke) without depending on the real server's
-//! behaviour. Like the real one, it answers bad frames with `Error` messages and closes on
-//! text (1003) and oversize (1009) frames; it keeps a player's session (and its input
-//! filter) across a dropped connection for `Resume`, forever (it has no grace period).
+//! tokens, what misbehaving bots provoke, keyframes and deltas and what they rebuilt)
+//! without depending on the real server's behaviour. Like the real one, it answers bad
+//! frames with `Error` messages and closes on text (1003) and oversize (1009) frames; it
+//! keeps a player's session (and its input filter) across a dropped connection for
+//! `Resume`, forever (it has no grace period); and it speaks protocol 3: each connection's
+//! snapshots start with a keyframe, then are deltas against the previous one with a keyframe
+//! every [`KEYFRAME_EVERY`], of a room with the player and two others, one of whom keeps
+//! coming and going (see [`Feed`]).
 
 use std::collections::HashMap;
 use std::collections::VecDeque;
@@ -12,13 +16,16 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use bitstream_io::{BigEndian, BitWrite as _, BitWriter};
 use futures::stream::SplitSink;
 use futures::{SinkExt as _, StreamExt as _};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use tickwire_bot::{ReconnectPolicy, Report, SwarmConfig, run};
+use tickwire_shared::changes::write_change;
+use tickwire_shared::quant::wrap_facing;
 use tickwire_shared::{
     ChatAck, ChatMessage, ClientMsg, Error, ErrorCode, Joined, PlayerState, Pong, Resumed,
-    ServerMsg, Snapshot, Welcome, encode_server,
+    ServerMsg, Snapshot, Welcome, encode_server, state_hash,
 };
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::{Instant, sleep_until};
@@ -34,6 +41,15 @@ const MAX_FRAME: usize = 4096;
 
 /// The real server's default chat history.
 const HISTORY: usize = 50;
+
+/// Ticks (and snapshots) per second, as the fake's `Welcome` says.
+const TICK_RATE: u16 = 60;
+
+/// Every this many snapshots on a connection, one is a keyframe (the first always is).
+const KEYFRAME_EVERY: u64 = 30;
+
+/// The ids of the fake's two other players: beyond any id it gives a connection.
+const OTHERS: u32 = 1_000_000;
 
 /// How the fake server treats each client.
 #[derive(Debug, Clone, Copy, Default)]
@@ -60,6 +76,12 @@ struct Behaviour {
     refuse_chat_every: Option<u64>,
     /// Demand an HS256 token with this secret in the `token` query parameter; 401 without.
     auth_secret: Option<&'static str>,
+    /// The n-th snapshot on each connection (a delta) carries a wrong state hash.
+    wrong_hash_at: Option<u64>,
+    /// The n-th snapshot on each connection is a delta against a tick the client does not
+    /// hold, as if the one before had not gone out; the fake carries on from the base the
+    /// client does hold.
+    phantom_base_at: Option<u64>,
 }
 
 /// What the fake server saw, over all its connections.
@@ -252,7 +274,8 @@ async fn serve(tcp: TcpStream, behaviour: Behaviour, world: Shared, seen: Arc<Se
         return;
     };
     let (mut tx, mut rx) = ws.split();
-    let mut ticks = tokio::time::interval(Duration::from_secs_f64(1.0 / 60.0));
+    let mut ticks = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(TICK_RATE)));
+    let mut feed = Feed::default();
     // The player this connection is, once it said hello or resumed.
     let mut id: Option<u32> = None;
     let mut room: Option<String> = None;
@@ -279,7 +302,7 @@ async fn serve(tcp: TcpStream, behaviour: Behaviour, world: Shared, seen: Arc<Se
             _ = ticks.tick(), if room.is_some() => {
                 let Some(me) = id else { continue };
                 let applied = lock(&world).players.get(&me).map_or(0, |p| p.applied);
-                if let Err(e) = tx.send(frame(snapshot(me, applied, behaviour))).await {
+                if let Err(e) = tx.send(frame(feed.next(me, applied, behaviour))).await {
                     note_reset(&seen, &e);
                     break;
                 }
@@ -321,7 +344,7 @@ async fn serve(tcp: TcpStream, behaviour: Behaviour, world: Shared, seen: Arc<Se
                         id = Some(me);
                         frame(ServerMsg::Welcome(Welcome {
                             player_id: me,
-                            tick_rate: 60,
+                            tick_rate: TICK_RATE,
                             protocol_version: tickwire_shared::PROTOCOL_VERSION,
                             resume_token: w.token_for(me),
                             user_id: format!("anon-{me}"),
@@ -364,7 +387,7 @@ async fn serve(tcp: TcpStream, behaviour: Behaviour, world: Shared, seen: Arc<Se
                         // A full snapshot at once, then the room's history.
                         let sent = async {
                             tx.feed(resumed).await?;
-                            tx.feed(frame(snapshot(me, applied, behaviour))).await?;
+                            tx.feed(frame(feed.next(me, applied, behaviour))).await?;
                             match &was_in {
                                 Some(name) => send_history(&mut tx, &world, name).await,
                                 None => tx.flush().await,
@@ -525,18 +548,136 @@ async fn serve(tcp: TcpStream, behaviour: Behaviour, world: Shared, seen: Arc<Se
         .fetch_add(delayed.len() as u64, Ordering::Relaxed);
 }
 
-fn snapshot(me: u32, applied: u32, behaviour: Behaviour) -> ServerMsg {
-    ServerMsg::Snapshot(Snapshot {
-        tick: 1,
-        server_time_ms: 0,
-        players: vec![PlayerState {
+/// One connection's snapshots: its own ticks from 1, a keyframe first and every
+/// [`KEYFRAME_EVERY`], deltas against the previous snapshot in between.
+#[derive(Debug, Default)]
+struct Feed {
+    /// Snapshots made on this connection: also the tick of the newest.
+    made: u64,
+    /// The tick and the players (in the client's order) of the last snapshot the client
+    /// holds.
+    held: Option<(u64, Vec<PlayerState>)>,
+}
+
+impl Feed {
+    /// The next snapshot, in which player `me` has had inputs up to `applied` applied.
+    fn next(&mut self, me: u32, applied: u32, behaviour: Behaviour) -> ServerMsg {
+        self.made += 1;
+        let tick = self.made;
+        let now = room_at(tick, me, applied.saturating_sub(behaviour.ack_lag));
+        let (mut snapshot, held) = match &self.held {
+            Some((base_tick, base)) if (tick - 1) % KEYFRAME_EVERY != 0 => {
+                delta(*base_tick, base, tick, &now)
+            }
+            _ => (keyframe(tick, &now), now),
+        };
+        if behaviour.phantom_base_at == Some(tick)
+            && let Some(base) = snapshot.base_tick
+        {
+            // Against the snapshot before the one the client holds: refused, and the
+            // client keeps what it has, which the next delta builds on.
+            snapshot.base_tick = Some(base - 1);
+        } else {
+            if behaviour.wrong_hash_at == Some(tick) {
+                snapshot.state_hash ^= 0x5a5a;
+            }
+            self.held = Some((tick, held));
+        }
+        ServerMsg::Snapshot(snapshot)
+    }
+}
+
+/// The room at `tick`: the connection's player walking steadily, another one turning on
+/// the spot, and a third walking that is there for 20 ticks and gone for the next 20.
+fn room_at(tick: u64, me: u32, last_input_seq: u32) -> Vec<PlayerState> {
+    let t = i32::try_from(tick).unwrap_or(i32::MAX / 1000);
+    let mut players = vec![
+        PlayerState {
             id: me,
-            pos: [0.0; 2],
-            vel: [0.0; 2],
-            facing: 0.0,
-            last_input_seq: applied.saturating_sub(behaviour.ack_lag),
-        }],
-    })
+            // 120 and -30 units/s are 200 and -50 steps a tick; off by a step or so.
+            x: 5_000 + 200 * t + t % 3,
+            y: 7_000 - 50 * t,
+            vx: 120,
+            vy: -30,
+            facing: wrap_facing(3 * t),
+            last_input_seq,
+        },
+        PlayerState {
+            id: OTHERS + 1,
+            x: -2_000,
+            y: 300,
+            vx: 0,
+            vy: 0,
+            facing: wrap_facing(7 * t),
+            last_input_seq: 1,
+        },
+    ];
+    if (tick / 20) % 2 == 0 {
+        players.push(PlayerState {
+            id: OTHERS + 2,
+            x: 100 * t,
+            y: 0,
+            vx: 60,
+            vy: 0,
+            facing: 0,
+            last_input_seq: u32::try_from(tick).unwrap_or(u32::MAX),
+        });
+    }
+    players
+}
+
+fn keyframe(tick: u64, players: &[PlayerState]) -> Snapshot {
+    Snapshot {
+        tick,
+        base_tick: None,
+        server_time_ms: 0,
+        state_hash: state_hash(players),
+        removed: vec![],
+        added: players.to_vec(),
+        changes: vec![],
+    }
+}
+
+/// The delta from `base` (the client's players at `base_tick`, in its order) to `now`, and
+/// the players the client then holds, in its order: the survivors of the base, then the
+/// newcomers.
+fn delta(
+    base_tick: u64,
+    base: &[PlayerState],
+    tick: u64,
+    now: &[PlayerState],
+) -> (Snapshot, Vec<PlayerState>) {
+    let find = |players: &[PlayerState], id: u32| players.iter().find(|p| p.id == id).copied();
+    let mut bits = BitWriter::endian(Vec::new(), BigEndian);
+    let mut held = Vec::with_capacity(now.len());
+    let mut removed = Vec::new();
+    for was in base {
+        match find(now, was.id) {
+            Some(is) => {
+                write_change(&mut bits, was, &is, tick - base_tick, TICK_RATE)
+                    .expect("writing into a Vec");
+                held.push(is);
+            }
+            None => removed.push(was.id),
+        }
+    }
+    bits.byte_align().expect("writing into a Vec");
+    let added: Vec<PlayerState> = now
+        .iter()
+        .filter(|p| find(base, p.id).is_none())
+        .copied()
+        .collect();
+    held.extend_from_slice(&added);
+    let snapshot = Snapshot {
+        tick,
+        base_tick: Some(base_tick),
+        server_time_ms: 0,
+        state_hash: state_hash(&held),
+        removed,
+        added,
+        changes: bits.into_writer(),
+    };
+    (snapshot, held)
 }
 
 fn chat_ack(id: u32, server_id: u64, refused: Option<&str>) -> Message {
@@ -584,9 +725,104 @@ async fn a_well_behaved_server_gets_a_clean_report() {
     assert!(r.input_ack_ms.p50 > 0.0, "{r}");
     assert!(r.inputs_acked > r.inputs_sent / 2, "{r}");
     assert!(r.pongs >= 6 * 5, "{r}");
-    assert!(r.bytes_in_per_bot_s > 60.0 * 20.0, "{r}");
+    // Deltas of the three players are some 20 bytes, at no less than 50 a second.
+    assert!(r.bytes_in_per_bot_s > 50.0 * 20.0, "{r}");
     assert!(r.bytes_out_per_bot_s > 60.0 * 15.0, "{r}");
     assert!(r.chaos.is_none() && r.chat.is_none(), "{r}");
+
+    // Every snapshot rebuilt the fake's room: a keyframe first and every 30th, deltas
+    // between, all applied.
+    let replica = &r.replica;
+    assert_eq!(replica.keyframes + replica.deltas, r.snapshots, "{r}");
+    assert_eq!(replica.applied, r.snapshots, "{r}");
+    assert!(replica.keyframes >= 6 * 2, "{r}");
+    assert!(replica.deltas > replica.keyframes * 20, "{r}");
+    assert_eq!(
+        (
+            replica.hash_mismatches,
+            replica.missing_base,
+            replica.skipped_after_error,
+            replica.replica_errors
+        ),
+        (0, 0, 0, 0),
+        "{r}"
+    );
+    // The bot, the one turning on the spot, and half the time the one coming and going.
+    assert!(
+        replica.mean_players_held > 2.3 && replica.mean_players_held < 2.7,
+        "{r}"
+    );
+    // Snapshots are most of what comes in; a delta costs far less than a keyframe.
+    let snapshot_bytes = replica.keyframe_bytes_per_bot_per_s + replica.delta_bytes_per_bot_per_s;
+    assert!(snapshot_bytes < r.bytes_in_per_bot_s, "{r}");
+    assert!(snapshot_bytes > r.bytes_in_per_bot_s * 0.8, "{r}");
+    let per_keyframe = replica.keyframe_bytes_per_bot_per_s / replica.keyframes as f64;
+    let per_delta = replica.delta_bytes_per_bot_per_s / replica.deltas as f64;
+    assert!(per_delta < per_keyframe / 2.0, "{r}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delta_with_a_wrong_state_hash_is_a_mismatch_and_fails_the_run() {
+    let url = fake_server(Behaviour {
+        wrong_hash_at: Some(10),
+        ..Behaviour::default()
+    })
+    .await;
+    let r = run(config(url, 1)).await.expect("a usable configuration");
+    assert!(!r.passed(), "{r}");
+    let replica = &r.replica;
+    assert_eq!(replica.hash_mismatches, 1, "{r}");
+    assert_eq!(r.broken_promises(), 1, "{r}");
+    assert_eq!(r.errors_by_kind.get("replica"), Some(&1), "{r}");
+    assert_eq!(r.errors, 1, "{r}");
+    assert!(
+        r.problems
+            .iter()
+            .any(|p| p.starts_with("bot-0: replica: delta of tick 10: state hash")),
+        "{r}"
+    );
+    // The copy is dropped: the deltas up to the next keyframe (at 31) cannot apply, and
+    // are the mismatch's cost, not missing bases. After the keyframe all is well again.
+    assert_eq!(replica.skipped_after_error, 20, "{r}");
+    assert_eq!(
+        (replica.missing_base, replica.replica_errors),
+        (0, 0),
+        "{r}"
+    );
+    assert!(replica.keyframes >= 2, "{r}");
+    assert_eq!(replica.applied, r.snapshots - 21, "{r}");
+    assert_eq!(r.connected, 1, "{r}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delta_against_a_base_the_bot_lacks_is_a_missing_base_not_an_error() {
+    let url = fake_server(Behaviour {
+        phantom_base_at: Some(10),
+        ..Behaviour::default()
+    })
+    .await;
+    let r = run(config(url, 2)).await.expect("a usable configuration");
+    assert!(r.passed(), "{r}");
+    assert_eq!((r.errors, r.broken_promises()), (0, 0), "{r}");
+    let replica = &r.replica;
+    // One per bot; each kept its copy, which the next delta applied to.
+    assert_eq!(replica.missing_base, 2, "{r}");
+    assert_eq!(
+        (
+            replica.hash_mismatches,
+            replica.skipped_after_error,
+            replica.replica_errors
+        ),
+        (0, 0, 0),
+        "{r}"
+    );
+    assert_eq!(replica.applied, r.snapshots - 2, "{r}");
+    assert!(r.inputs_acked > r.inputs_sent / 2, "{r}");
+    assert!(
+        r.to_string()
+            .contains("hash mismatches 0, missing base 2, other errors 0"),
+        "{r}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -694,6 +930,13 @@ async fn chaos_drops_bots_abruptly_and_brings_them_back() {
     assert!(r.snapshot_rate_hz.mean > 50.0, "{r}");
     assert!(r.snapshot_rate_hz.min > 40.0, "{r}");
     assert!(r.inputs_acked > r.inputs_sent / 2, "{r}");
+    // Each new connection starts with a keyframe: nothing is missing, nothing fails.
+    assert!(r.replica.keyframes >= 6 + chaos.reconnects, "{r}");
+    assert_eq!(
+        (r.replica.missing_base, r.replica.applied),
+        (0, r.snapshots),
+        "{r}"
+    );
     // Each drop was a reset, not a polite close.
     assert_eq!(
         u64::from(seen.resets.load(Ordering::Relaxed)),

@@ -3,8 +3,9 @@
 //! close to 60 Hz, and measure positive round trips and input acks. Then the same with
 //! chaos (bots dropping and resuming their sessions, losing no input), with chat (every
 //! message acknowledged and back to its sender, in order), with tokens against a server
-//! that demands them, and with misbehaving bots, whose hostility the real server must
-//! answer without the honest bots seeing any of it.
+//! that demands them, with a view radius (each bot holding only its neighbours), and with
+//! misbehaving bots, whose hostility the real server must answer without the honest bots
+//! seeing any of it. Every run's snapshots must rebuild the server's state in every bot.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -61,7 +62,9 @@ impl Server {
     }
 }
 
-/// Every honest bot connected, saw no error and got its snapshots at about 60 Hz.
+/// Every honest bot connected, saw no error and got its snapshots at about 60 Hz, each
+/// connection's starting with a keyframe and the rest mostly deltas, every one of which
+/// rebuilt the server's state.
 fn assert_honest_bots_played_cleanly(report: &Report, bots: usize) {
     assert_eq!(report.bots, bots, "{report}");
     assert_eq!(report.errors, 0, "{report}");
@@ -70,6 +73,29 @@ fn assert_honest_bots_played_cleanly(report: &Report, bots: usize) {
     assert_eq!(report.disconnects, 0, "{report}");
     assert!(report.passed(), "{report}");
     assert!(report.snapshot_rate_hz.mean > 50.0, "{report}");
+    let replica = &report.replica;
+    assert_eq!(
+        replica.keyframes + replica.deltas,
+        report.snapshots,
+        "{report}"
+    );
+    assert!(replica.keyframes >= bots as u64, "{report}");
+    assert!(replica.deltas > replica.keyframes, "{report}");
+    assert_eq!(
+        (
+            replica.hash_mismatches,
+            replica.replica_errors,
+            replica.skipped_after_error
+        ),
+        (0, 0, 0),
+        "{report}"
+    );
+    // The server knows what went out, so a delta against a missing base is rare.
+    assert!(replica.missing_base * 100 <= report.snapshots, "{report}");
+    assert!(
+        replica.mean_players_held >= 1.0,
+        "itself at least: {report}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -90,6 +116,11 @@ async fn twenty_bots_in_two_rooms_play_cleanly_at_sixty_hertz() -> anyhow::Resul
     server.stop().await?;
 
     assert_honest_bots_played_cleanly(&report, 20);
+    // Everyone sees everyone: ten in each room.
+    assert!(
+        (report.replica.mean_players_held - 10.0).abs() < 0.5,
+        "{report}"
+    );
     assert!(report.input_ack_ms.p50 > 0.0, "{report}");
     assert!(report.input_ack_ms.p99 > 0.0, "{report}");
     assert!(report.rtt_ms.p50 > 0.0, "{report}");
@@ -98,6 +129,30 @@ async fn twenty_bots_in_two_rooms_play_cleanly_at_sixty_hertz() -> anyhow::Resul
         report.chaos.is_none() && report.misbehave.is_none(),
         "{report}"
     );
+    Ok(())
+}
+
+/// Under interest management each bot holds only the players near it, and itself: far
+/// fewer than its room, and every snapshot still rebuilds the server's state as players
+/// come into view and leave it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_a_view_radius_bots_hold_only_their_neighbours() -> anyhow::Result<()> {
+    let server = Server::start_with_flags(&["--view-radius", "300"]).await?;
+    let report = run(SwarmConfig {
+        url: server.url(),
+        bots: 20,
+        rooms: 1,
+        duration: Duration::from_secs(3),
+        ..SwarmConfig::default()
+    })
+    .await?;
+    server.stop().await?;
+
+    assert_honest_bots_played_cleanly(&report, 20);
+    // Spawned at random in a 2000-unit square, a bot has one or two others within 300
+    // units on average; the whole room would be 20.
+    let held = report.replica.mean_players_held;
+    assert!((1.0..10.0).contains(&held), "{report}");
     Ok(())
 }
 

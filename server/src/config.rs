@@ -6,10 +6,30 @@ use std::time::Duration;
 /// Settings of a running server (everything except where to listen).
 #[derive(Debug, Clone, clap::Args)]
 pub struct Config {
-    /// Simulation ticks (and snapshots) per second in every room.
+    /// Simulation ticks per second in every room.
     #[arg(long, env = "TICKWIRE_TICK_RATE", default_value_t = defaults::TICK_RATE,
           value_parser = clap::value_parser!(u16).range(1..=240))]
     pub tick_rate: u16,
+
+    /// One snapshot per stretch of N ticks (on multiples of N, unless the room is catching
+    /// up after a stall); the simulation still steps every tick. Fewer snapshots cost less
+    /// bandwidth and add up to N-1 ticks to what a player sees.
+    #[arg(long, env = "TICKWIRE_SEND_EVERY", default_value_t = defaults::SEND_EVERY,
+          value_parser = clap::value_parser!(u32).range(1..=240))]
+    pub send_every: u32,
+
+    /// Every Nth snapshot is a keyframe (the whole state) for every client, so that a
+    /// client that lost track (a bug, a hash mismatch) is back within N snapshots. Between
+    /// them, clients get deltas (and a keyframe whenever their previous snapshot did not go
+    /// out). 1 sends only keyframes.
+    #[arg(long, env = "TICKWIRE_KEYFRAME_INTERVAL", default_value_t = defaults::KEYFRAME_INTERVAL,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub keyframe_interval: u32,
+
+    /// Interest management: each client receives only the players within this many world
+    /// units of its own player (and itself). Off by default: everyone sees everyone.
+    #[arg(long, env = "TICKWIRE_VIEW_RADIUS", value_parser = positive_radius)]
+    pub view_radius: Option<f32>,
 
     /// Most players in one room; quick-join opens a new room when all are full.
     #[arg(long, env = "TICKWIRE_MAX_ROOM_PLAYERS", default_value_t = defaults::MAX_ROOM_PLAYERS,
@@ -136,10 +156,23 @@ pub struct Config {
     pub auth_secret: Option<String>,
 }
 
+/// A view radius must be a positive, finite number of world units.
+fn positive_radius(text: &str) -> Result<f32, String> {
+    match text.parse::<f32>() {
+        Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
+        Ok(_) => Err("must be a positive number of world units".to_owned()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// The defaults, shared by the flags and by [`Config::default`].
 pub mod defaults {
     /// See [`super::Config::tick_rate`].
     pub const TICK_RATE: u16 = 60;
+    /// See [`super::Config::send_every`].
+    pub const SEND_EVERY: u32 = 1;
+    /// See [`super::Config::keyframe_interval`]: one a second at the default rates.
+    pub const KEYFRAME_INTERVAL: u32 = 60;
     /// See [`super::Config::max_room_players`].
     pub const MAX_ROOM_PLAYERS: u32 = 64;
     /// See [`super::Config::max_rooms`].
@@ -194,6 +227,9 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             tick_rate: defaults::TICK_RATE,
+            send_every: defaults::SEND_EVERY,
+            keyframe_interval: defaults::KEYFRAME_INTERVAL,
+            view_radius: None,
             max_room_players: defaults::MAX_ROOM_PLAYERS,
             max_rooms: defaults::MAX_ROOMS,
             max_connections: defaults::MAX_CONNECTIONS,

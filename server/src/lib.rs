@@ -35,6 +35,7 @@ pub mod rate_limit;
 pub mod room;
 pub mod rooms;
 pub mod sessions;
+pub mod snapshot;
 pub mod socket;
 pub mod tick_clock;
 

@@ -183,6 +183,8 @@ pub struct Metrics {
     messages_out: Counter,
     bytes_in: Counter,
     bytes_out: Counter,
+    /// Snapshots queued for clients: keyframes, then deltas.
+    snapshots_sent: [Counter; 2],
     /// Snapshots replaced by a newer one before a slow socket could take them.
     pub snapshots_dropped: Counter,
     /// Frames that were not valid messages (answered with an error message).
@@ -207,6 +209,7 @@ impl Metrics {
         let refused_family = Family::<Labels, Counter>::default();
         let closed_family = Family::<Labels, Counter>::default();
         let limited_family = Family::<Labels, Counter>::default();
+        let snapshots_family = Family::<Labels, Counter>::default();
         // Resolve every label now, so each series is shown (at 0) from the first scrape and
         // hot paths hold plain counters.
         let refused =
@@ -215,6 +218,8 @@ impl Metrics {
             CloseCause::ALL.map(|c| closed_family.get_or_create_owned(&[("reason", c.label())]));
         let rate_limited =
             ["input", "message"].map(|kind| limited_family.get_or_create_owned(&[("kind", kind)]));
+        let snapshots_sent = ["keyframe", "delta"]
+            .map(|kind| snapshots_family.get_or_create_owned(&[("kind", kind)]));
         // 50 µs to ~26 ms: a tick's budget is 16.7 ms at 60 Hz.
         let tick_seconds = Histogram::new(exponential_buckets(50e-6, 2.0, 10));
         let m = Self {
@@ -232,6 +237,7 @@ impl Metrics {
             messages_out: Counter::default(),
             bytes_in: Counter::default(),
             bytes_out: Counter::default(),
+            snapshots_sent,
             snapshots_dropped: Counter::default(),
             frames_malformed: Counter::default(),
             inputs_invalid: Counter::default(),
@@ -299,6 +305,11 @@ impl Metrics {
             m.bytes_out.clone(),
         );
         r.register(
+            "snapshots_sent",
+            "Snapshots queued for clients, by kind (keyframe or delta)",
+            snapshots_family,
+        );
+        r.register(
             "snapshots_dropped",
             "Snapshots replaced before a slow client's socket could take them",
             m.snapshots_dropped.clone(),
@@ -352,6 +363,16 @@ impl Metrics {
         self.messages_out.inc_by(t.messages_out);
         self.bytes_in.inc_by(t.bytes_in);
         self.bytes_out.inc_by(t.bytes_out);
+    }
+
+    /// Counts the snapshots one tick queued.
+    pub fn add_snapshots(&self, keyframes: u64, deltas: u64) {
+        if keyframes > 0 {
+            self.snapshots_sent[0].inc_by(keyframes);
+        }
+        if deltas > 0 {
+            self.snapshots_sent[1].inc_by(deltas);
+        }
     }
 
     /// The Prometheus text exposition of every metric.

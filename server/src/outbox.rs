@@ -44,7 +44,12 @@ pub const CLOSE_TOO_BIG: u16 = 1009;
 /// One client's two-lane send queue.
 #[derive(Debug)]
 pub struct Outbox {
-    snapshot: Option<Bytes>,
+    /// The pending snapshot and its tick.
+    snapshot: Option<(u64, Bytes)>,
+    /// The tick of the last snapshot handed to the socket: what this client will hold, so
+    /// the only base a delta for it may name. A snapshot replaced before it went out never
+    /// reaches the client, and leaves this where it was.
+    sent_snapshot: Option<u64>,
     reliable: VecDeque<Bytes>,
     close: Option<Close>,
     reliable_cap: usize,
@@ -55,18 +60,25 @@ impl Outbox {
     pub fn new(reliable_cap: usize) -> Self {
         Self {
             snapshot: None,
+            sent_snapshot: None,
             reliable: VecDeque::new(),
             close: None,
             reliable_cap: reliable_cap.max(1),
         }
     }
 
-    /// Queues a snapshot, replacing an unsent older one; true when one was replaced.
-    pub fn push_snapshot(&mut self, snapshot: Bytes) -> bool {
+    /// Queues the snapshot of `tick`, replacing an unsent older one; true when one was
+    /// replaced.
+    pub fn push_snapshot(&mut self, tick: u64, snapshot: Bytes) -> bool {
         if self.close.is_some() {
             return false;
         }
-        self.snapshot.replace(snapshot).is_some()
+        self.snapshot.replace((tick, snapshot)).is_some()
+    }
+
+    /// The tick of the last snapshot taken out to be written, if any.
+    pub fn sent_snapshot(&self) -> Option<u64> {
+        self.sent_snapshot
     }
 
     /// Queues a message that must arrive. Returns false, and closes the outbox, when the
@@ -114,9 +126,12 @@ impl Outbox {
         self.reliable.drain(..)
     }
 
-    /// Takes the pending snapshot, if any.
+    /// Takes the pending snapshot to write it, if any; it counts as sent from now on (the
+    /// socket's own buffer holds what it cannot take at once).
     pub fn take_snapshot(&mut self) -> Option<Bytes> {
-        self.snapshot.take()
+        let (tick, snapshot) = self.snapshot.take()?;
+        self.sent_snapshot = Some(tick);
+        Some(snapshot)
     }
 }
 
@@ -127,10 +142,21 @@ mod tests {
     #[test]
     fn newer_snapshot_replaces_unsent_one_and_is_counted() {
         let mut outbox = Outbox::new(4);
-        assert!(!outbox.push_snapshot(Bytes::from_static(b"1")));
-        assert!(outbox.push_snapshot(Bytes::from_static(b"2")), "replaced");
+        assert!(!outbox.push_snapshot(1, Bytes::from_static(b"1")));
+        assert!(
+            outbox.push_snapshot(2, Bytes::from_static(b"2")),
+            "replaced"
+        );
+        assert_eq!(outbox.sent_snapshot(), None, "nothing went out yet");
         assert_eq!(outbox.take_snapshot().as_deref(), Some(&b"2"[..]));
         assert!(outbox.take_snapshot().is_none(), "taken once");
+        assert_eq!(
+            outbox.sent_snapshot(),
+            Some(2),
+            "the replaced one never went out"
+        );
+        assert!(!outbox.push_snapshot(3, Bytes::from_static(b"3")));
+        assert_eq!(outbox.sent_snapshot(), Some(2), "queued is not sent");
     }
 
     #[test]
@@ -163,7 +189,7 @@ mod tests {
             (Some(CLOSE_POLICY), CloseCause::Slow)
         );
         // Nothing more is accepted once closing.
-        outbox.push_snapshot(Bytes::from_static(b"s"));
+        outbox.push_snapshot(9, Bytes::from_static(b"s"));
         assert!(outbox.take_snapshot().is_none());
     }
 

@@ -16,7 +16,7 @@ use bytes::Bytes;
 use slotmap::{SlotMap, new_key_type};
 use tickwire_shared::{
     ChatAck, ClientMsg, ErrorCode, Joined, Message as _, PlayerId, PlayerInfo, PlayerJoined,
-    PlayerLeft, Pong, Resume, Resumed, Snapshot, encode,
+    PlayerLeft, Pong, Resume, Resumed, encode,
 };
 use tokio::sync::mpsc;
 use tracing::Instrument;
@@ -31,6 +31,7 @@ use crate::metrics::{CloseCause, Traffic};
 use crate::outbox::{CLOSE_POLICY, Close};
 use crate::rate_limit::{FloodGuard, Limit, Verdict};
 use crate::rooms::{RoomShared, Seat};
+use crate::snapshot::{ClientView, EncoderRules, SnapshotEncoder, SnapshotKind};
 use crate::tick_clock::TickClock;
 
 /// At most this many overdue ticks are run back to back after a stall; the rest are skipped.
@@ -118,6 +119,8 @@ struct Member {
     player: Seated,
     client: Client,
     chat: FloodGuard,
+    /// What the client holds of the room, when it sees only part of it.
+    view: ClientView,
     fate: Fate,
 }
 
@@ -138,8 +141,11 @@ struct Room<G> {
     chat: RoomChat,
     /// Chat messages accepted this tick, delivered to everyone after the reads.
     chat_out: Vec<Bytes>,
-    /// Reused every tick so a snapshot costs no allocation but its encoding.
-    snapshot: Snapshot,
+    /// The simulation's tick.
+    tick: u64,
+    /// The tick of the last snapshot sent (0: none yet).
+    last_send: u64,
+    snapshots: SnapshotEncoder,
     departed: Vec<MemberKey>,
 }
 
@@ -155,6 +161,11 @@ pub async fn run<G: Game>(
     let idle_limit = ctx.config.room_idle();
     let shutdown = ctx.shutdown.clone();
     let chat = RoomChat::new(ctx.config.chat_max_bytes, ctx.config.chat_history);
+    let snapshots = SnapshotEncoder::new(EncoderRules {
+        tick_rate: ctx.config.tick_rate,
+        keyframe_interval: ctx.config.keyframe_interval,
+        view_radius: ctx.config.view_radius,
+    });
     let mut room = Room {
         ctx,
         shared,
@@ -163,11 +174,9 @@ pub async fn run<G: Game>(
         away: Vec::new(),
         chat,
         chat_out: Vec::new(),
-        snapshot: Snapshot {
-            tick: 0,
-            server_time_ms: 0,
-            players: Vec::new(),
-        },
+        tick: 0,
+        last_send: 0,
+        snapshots,
         departed: Vec::new(),
     };
     let start = tokio::time::Instant::now();
@@ -194,9 +203,9 @@ pub async fn run<G: Game>(
         room.expire_away(began);
         for _ in 0..due.steps {
             room.game.step(clock.dt());
-            room.snapshot.tick += 1;
+            room.tick += 1;
         }
-        room.broadcast_snapshot();
+        room.write_clients();
         room.settle_departures();
         let took = began.elapsed();
         let metrics = &room.ctx.metrics;
@@ -238,6 +247,7 @@ impl<G: Game> Room<G> {
                 per_second: config.chat_rate,
                 burst: config.chat_burst,
             }),
+            view: ClientView::default(),
             fate: Fate::Plays,
         }
     }
@@ -411,7 +421,7 @@ impl<G: Game> Room<G> {
     /// client sends beyond that waits in its own socket, slowing nobody else.
     fn read_clients(&mut self, now: Instant) {
         let budget = self.ctx.config.frames_per_tick.max(1);
-        let tick = self.snapshot.tick;
+        let tick = self.tick;
         let keep_alive = self.ctx.config.keep_alive();
         let mut malformed = 0;
         for member in self.members.values_mut() {
@@ -467,20 +477,38 @@ impl<G: Game> Room<G> {
         }
     }
 
-    fn broadcast_snapshot(&mut self) {
+    /// True when this tick's state goes out: once per multiple of `send_every` passed,
+    /// so ticks run back to back after a stall send one snapshot, not several.
+    fn snapshot_due(&self) -> bool {
+        let every = u64::from(self.ctx.config.send_every.max(1));
+        self.tick / every > self.last_send / every
+    }
+
+    /// Queues this tick's snapshot for every member when one is due, then writes each
+    /// client once with everything the tick queued for it.
+    fn write_clients(&mut self) {
         if self.members.is_empty() {
             return;
         }
-        self.snapshot.server_time_ms = unix_ms();
-        self.snapshot.players.clear();
-        self.game.snapshot(&mut self.snapshot.players);
-        // Encoded once; every outbox gets a reference-counted handle to the same bytes,
-        // and each client gets one write for everything the tick queued for it.
-        let bytes = encode(&self.snapshot);
+        let snapshot_due = self.snapshot_due();
+        if snapshot_due {
+            self.last_send = self.tick;
+            self.snapshots.begin(&self.game, self.tick, unix_ms());
+        }
         let mut dropped = 0;
+        let mut sent = [0u64; 2];
         let mut traffic = Traffic::default();
         for member in self.members.values_mut() {
-            dropped += u64::from(member.client.outbox().push_snapshot(bytes.clone()));
+            if snapshot_due {
+                let base = member.client.outbox().sent_snapshot();
+                // Shared bytes (a reference count) unless the view radius makes them
+                // differ per client; then assembled from pieces encoded once.
+                let (bytes, kind) =
+                    self.snapshots
+                        .for_client(base, &mut member.view, member.player.id);
+                sent[usize::from(kind == SnapshotKind::Delta)] += 1;
+                dropped += u64::from(member.client.outbox().push_snapshot(self.tick, bytes));
+            }
             match member.client.write_now() {
                 Ok(Flow::Open | Flow::Blocked) => {}
                 Ok(Flow::Closed) => member.fate = Fate::Closes,
@@ -495,6 +523,7 @@ impl<G: Game> Room<G> {
         }
         let metrics = &self.ctx.metrics;
         metrics.add_traffic(traffic);
+        metrics.add_snapshots(sent[0], sent[1]);
         if dropped > 0 {
             metrics.snapshots_dropped.inc_by(dropped);
         }

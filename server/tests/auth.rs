@@ -69,11 +69,7 @@ async fn connect(
             .insert(header::AUTHORIZATION, value.parse().unwrap());
     }
     let (ws, _) = tokio_tungstenite::connect_async(request).await?;
-    Ok(Client {
-        ws,
-        id: 0,
-        token: String::new(),
-    })
+    Ok(Client::over(ws))
 }
 
 /// Connects expecting a 401; returns its plain-text body.

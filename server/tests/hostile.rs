@@ -11,10 +11,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use common::honest::{Ending, Honest, ending};
-use common::{Client, TestServer, input};
+use common::{Client, Seen, TestServer, input};
 use futures::stream::SplitSink;
 use futures::{SinkExt, StreamExt};
 use tickwire_server::Config;
+use tickwire_shared::quant::facing_to_steps;
 use tickwire_shared::*;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -30,11 +31,9 @@ fn unlimited() -> Config {
 }
 
 /// The offender's own state in a snapshot.
-fn me(snap: &Snapshot, id: PlayerId) -> PlayerState {
+fn me(snap: &Seen, id: PlayerId) -> PlayerState {
     *snap
-        .players
-        .iter()
-        .find(|p| p.id == id)
+        .player(id)
         .unwrap_or_else(|| panic!("player {id} is not in the snapshot of tick {}", snap.tick))
 }
 
@@ -57,10 +56,10 @@ async fn sync(c: &mut Client) -> (u64, Vec<ServerMsg>) {
 }
 
 /// The next snapshot; panics on an error message (nothing here should earn one).
-async fn snapshot_without_errors(c: &mut Client) -> Snapshot {
+async fn snapshot_without_errors(c: &mut Client) -> Seen {
     loop {
         match c.recv().await {
-            ServerMsg::Snapshot(s) => return s,
+            ServerMsg::Snapshot(s) => return c.seen(&s),
             ServerMsg::Error(e) => panic!("unexpected error: {e:?}"),
             _ => {}
         }
@@ -68,7 +67,7 @@ async fn snapshot_without_errors(c: &mut Client) -> Snapshot {
 }
 
 /// The first snapshot of a tick after `tick`.
-async fn snapshot_after(c: &mut Client, tick: u64) -> Snapshot {
+async fn snapshot_after(c: &mut Client, tick: u64) -> Seen {
     loop {
         let snap = snapshot_without_errors(c).await;
         if snap.tick > tick {
@@ -78,7 +77,7 @@ async fn snapshot_after(c: &mut Client, tick: u64) -> Snapshot {
 }
 
 /// Waits until the server acknowledges input `seq` for `c`; returns that snapshot.
-async fn acked(c: &mut Client, seq: u32) -> Snapshot {
+async fn acked(c: &mut Client, seq: u32) -> Seen {
     for _ in 0..120 {
         let snap = snapshot_without_errors(c).await;
         if me(&snap, c.id).last_input_seq >= seq {
@@ -341,7 +340,7 @@ async fn oversize_frames_are_closed_with_1009() {
     let watch = honest.finish().await;
     watch.assert_steady();
     assert_eq!(
-        watch.last.unwrap().players.len(),
+        watch.last.unwrap().len(),
         1,
         "only the honest player is left"
     );
@@ -407,7 +406,7 @@ async fn invalid_inputs_are_refused_and_never_reach_the_simulation() {
     let honest = Honest::join(&server, "r").await;
     let (mut c, _) = Client::joined(&server, "nan", Some("r")).await;
     let spawned = me(&c.recv_snapshot().await, c.id);
-    assert_eq!((spawned.vel, spawned.last_input_seq), ([0.0, 0.0], 0));
+    assert_eq!((spawned.vel(), spawned.last_input_seq), ([0.0, 0.0], 0));
 
     // From rest: none is applied, so the player stays where it spawned, at rest, facing 0.
     let (tick, seq) = send_refused_inputs(&mut c, 1).await;
@@ -417,7 +416,7 @@ async fn invalid_inputs_are_refused_and_never_reach_the_simulation() {
     }
 
     // A valid input after them is applied: the snapshots above were not blind.
-    let toward = if spawned.pos[0] < 1000.0 { 1.0 } else { -1.0 };
+    let toward = if spawned.pos()[0] < 1000.0 { 1.0 } else { -1.0 };
     c.send(ClientMsg::Input(Input {
         seq,
         dir: [toward, 0.0],
@@ -426,7 +425,8 @@ async fn invalid_inputs_are_refused_and_never_reach_the_simulation() {
     }))
     .await;
     let now = me(&acked(&mut c, seq).await, c.id);
-    assert_eq!(now.facing, 0.5);
+    let half_radian = facing_to_steps(0.5);
+    assert_eq!(now.facing, half_radian);
     let applied = seq;
 
     // While moving: the player keeps acting on its last valid input.
@@ -434,10 +434,16 @@ async fn invalid_inputs_are_refused_and_never_reach_the_simulation() {
     let mut last = me(&snapshot_after(&mut c, tick).await, c.id);
     for _ in 0..10 {
         let now = me(&snapshot_without_errors(&mut c).await, c.id);
-        assert_eq!((now.last_input_seq, now.facing), (applied, 0.5));
-        assert!(now.pos.iter().chain(&now.vel).all(|v| v.is_finite()));
+        assert_eq!((now.last_input_seq, now.facing), (applied, half_radian));
+        // Inside the world: no NaN or infinity reached a position (it would round to 0
+        // or saturate far outside).
+        let [x, y] = now.pos();
         assert!(
-            now.vel[0] * toward >= last.vel[0] * toward - 1e-3 && now.vel[0] * toward > 0.0,
+            (12.0..=1988.0).contains(&x) && (12.0..=1988.0).contains(&y),
+            "{now:?}"
+        );
+        assert!(
+            now.vel()[0] * toward >= last.vel()[0] * toward - 1e-3 && now.vel()[0] * toward > 0.0,
             "a refused input changed the player's course: {last:?} -> {now:?}"
         );
         last = now;
@@ -453,11 +459,11 @@ async fn a_direction_a_little_over_one_is_scaled_to_top_speed() {
     let (mut c, _) = Client::joined(&server, "speeder", Some("r")).await;
     let spawned = me(&c.recv_snapshot().await, c.id);
     // A unit vector with float rounding, toward the middle so no wall stops the player.
-    let toward = if spawned.pos[0] < 1000.0 { 1.0 } else { -1.0 };
+    let toward = if spawned.pos()[0] < 1000.0 { 1.0 } else { -1.0 };
     let mut speed = 0.0;
     for seq in 1..=60 {
         c.send(input(seq, [1.005 * toward, 0.0])).await;
-        let v = me(&snapshot_without_errors(&mut c).await, c.id).vel;
+        let v = me(&snapshot_without_errors(&mut c).await, c.id).vel();
         speed = (v[0] * v[0] + v[1] * v[1]).sqrt();
         assert!(speed <= 300.0 + 1e-3, "faster than top speed: {v:?}");
     }
@@ -473,7 +479,7 @@ async fn old_and_repeated_sequence_numbers_are_ignored() {
     let (mut c, _) = Client::joined(&server, "rewinder", Some("r")).await;
     let spawned = me(&c.recv_snapshot().await, c.id);
     // Move toward the middle, so no wall stops the player during the test.
-    let toward = if spawned.pos[0] < 1000.0 { 1.0 } else { -1.0 };
+    let toward = if spawned.pos()[0] < 1000.0 { 1.0 } else { -1.0 };
     let move_input = |seq, x: f32, facing| {
         ClientMsg::Input(Input {
             seq,
@@ -495,13 +501,17 @@ async fn old_and_repeated_sequence_numbers_are_ignored() {
     for _ in 0..20 {
         let now = me(&snapshot_without_errors(&mut c).await, c.id);
         assert_eq!(now.last_input_seq, 10, "the acknowledged seq went back");
-        assert_eq!(now.facing, 1.0, "an ignored input turned the player");
+        assert_eq!(
+            now.facing,
+            facing_to_steps(1.0),
+            "an ignored input turned the player"
+        );
         assert!(
-            now.vel[0] * toward >= last.vel[0] * toward - 1e-3 && now.vel[0] * toward > 0.0,
+            now.vel()[0] * toward >= last.vel()[0] * toward - 1e-3 && now.vel()[0] * toward > 0.0,
             "an ignored input slowed the player: {last:?} -> {now:?}"
         );
         assert!(
-            now.pos[0] * toward > last.pos[0] * toward,
+            now.pos()[0] * toward > last.pos()[0] * toward,
             "still moving on"
         );
         last = now;
@@ -510,12 +520,12 @@ async fn old_and_repeated_sequence_numbers_are_ignored() {
     // A newer number is applied: facing and direction change.
     c.send(move_input(11, -toward, 2.5)).await;
     let now = me(&acked(&mut c, 11).await, c.id);
-    assert_eq!(now.facing, 2.5);
+    assert_eq!(now.facing, facing_to_steps(2.5));
     let mut turned = false;
     for _ in 0..60 {
         let now = me(&snapshot_without_errors(&mut c).await, c.id);
         assert_eq!(now.last_input_seq, 11);
-        if now.vel[0] * toward < 0.0 {
+        if now.vel()[0] * toward < 0.0 {
             turned = true;
             break;
         }
@@ -533,7 +543,7 @@ async fn old_and_repeated_sequence_numbers_are_ignored() {
     c.recv_where(|m| matches!(m, ServerMsg::Joined(_))).await;
     c.send(move_input(1, 0.0, 0.25)).await;
     let now = me(&acked(&mut c, 1).await, c.id);
-    assert_eq!((now.last_input_seq, now.facing), (1, 0.25));
+    assert_eq!((now.last_input_seq, now.facing), (1, facing_to_steps(0.25)));
 
     honest.finish().await.assert_steady();
     server.stop().await;

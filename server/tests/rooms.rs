@@ -32,7 +32,7 @@ async fn two_players_in_one_room_both_see_one_move() {
     );
 
     let start = ana.recv_snapshot().await;
-    let before = start.players.iter().find(|p| p.id == ana.id).unwrap().pos;
+    let before = start.players.iter().find(|p| p.id == ana.id).unwrap().pos();
     ana.send(input(1, [1.0, 0.0])).await;
 
     // Both clients see ana move right, with input 1 applied, within a few ticks.
@@ -44,12 +44,12 @@ async fn two_players_in_one_room_both_see_one_move() {
             let p = snap.players.iter().find(|p| p.last_input_seq == 1);
             if let Some(p) = p {
                 assert!(
-                    p.pos[0] > before[0],
+                    p.pos()[0] > before[0],
                     "moved right: {:?} -> {:?}",
                     before,
-                    p.pos
+                    p.pos()
                 );
-                assert!(p.vel[0] > 0.0);
+                assert!(p.vel()[0] > 0.0);
                 seen = true;
                 break;
             }

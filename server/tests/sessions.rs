@@ -7,32 +7,31 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Client, TestServer, input};
+use common::{Client, Seen, TestServer, input};
 use tickwire_server::Config;
 use tickwire_shared::*;
 
-fn me(snap: &Snapshot, id: PlayerId) -> PlayerState {
+fn me(snap: &Seen, id: PlayerId) -> PlayerState {
     *snap
-        .players
-        .iter()
-        .find(|p| p.id == id)
+        .player(id)
         .unwrap_or_else(|| panic!("player {id} is not in the snapshot of tick {}", snap.tick))
 }
 
 /// Reads the watcher's messages for `for_ticks` snapshots; fails on any PlayerLeft or
 /// PlayerJoined about `id`, and on `id` jumping further than its top speed allows.
-async fn watch_steady(watcher: &mut Client, id: PlayerId, for_ticks: usize) -> Snapshot {
-    let mut last: Option<Snapshot> = None;
+async fn watch_steady(watcher: &mut Client, id: PlayerId, for_ticks: usize) -> Seen {
+    let mut last: Option<Seen> = None;
     let mut seen = 0;
     while seen < for_ticks {
         match watcher.recv().await {
             ServerMsg::Snapshot(snap) => {
+                let snap = watcher.seen(&snap);
                 let now = me(&snap, id);
                 if let Some(prev) = &last {
                     let before = me(prev, id);
                     let ticks = (snap.tick - prev.tick) as f32;
-                    let moved = ((now.pos[0] - before.pos[0]).powi(2)
-                        + (now.pos[1] - before.pos[1]).powi(2))
+                    let moved = ((now.pos()[0] - before.pos()[0]).powi(2)
+                        + (now.pos()[1] - before.pos()[1]).powi(2))
                     .sqrt();
                     // 300 units/s at 60 Hz is 5 per tick; pushes from others add a little.
                     assert!(
@@ -108,7 +107,7 @@ async fn a_resume_within_the_grace_keeps_the_player_and_loses_no_input() {
     assert_eq!(state.last_input_seq, 20, "every input applied");
     // Moving the way input 20 said: the duplicates (all pointing -x) were not applied.
     let settled = watch_steady(&mut watcher, id, 40).await;
-    let v = me(&settled, id).vel;
+    let v = me(&settled, id).vel();
     let want = dir(20);
     assert!(
         v[0] * want[0] + v[1] * want[1] > 250.0,
@@ -463,11 +462,7 @@ async fn as_user(server: &TestServer, user: &str, rooms: &[&str]) -> Client {
     let token = auth.mint(user, None, Duration::from_secs(600), &rooms);
     let url = format!("{}?token={token}", server.url());
     let (ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-    let mut c = Client {
-        ws,
-        id: 0,
-        token: String::new(),
-    };
+    let mut c = Client::over(ws);
     c.send(ClientMsg::Hello(Hello {
         version: PROTOCOL_VERSION,
         name: "ignored".into(),
@@ -572,11 +567,7 @@ async fn a_token_naming_a_private_room_admits_without_a_key_and_resumes_are_per_
     };
     for (user, ok) in [("mallory", false), ("invited", true)] {
         let (ws, _) = tokio_tungstenite::connect_async(url(user)).await.unwrap();
-        thief = Client {
-            ws,
-            id: 0,
-            token: String::new(),
-        };
+        thief = Client::over(ws);
         thief
             .send(ClientMsg::Resume(Resume {
                 token: token.clone(),

@@ -265,23 +265,66 @@ mod tests {
     }
 
     #[test]
-    fn server_snapshot_round_trips() {
-        let msg = ServerMsg::Snapshot(Snapshot {
+    fn server_snapshots_round_trip() {
+        let ana = PlayerState {
+            id: 9,
+            x: 100_000,
+            y: -2,
+            vx: -300,
+            vy: 4,
+            facing: 512,
+            last_input_seq: 77,
+        };
+        let keyframe = Snapshot {
             tick: 1 << 40,
+            base_tick: None,
             server_time_ms: 1_700_000_000_000,
-            players: vec![PlayerState {
-                id: 9,
-                pos: [1.0, 2.0],
-                vel: [-3.0, 4.0],
-                facing: 0.25,
-                last_input_seq: 77,
+            state_hash: crate::state_hash([&ana]),
+            removed: vec![],
+            added: vec![ana],
+            changes: vec![],
+        };
+        let delta = Snapshot {
+            tick: (1 << 40) + 3,
+            base_tick: Some(1 << 40),
+            removed: vec![4, u32::MAX],
+            added: vec![PlayerState {
+                id: 5,
+                facing: -511,
+                ..ana
             }],
-        });
-        assert_eq!(ServerMsg::decode(&encode_server(&msg)).unwrap(), msg);
+            changes: vec![0xaa, 0x00, 0xff],
+            ..keyframe.clone()
+        };
+        for snap in [keyframe, delta] {
+            let msg = ServerMsg::Snapshot(snap);
+            assert_eq!(ServerMsg::decode(&encode_server(&msg)).unwrap(), msg);
+        }
+    }
+
+    /// `changes` is a MessagePack bin (`c4`), not an array of small integers.
+    #[test]
+    fn snapshot_changes_are_a_bin() {
+        let snap = Snapshot {
+            tick: 1,
+            base_tick: Some(0),
+            server_time_ms: 0,
+            state_hash: 0,
+            removed: vec![],
+            added: vec![],
+            changes: vec![0x80, 0x01],
+        };
+        let frame = encode(&snap);
+        assert_eq!(
+            frame[..],
+            [
+                0x92, 0x02, 0x97, 1, 0, 0, 0, 0x90, 0x90, 0xc4, 2, 0x80, 0x01
+            ]
+        );
     }
 
     #[test]
-    fn server_messages_of_version_2_round_trip() {
+    fn other_server_messages_round_trip() {
         let players = vec![PlayerInfo {
             id: 3,
             name: "bo".into(),

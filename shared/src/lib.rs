@@ -14,11 +14,18 @@
 //! assert_eq!(ClientMsg::decode(&frame).unwrap(), ClientMsg::Input(input));
 //! ```
 
+pub mod changes;
 mod codec;
 mod messages;
+pub mod quant;
+mod replica;
+mod state_hash;
+pub mod wire_snapshot;
 
 pub use codec::{DecodeError, Message, encode, encode_client, encode_server};
 pub use messages::*;
+pub use replica::{Replica, ReplicaError};
+pub use state_hash::{StateHasher, player_hash, state_hash};
 
 /// The protocol version this build speaks; a hello with any other version is refused.
-pub const PROTOCOL_VERSION: u16 = 2;
+pub const PROTOCOL_VERSION: u16 = 3;

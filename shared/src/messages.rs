@@ -128,7 +128,7 @@ pub struct Ping {
 pub struct Welcome {
     /// This connection's player id, as it appears in snapshots.
     pub player_id: PlayerId,
-    /// Simulation ticks (and snapshots) per second.
+    /// Simulation ticks per second (snapshots go out once every `--send-every` ticks).
     pub tick_rate: u16,
     /// The server's protocol version.
     pub protocol_version: u16,
@@ -158,30 +158,77 @@ pub struct Joined {
     pub players: Vec<PlayerInfo>,
 }
 
-/// One player's state in a snapshot.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// One player's state as the wire carries it: fixed-point integers (see [`crate::quant`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct PlayerState {
     /// The player's id.
     pub id: PlayerId,
-    /// Position in world units.
-    pub pos: [f32; 2],
-    /// Velocity in world units per second.
-    pub vel: [f32; 2],
-    /// Facing in radians, in (-π, π].
-    pub facing: f32,
+    /// Position x, in hundredths of a world unit.
+    pub x: i32,
+    /// Position y, in hundredths of a world unit.
+    pub y: i32,
+    /// Velocity x, in whole world units per second.
+    pub vx: i32,
+    /// Velocity y, in whole world units per second.
+    pub vy: i32,
+    /// Facing, in 1024ths of a turn, in `(-512, 512]` (0 looks along +x, 256 along +y).
+    pub facing: i32,
     /// The newest input sequence number the server has applied for this player (0: none).
     pub last_input_seq: u32,
 }
 
-/// Server to client, type 2: the whole room after a tick.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+impl PlayerState {
+    /// Position in world units.
+    pub fn pos(&self) -> [f32; 2] {
+        [
+            crate::quant::pos_from_steps(self.x),
+            crate::quant::pos_from_steps(self.y),
+        ]
+    }
+
+    /// Velocity in world units per second.
+    pub fn vel(&self) -> [f32; 2] {
+        [
+            crate::quant::vel_from_steps(self.vx),
+            crate::quant::vel_from_steps(self.vy),
+        ]
+    }
+
+    /// Facing in radians, in `(-π, π]`.
+    pub fn facing_radians(&self) -> f32 {
+        crate::quant::facing_from_steps(self.facing)
+    }
+}
+
+/// Server to client, type 2: the room's state after a tick, as a keyframe (`base_tick` is
+/// `None`: the whole state) or as the changes since the snapshot of `base_tick` that this
+/// client received. See PROTOCOL.md for how a client applies one, and [`crate::Replica`]
+/// for a client that does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Snapshot {
     /// The room's simulation tick this state is from.
     pub tick: u64,
+    /// The tick of the snapshot this one changes, or `None` for a keyframe.
+    pub base_tick: Option<u64>,
     /// The server's wall clock when the snapshot was made, in milliseconds since the Unix epoch.
     pub server_time_ms: u64,
-    /// Every player in the room.
-    pub players: Vec<PlayerState>,
+    /// [`crate::state_hash`] of the whole state the client holds once this is applied.
+    pub state_hash: u32,
+    /// Players of the base that are gone (left, or out of view).
+    pub removed: Vec<PlayerId>,
+    /// Players that are new (joined, or came into view), whole; in a keyframe, everyone.
+    pub added: Vec<PlayerState>,
+    /// The bit-packed changes of every player of the base that is not removed, in the
+    /// base's order (PROTOCOL.md, "Change records"); empty in a keyframe.
+    #[serde(with = "serde_bytes")]
+    pub changes: Vec<u8>,
+}
+
+impl Snapshot {
+    /// True when this snapshot needs no base.
+    pub fn is_keyframe(&self) -> bool {
+        self.base_tick.is_none()
+    }
 }
 
 /// Server to client, type 3: the answer to a ping.

@@ -21,7 +21,9 @@
 //!
 //! Chat text is the one field that is not always the same MessagePack type: it is written
 //! as a str when it is UTF-8 and as a bin otherwise, and read from either, so a str or a
-//! bin holding the same bytes decodes to the same text (`chat_text_*` below).
+//! bin holding the same bytes decodes to the same text (`chat_text_*` below). A snapshot's
+//! `changes` is always written as a bin; the reader also takes a str or an array of bytes
+//! in its place, which re-encode as the bin, so the invariant holds for those too.
 //!
 //! The cargo-fuzz targets in `fuzz/` check the same invariant with coverage guidance. An
 //! input the fuzzer finds to break it belongs at the end of this file, as a plain `#[test]`
@@ -187,21 +189,62 @@ fn any_client_msg() -> impl Strategy<Value = ClientMsg> {
     ]
 }
 
+/// Signed fields: mostly what a server sends (small, either sign), sometimes anything, so
+/// every width of MessagePack integer, negative and positive, shows up.
+fn any_i32() -> impl Strategy<Value = i32> {
+    prop_oneof![
+        2 => -600..600i32,
+        1 => 0..200_001i32,
+        1 => prop::sample::select(vec![i32::MIN, -32_769, -129, -33, -32, 127, 128, i32::MAX]),
+        1 => any::<i32>(),
+    ]
+}
+
 fn any_player_state() -> impl Strategy<Value = PlayerState> {
     (
         any::<u32>(),
-        [any_f32(), any_f32()],
-        [any_f32(), any_f32()],
-        any_f32(),
+        [any_i32(), any_i32(), any_i32(), any_i32(), any_i32()],
         any::<u32>(),
     )
-        .prop_map(|(id, pos, vel, facing, last_input_seq)| PlayerState {
+        .prop_map(|(id, [x, y, vx, vy, facing], last_input_seq)| PlayerState {
             id,
-            pos,
-            vel,
+            x,
+            y,
+            vx,
+            vy,
             facing,
             last_input_seq,
         })
+}
+
+/// Any snapshot, well formed or not as a snapshot (the codec does not look inside
+/// `changes`, nor check that a keyframe has no `removed`): keyframes and deltas, with up
+/// to 17 players in a list (so the array16 form appears now and then) and `changes` up to
+/// 300 bytes (bin8 and bin16).
+fn any_snapshot() -> impl Strategy<Value = Snapshot> {
+    (
+        any::<u64>(),
+        prop::option::of(any::<u64>()),
+        any::<u64>(),
+        any::<u32>(),
+        prop::collection::vec(any::<u32>(), 0..18),
+        prop::collection::vec(any_player_state(), 0..18),
+        prop_oneof![
+            4 => prop::collection::vec(any::<u8>(), 0..40),
+            1 => prop::collection::vec(any::<u8>(), 250..300),
+        ],
+    )
+        .prop_map(
+            |(tick, base_tick, server_time_ms, state_hash, removed, added, changes)| Snapshot {
+                tick,
+                base_tick,
+                server_time_ms,
+                state_hash,
+                removed,
+                added,
+                changes,
+            },
+        )
 }
 
 fn any_server_msg() -> impl Strategy<Value = ServerMsg> {
@@ -227,19 +270,7 @@ fn any_server_msg() -> impl Strategy<Value = ServerMsg> {
             ),
         (any_string(), prop::collection::vec(info(), 0..4))
             .prop_map(|(room, players)| ServerMsg::Joined(Joined { room, players })),
-        (
-            any::<u64>(),
-            any::<u64>(),
-            // Up to 17 players, so the array16 form appears now and then.
-            prop::collection::vec(any_player_state(), 0..18)
-        )
-            .prop_map(
-                |(tick, server_time_ms, players)| ServerMsg::Snapshot(Snapshot {
-                    tick,
-                    server_time_ms,
-                    players,
-                })
-            ),
+        any_snapshot().prop_map(ServerMsg::Snapshot),
         (any_f64(), any::<u64>()).prop_map(|(client_time, server_tick)| ServerMsg::Pong(Pong {
             client_time,
             server_tick,

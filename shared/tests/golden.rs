@@ -15,14 +15,25 @@
 //! picks the smallest encoding, and gets the same bytes back: the wire is canonical, plain
 //! MessagePack that any language's library can read and write.
 //!
+//! The three snapshot vectors (a keyframe, a delta from it, and a delta in which nothing
+//! changed) are held to more: each is also exactly what a server writes from pieces with
+//! `wire_snapshot`, and each applies with `Replica` to the state it describes. The change
+//! record in the delta is worked out bit by bit next to its constant;
+//! `snapshot_worked_examples` pins the numbers PROTOCOL.md works through (prediction,
+//! FNV-1a hashes), and `change_record_sizes` the sizes of its example change records.
+//!
 //! `fuzz_seeds_are_the_vectors` checks that the hand-made seeds of the cargo-fuzz corpus
 //! (`fuzz/corpus/*/seed-*`) are exactly these vectors, so they follow every change too.
 
 use rmpv::Value;
+use tickwire_shared::wire_snapshot::{
+    Head, write_added_len, write_changes, write_head, write_player, write_removed,
+};
 use tickwire_shared::{
     Chat, ChatAck, ChatMessage, ChatText, ClientMsg, Create, Error, ErrorCode, Hello, Input, Join,
     Joined, Leave, PROTOCOL_VERSION, Ping, PlayerInfo, PlayerJoined, PlayerLeft, PlayerState, Pong,
-    Resume, Resumed, ServerMsg, Snapshot, Welcome, encode_client, encode_server,
+    Replica, Resume, Resumed, ServerMsg, Snapshot, Welcome, encode_client, encode_server,
+    player_hash, state_hash,
 };
 
 /// The resume token of the story: the one `Welcome` hands out and `Resume` presents.
@@ -33,8 +44,8 @@ const NEXT_TOKEN: &str = "ffeeddccbbaa99887766554433221100";
 
 // Client to server. Each constant is the example under the same name in PROTOCOL.md.
 
-/// Hello { version: 2, name: "ana" }
-const HELLO: &str = "92 00 92 02 a3 61 6e 61";
+/// Hello { version: 3, name: "ana" }
+const HELLO: &str = "92 00 92 03 a3 61 6e 61";
 /// Join { room: "lobby", key: nil }
 const JOIN_NAMED: &str = "92 01 92 a5 6c 6f 62 62 79 c0";
 /// Join { room: nil, key: nil } (quick-join)
@@ -61,15 +72,61 @@ const CHAT_NOT_UTF8: &str = "92 07 92 02 c4 03 68 69 ff";
 
 // Server to client.
 
-/// Welcome { player_id: 7, tick_rate: 60, protocol_version: 2, resume_token: TOKEN,
+/// Welcome { player_id: 7, tick_rate: 60, protocol_version: 3, resume_token: TOKEN,
 /// user_id: "ana" }
-const WELCOME: &str = "92 00 95 07 3c 02 d9 20 30 30 31 31 32 32 33 33 34 34 35 35 36 36 37 37 \
+const WELCOME: &str = "92 00 95 07 3c 03 d9 20 30 30 31 31 32 32 33 33 34 34 35 35 36 36 37 37 \
                        38 38 39 39 61 61 62 62 63 63 64 64 65 65 66 66 a3 61 6e 61";
 /// Joined { room: "lobby", players: [{ id: 3, name: "bo" }] }
 const JOINED: &str = "92 01 92 a5 6c 6f 62 62 79 91 92 03 a2 62 6f";
-/// Snapshot { tick: 1200, server_time_ms: 1700000000000, players: [one player] }
-const SNAPSHOT: &str = "92 02 93 cd 04 b0 cf 00 00 01 8b cf e5 68 00 91 95 07 92 ca 44 7a 00 00 \
-                        ca 44 00 20 00 92 ca 43 34 00 00 ca c3 70 00 00 ca 3f c0 00 00 cd 01 2c";
+/// Snapshot { tick: 1200, base_tick: nil, server_time_ms: 1700000000000,
+/// state_hash: 0x89174c52, removed: [], added: [ana_at_1200(), bo_at_1200()], changes: [] }:
+/// a keyframe.
+const SNAPSHOT_KEYFRAME: &str = "92 02 97 cd 04 b0 c0 cf 00 00 01 8b cf e5 68 00 ce 89 17 4c 52 \
+                                 90 92 97 07 ce 00 01 86 a0 cd c8 32 00 00 cc f4 cd 01 2c \
+                                 97 03 cd 61 a8 ce 00 01 25 2a 00 00 d1 ff 00 0c c4 00";
+/// Snapshot { tick: 1201, base_tick: 1200, server_time_ms: 1700000000017,
+/// state_hash: 0x742b37f4, removed: [3], added: [cy_at_1201()], changes: ANA_WALKS }: bo
+/// left, cy joined, ana started to walk. Her record, 39 bits plus 1 bit of padding (each
+/// axis has its own code, velocity before position):
+///
+/// ```text
+/// 1                changed
+/// 01 010100        vx: a 6-bit delta, +20   (0 -> 20)
+/// 01 110001        vy: a 6-bit delta, -15   (0 -> -15; 64 - 15 = 49)
+/// 01 0001          x: a 4-bit residual, +1  (predicted 100000 + round(20·100·1/60) = 100033;
+///                                            now 100034)
+/// 01 1110          y: a 4-bit residual, -2  (predicted 51250 + round(-15·100·1/60) = 51225;
+///                                            now 51223; 16 - 2 = 14)
+/// 01 111011        facing: a 6-bit turn, -5 (244 -> 239; 64 - 5 = 59)
+/// 01               input seq: one more      (300 -> 301)
+/// 0                padding to a whole byte
+///
+/// 10101010 00111000 10100010 11110011 11011010 = aa 38 a2 f3 da
+/// ```
+const SNAPSHOT_DELTA: &str = "92 02 97 cd 04 b1 cd 04 b0 cf 00 00 01 8b cf e5 68 11 ce 74 2b 37 f4 \
+                              91 03 91 97 09 ce 00 02 4a 09 cd 9c 40 00 00 00 00 c4 05 aa 38 a2 f3 da";
+/// Snapshot { tick: 1201, base_tick: 1200, server_time_ms: 1700000000017,
+/// state_hash: 0x89174c52, removed: [], added: [], changes: [0x00] }: the delta from the
+/// same keyframe had nobody moved, joined or left in tick 1201. Two records of one 0 bit
+/// each, then six bits of padding.
+const SNAPSHOT_UNCHANGED: &str = "92 02 97 cd 04 b1 cd 04 b0 cf 00 00 01 8b cf e5 68 11 \
+                                  ce 89 17 4c 52 90 90 c4 01 00";
+/// The `changes` of [`SNAPSHOT_DELTA`]: ana's walking record, worked out bit by bit there.
+const ANA_WALKS: [u8; 5] = [
+    0b1010_1010,
+    0b0011_1000,
+    0b1010_0010,
+    0b1111_0011,
+    0b1101_1010,
+];
+/// The 28 bytes `player_hash` hashes for ana at tick 1200, and for bo (PROTOCOL.md, "The
+/// state hash").
+const ANA_HASHED: &str =
+    "07 00 00 00  a0 86 01 00  32 c8 00 00  00 00 00 00  00 00 00 00  f4 00 00 00  2c 01 00 00";
+const BO_HASHED: &str =
+    "03 00 00 00  a8 61 00 00  2a 25 01 00  00 00 00 00  00 00 00 00  00 ff ff ff  0c 00 00 00";
+/// The tick rate of the story (the `Welcome`'s), which the deltas' predictions use.
+const TICK_RATE: u16 = 60;
 /// Pong { client_time: 1500.25, server_tick: 1200 }
 const PONG: &str = "92 03 92 cb 40 97 71 00 00 00 00 00 cd 04 b0";
 /// Error { code: 7 (ROOM_FULL), message: "room is full", in_reply_to: 1 }
@@ -146,13 +203,13 @@ fn assert_server_golden(msg: ServerMsg, hex: &str) {
 fn hex_helpers_agree() {
     assert_eq!(from_hex("92 0a\n ff"), vec![0x92, 0x0a, 0xff]);
     assert_eq!(to_hex(&[0x92, 0x0a, 0xff]), "92 0a ff");
-    assert_eq!(canonical(SNAPSHOT).len(), 48 * 3 - 1);
+    assert_eq!(canonical(SNAPSHOT_KEYFRAME).len(), 58 * 3 - 1);
 }
 
 #[test]
 fn client_hello() {
     let msg = Hello {
-        version: 2,
+        version: 3,
         name: "ana".into(),
     };
     assert_eq!(msg.version, PROTOCOL_VERSION);
@@ -295,20 +352,293 @@ fn server_joined() {
     assert_server_golden(ServerMsg::Joined(msg), JOINED);
 }
 
-#[test]
-fn server_snapshot() {
-    let msg = Snapshot {
+// The snapshot story: ana (player 7) and bo (3) stand in the lobby at tick 1200, and the
+// client gets a keyframe. In tick 1201 bo leaves, cy (9) joins, and ana starts to walk.
+
+/// Ana at tick 1200: at rest at (1000.00, 512.50), facing 244/1024 of a turn (1.5 rad),
+/// her input 300 applied.
+fn ana_at_1200() -> PlayerState {
+    PlayerState {
+        id: 7,
+        x: 100_000,
+        y: 51_250,
+        vx: 0,
+        vy: 0,
+        facing: 244,
+        last_input_seq: 300,
+    }
+}
+
+/// Bo at tick 1200: at rest at (250.00, 750.50), looking along -y.
+fn bo_at_1200() -> PlayerState {
+    PlayerState {
+        id: 3,
+        x: 25_000,
+        y: 75_050,
+        vx: 0,
+        vy: 0,
+        facing: -256,
+        last_input_seq: 12,
+    }
+}
+
+/// Ana at tick 1201: input 301 set her walking; 1500 units/s² for one tick took her to
+/// (20, -15) units/s, and she turned 5 steps clockwise.
+fn ana_at_1201() -> PlayerState {
+    PlayerState {
+        x: 100_034,
+        y: 51_223,
+        vx: 20,
+        vy: -15,
+        facing: 239,
+        last_input_seq: 301,
+        ..ana_at_1200()
+    }
+}
+
+/// Cy, new at tick 1201: at rest where the server spawned them, facing 0, no input yet.
+fn cy_at_1201() -> PlayerState {
+    PlayerState {
+        id: 9,
+        x: 150_025,
+        y: 40_000,
+        vx: 0,
+        vy: 0,
+        facing: 0,
+        last_input_seq: 0,
+    }
+}
+
+fn keyframe() -> Snapshot {
+    Snapshot {
         tick: 1200,
+        base_tick: None,
         server_time_ms: 1_700_000_000_000,
-        players: vec![PlayerState {
-            id: 7,
-            pos: [1000.0, 512.5],
-            vel: [180.0, -240.0],
-            facing: 1.5,
-            last_input_seq: 300,
-        }],
+        state_hash: 0x8917_4c52,
+        removed: vec![],
+        added: vec![ana_at_1200(), bo_at_1200()],
+        changes: vec![],
+    }
+}
+
+fn delta() -> Snapshot {
+    Snapshot {
+        tick: 1201,
+        base_tick: Some(1200),
+        server_time_ms: 1_700_000_000_017,
+        state_hash: 0x742b_37f4,
+        removed: vec![3],
+        added: vec![cy_at_1201()],
+        changes: ANA_WALKS.to_vec(),
+    }
+}
+
+fn unchanged() -> Snapshot {
+    Snapshot {
+        tick: 1201,
+        base_tick: Some(1200),
+        server_time_ms: 1_700_000_000_017,
+        state_hash: 0x8917_4c52,
+        removed: vec![],
+        added: vec![],
+        changes: vec![0x00],
+    }
+}
+
+/// The frame a server puts together from pieces with `wire_snapshot`.
+fn from_pieces(snap: &Snapshot) -> Vec<u8> {
+    let mut buf = Vec::new();
+    write_head(
+        &mut buf,
+        &Head {
+            tick: snap.tick,
+            base_tick: snap.base_tick,
+            server_time_ms: snap.server_time_ms,
+            state_hash: snap.state_hash,
+        },
+    );
+    write_removed(&mut buf, &snap.removed);
+    write_added_len(&mut buf, snap.added.len());
+    for player in &snap.added {
+        write_player(&mut buf, player);
+    }
+    write_changes(&mut buf, &snap.changes);
+    buf
+}
+
+/// The vector is what the codec writes and what `wire_snapshot` writes, and reads back.
+fn assert_snapshot_golden(snap: &Snapshot, hex: &str) {
+    assert_eq!(
+        to_hex(&from_pieces(snap)),
+        canonical(hex),
+        "pieces of {snap:?}"
+    );
+    assert_server_golden(ServerMsg::Snapshot(snap.clone()), hex);
+}
+
+/// A replica holding the keyframe, as a client has it after tick 1200.
+fn replica_at_1200() -> Replica {
+    let mut replica = Replica::new();
+    replica
+        .apply(&keyframe(), TICK_RATE)
+        .expect("the keyframe applies");
+    replica
+}
+
+#[test]
+fn server_snapshot_keyframe() {
+    assert_snapshot_golden(&keyframe(), SNAPSHOT_KEYFRAME);
+    let replica = replica_at_1200();
+    assert_eq!(replica.tick(), Some(1200));
+    assert_eq!(replica.players(), [ana_at_1200(), bo_at_1200()]);
+}
+
+#[test]
+fn server_snapshot_delta() {
+    assert_snapshot_golden(&delta(), SNAPSHOT_DELTA);
+    let mut replica = replica_at_1200();
+    replica
+        .apply(&delta(), TICK_RATE)
+        .expect("the delta applies");
+    assert_eq!(replica.tick(), Some(1201));
+    // The base's survivors in the base's order (ana), then the added (cy).
+    assert_eq!(replica.players(), [ana_at_1201(), cy_at_1201()]);
+}
+
+#[test]
+fn server_snapshot_unchanged() {
+    assert_snapshot_golden(&unchanged(), SNAPSHOT_UNCHANGED);
+    let mut replica = replica_at_1200();
+    replica
+        .apply(&unchanged(), TICK_RATE)
+        .expect("the delta applies");
+    assert_eq!(replica.tick(), Some(1201));
+    assert_eq!(replica.players(), [ana_at_1200(), bo_at_1200()]);
+}
+
+/// The numbers PROTOCOL.md works through: ana's record as `write_change` writes it, her
+/// predicted position, and the state hashes from each player's FNV-1a hash.
+#[test]
+fn snapshot_worked_examples() {
+    use bitstream_io::{BigEndian, BitWrite, BitWriter};
+    use tickwire_shared::changes::{predict, write_change};
+
+    let mut bits = BitWriter::endian(Vec::new(), BigEndian);
+    write_change(&mut bits, &ana_at_1200(), &ana_at_1201(), 1, TICK_RATE).expect("into a Vec");
+    bits.byte_align().expect("into a Vec");
+    assert_eq!(bits.into_writer(), ANA_WALKS);
+
+    assert_eq!(predict(100_000, 20, 1, TICK_RATE), 100_033);
+    assert_eq!(predict(51_250, -15, 1, TICK_RATE), 51_225);
+    // Halves round up, toward +infinity: -0.5 steps is 0, +0.5 is 1.
+    assert_eq!(predict(0, -3, 1, 600), 0);
+    assert_eq!(predict(0, 3, 1, 600), 1);
+    // Over several ticks the product is rounded once, not tick by tick: 3 ticks at
+    // 1 unit/s and 60 Hz are 5 steps (3 × 1.67 rounded each time would be 6).
+    assert_eq!(predict(0, 1, 3, 60), 5);
+
+    // FNV-1a 64 as PROTOCOL.md spells it out, step by step.
+    let fnv1a = |bytes: &[u8], steps: &mut Vec<u64>| {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for &b in bytes {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+            steps.push(h);
+        }
+        h
     };
-    assert_server_golden(ServerMsg::Snapshot(msg), SNAPSHOT);
+    let mut steps = Vec::new();
+    assert_eq!(
+        fnv1a(&from_hex(ANA_HASHED), &mut steps),
+        0x3047_7056_2cc1_5b10
+    );
+    assert_eq!(steps[..2], [0xaf63_ba4c_8601_b2c6, 0x0828_5607_b4e2_c672]);
+    assert_eq!(
+        fnv1a(&from_hex(BO_HASHED), &mut steps),
+        0x8c86_9f44_5c55_f142
+    );
+
+    assert_eq!(player_hash(&ana_at_1200()), 0x3047_7056_2cc1_5b10);
+    assert_eq!(player_hash(&bo_at_1200()), 0x8c86_9f44_5c55_f142);
+    assert_eq!(
+        player_hash(&ana_at_1200()).wrapping_add(player_hash(&bo_at_1200())),
+        0xbcce_0f9a_8917_4c52
+    );
+    assert_eq!(state_hash([&ana_at_1200(), &bo_at_1200()]), 0x8917_4c52);
+    assert_eq!(player_hash(&ana_at_1201()), 0x1a3a_97cf_229c_8f83);
+    assert_eq!(player_hash(&cy_at_1201()), 0x4c67_c9e4_518e_a871);
+    assert_eq!(state_hash([&ana_at_1201(), &cy_at_1201()]), 0x742b_37f4);
+}
+
+/// The sizes of the records in PROTOCOL.md's table of examples (section 9, "Change
+/// records"), as `write_change` writes them.
+#[test]
+fn change_record_sizes() {
+    use bitstream_io::{BigEndian, BitRecorder};
+    use tickwire_shared::changes::{predict, write_change};
+
+    let bits = |base: &PlayerState, now: &PlayerState| {
+        let mut rec: BitRecorder<u32, BigEndian> = BitRecorder::new();
+        write_change(&mut rec, base, now, 1, TICK_RATE).expect("into memory");
+        rec.written()
+    };
+    // Walking along +x at 300 units/s, one wall at her side.
+    let walker = PlayerState {
+        vx: 300,
+        ..ana_at_1200()
+    };
+    let stepped = |dvx: i32, rx: i32, ry: i32, turn: i32, dseq: u32| PlayerState {
+        vx: walker.vx + dvx,
+        x: predict(walker.x, walker.vx + dvx, 1, TICK_RATE) as i32 + rx,
+        y: walker.y + ry,
+        facing: walker.facing + turn,
+        last_input_seq: walker.last_input_seq + dseq,
+        ..walker
+    };
+    // Ana's step, had she landed exactly where predicted.
+    let ana_predicted = PlayerState {
+        x: 100_033,
+        y: 51_225,
+        ..ana_at_1201()
+    };
+    let biggest = PlayerState {
+        x: i32::MIN,
+        y: i32::MAX,
+        vx: i32::MAX,
+        vy: i32::MIN,
+        facing: -268,
+        last_input_seq: 0,
+        ..ana_at_1200()
+    };
+    let rows = [
+        ("nothing changed", bits(&walker, &walker), 1),
+        (
+            "as predicted, one more input",
+            bits(&walker, &stepped(0, 0, 0, 0, 1)),
+            13,
+        ),
+        (
+            "as predicted, nothing else",
+            bits(&walker, &stepped(0, 0, 0, 0, 0)),
+            13,
+        ),
+        (
+            "walking, as predicted",
+            bits(&ana_at_1200(), &ana_predicted),
+            31,
+        ),
+        ("Ana's, walking", bits(&ana_at_1200(), &ana_at_1201()), 39),
+        ("along a wall", bits(&walker, &stepped(-12, 3, 0, 4, 1)), 29),
+        (
+            "pushed by a neighbour",
+            bits(&walker, &stepped(0, 0, 200, 0, 1)),
+            23,
+        ),
+        ("the longest", bits(&ana_at_1200(), &biggest), 183),
+    ];
+    for (what, got, want) in rows {
+        assert_eq!(got, want, "{what}");
+    }
 }
 
 #[test]
@@ -484,6 +814,8 @@ fn error_code_numbers() {
 enum Shape {
     /// A non-negative integer (any of positive fixint, uint8/16/32/64) with this value.
     Uint(u64),
+    /// A negative integer (negative fixint, int8/16/32/64) with this value.
+    Int(i64),
     /// A float32 (0xca) with this value.
     F32(f32),
     /// A float64 (0xcb) with this value.
@@ -500,9 +832,9 @@ enum Shape {
     Array(Vec<Shape>),
 }
 
-use Shape::{Array, Bin, Bool, F32, F64, Nil, Str, Uint};
+use Shape::{Array, Bin, Bool, F32, F64, Int, Nil, Str, Uint};
 
-/// `[x, y]` as two float32s, like `dir`, `pos` and `vel`.
+/// `[x, y]` as two float32s, like `dir`.
 fn vec2(x: f32, y: f32) -> Shape {
     Array(vec![F32(x), F32(y)])
 }
@@ -511,6 +843,13 @@ fn check_shape(value: &Value, shape: &Shape, path: &str) {
     match (shape, value) {
         (Uint(want), Value::Integer(got)) => {
             assert_eq!(got.as_u64(), Some(*want), "{path}: integer value");
+        }
+        (Int(want), Value::Integer(got)) => {
+            assert!(
+                *want < 0,
+                "{path}: Int is for negative values, Uint for the others"
+            );
+            assert_eq!(got.as_i64(), Some(*want), "{path}: integer value");
         }
         (F32(want), Value::F32(got)) => {
             assert_eq!(got.to_bits(), want.to_bits(), "{path}: float32 value");
@@ -538,6 +877,21 @@ fn check_shape(value: &Value, shape: &Shape, path: &str) {
     }
 }
 
+/// A PlayerState: `[id, x, y, vx, vy, facing, last_input_seq]`, signed fields as `Int`
+/// when negative and `Uint` otherwise.
+fn player_shape(p: &PlayerState) -> Shape {
+    let int = |v: i32| if v < 0 { Int(v.into()) } else { Uint(v as u64) };
+    Array(vec![
+        Uint(p.id.into()),
+        int(p.x),
+        int(p.y),
+        int(p.vx),
+        int(p.vy),
+        int(p.facing),
+        Uint(p.last_input_seq.into()),
+    ])
+}
+
 /// The envelope `[type, [fields...]]` that every message is.
 fn envelope(kind: u64, fields: Vec<Shape>) -> Shape {
     Array(vec![Uint(kind), Array(fields)])
@@ -547,7 +901,7 @@ fn envelope(kind: u64, fields: Vec<Shape>) -> Shape {
 fn every_vector_is_plain_messagepack() {
     let vectors: Vec<(&str, &str, Shape)> = vec![
         // Client to server.
-        ("HELLO", HELLO, envelope(0, vec![Uint(2), Str("ana")])),
+        ("HELLO", HELLO, envelope(0, vec![Uint(3), Str("ana")])),
         (
             "JOIN_NAMED",
             JOIN_NAMED,
@@ -587,7 +941,7 @@ fn every_vector_is_plain_messagepack() {
         (
             "WELCOME",
             WELCOME,
-            envelope(0, vec![Uint(7), Uint(60), Uint(2), Str(TOKEN), Str("ana")]),
+            envelope(0, vec![Uint(7), Uint(60), Uint(3), Str(TOKEN), Str("ana")]),
         ),
         (
             "JOINED",
@@ -598,20 +952,53 @@ fn every_vector_is_plain_messagepack() {
             ),
         ),
         (
-            "SNAPSHOT",
-            SNAPSHOT,
+            "SNAPSHOT_KEYFRAME",
+            SNAPSHOT_KEYFRAME,
             envelope(
                 2,
                 vec![
                     Uint(1200),
+                    Nil,
                     Uint(1_700_000_000_000),
-                    Array(vec![Array(vec![
-                        Uint(7),
-                        vec2(1000.0, 512.5),
-                        vec2(180.0, -240.0),
-                        F32(1.5),
-                        Uint(300),
-                    ])]),
+                    Uint(0x8917_4c52),
+                    Array(vec![]),
+                    Array(vec![
+                        player_shape(&ana_at_1200()),
+                        player_shape(&bo_at_1200()),
+                    ]),
+                    Bin(&[]),
+                ],
+            ),
+        ),
+        (
+            "SNAPSHOT_DELTA",
+            SNAPSHOT_DELTA,
+            envelope(
+                2,
+                vec![
+                    Uint(1201),
+                    Uint(1200),
+                    Uint(1_700_000_000_017),
+                    Uint(0x742b_37f4),
+                    Array(vec![Uint(3)]),
+                    Array(vec![player_shape(&cy_at_1201())]),
+                    Bin(&ANA_WALKS),
+                ],
+            ),
+        ),
+        (
+            "SNAPSHOT_UNCHANGED",
+            SNAPSHOT_UNCHANGED,
+            envelope(
+                2,
+                vec![
+                    Uint(1201),
+                    Uint(1200),
+                    Uint(1_700_000_000_017),
+                    Uint(0x8917_4c52),
+                    Array(vec![]),
+                    Array(vec![]),
+                    Bin(&[0x00]),
                 ],
             ),
         ),
@@ -740,7 +1127,13 @@ fn fuzz_seeds_are_the_vectors() {
         ("decode_client/seed-chat-not-utf8", CHAT_NOT_UTF8),
         ("decode_server/seed-welcome", WELCOME),
         ("decode_server/seed-joined", JOINED),
-        ("decode_server/seed-snapshot", SNAPSHOT),
+        ("decode_server/seed-snapshot-keyframe", SNAPSHOT_KEYFRAME),
+        ("decode_server/seed-snapshot-delta", SNAPSHOT_DELTA),
+        ("decode_server/seed-snapshot-unchanged", SNAPSHOT_UNCHANGED),
+        // The `apply_snapshot` target primes its replica with its keyframe seed.
+        ("apply_snapshot/seed-keyframe", SNAPSHOT_KEYFRAME),
+        ("apply_snapshot/seed-delta", SNAPSHOT_DELTA),
+        ("apply_snapshot/seed-unchanged", SNAPSHOT_UNCHANGED),
         ("decode_server/seed-pong", PONG),
         ("decode_server/seed-error-room-full", ERROR_ROOM_FULL),
         ("decode_server/seed-error-malformed", ERROR_MALFORMED),
@@ -767,7 +1160,7 @@ fn fuzz_seeds_are_the_vectors() {
         let bytes = std::fs::read(corpus.join(seed)).unwrap_or_else(|err| panic!("{seed}: {err}"));
         assert_eq!(to_hex(&bytes), canonical(hex), "{seed}");
     }
-    for dir in ["decode_client", "decode_server"] {
+    for dir in ["decode_client", "decode_server", "apply_snapshot"] {
         for entry in std::fs::read_dir(corpus.join(dir)).expect("the corpus is checked in") {
             let name = entry.expect("a readable corpus entry").file_name();
             let seed = format!("{dir}/{}", name.to_string_lossy());

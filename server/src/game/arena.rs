@@ -4,10 +4,10 @@
 use glam::Vec2;
 use slotmap::{SlotMap, new_key_type};
 use std::collections::HashMap;
-use tickwire_shared::{PlayerId, PlayerState};
+use tickwire_shared::PlayerId;
 
 use super::grid::Grid;
-use super::{Game, ValidInput};
+use super::{Game, SimPlayer, ValidInput};
 
 /// The numbers that make the arena play the way it does (documented in PROTOCOL.md for
 /// clients that predict movement).
@@ -209,11 +209,11 @@ impl Game for Arena {
         self.keep_inside();
     }
 
-    fn snapshot(&self, out: &mut Vec<PlayerState>) {
-        out.extend(self.bodies.values().map(|b| PlayerState {
+    fn snapshot(&self, out: &mut Vec<SimPlayer>) {
+        out.extend(self.bodies.values().map(|b| SimPlayer {
             id: b.id,
-            pos: b.pos.to_array(),
-            vel: b.vel.to_array(),
+            pos: b.pos,
+            vel: b.vel,
             facing: b.facing,
             last_input_seq: b.last_input_seq,
         }));
@@ -237,14 +237,14 @@ mod tests {
         .unwrap()
     }
 
-    fn state(arena: &Arena, id: PlayerId) -> PlayerState {
+    fn state(arena: &Arena, id: PlayerId) -> SimPlayer {
         let mut out = Vec::new();
         arena.snapshot(&mut out);
         out.into_iter().find(|p| p.id == id).unwrap()
     }
 
-    fn speed(p: &PlayerState) -> f32 {
-        Vec2::from(p.vel).length()
+    fn speed(p: &SimPlayer) -> f32 {
+        p.vel.length()
     }
 
     #[test]
@@ -264,7 +264,7 @@ mod tests {
         }
         assert!((last - 300.0).abs() < 1e-2, "reaches top speed, got {last}");
         let p = state(&arena, 1);
-        assert!(p.vel[0] > 0.0 && p.vel[1].abs() < 1e-3);
+        assert!(p.vel.x > 0.0 && p.vel.y.abs() < 1e-3);
         assert_eq!(p.last_input_seq, 1);
     }
 
@@ -294,13 +294,13 @@ mod tests {
             arena.step(DT);
         }
         let p = state(&arena, 1);
-        assert_eq!(p.pos[0], 12.0, "pinned to the wall at one radius");
-        assert_eq!(p.vel[0], 0.0, "no velocity into the wall");
+        assert_eq!(p.pos.x, 12.0, "pinned to the wall at one radius");
+        assert_eq!(p.vel.x, 0.0, "no velocity into the wall");
         // A corrupt placement is pulled back in on the next step.
         arena.place(1, Vec2::new(-1e9, 5e9));
         arena.step(DT);
         let p = state(&arena, 1);
-        assert_eq!(p.pos, [12.0, 1988.0]);
+        assert_eq!(p.pos, Vec2::new(12.0, 1988.0));
     }
 
     #[test]
@@ -317,11 +317,11 @@ mod tests {
         arena.place(4, Vec2::new(500.0, 900.0));
         arena.step(DT);
         let (a, b) = (state(&arena, 1), state(&arena, 2));
-        let gap = Vec2::from(b.pos).distance(Vec2::from(a.pos));
+        let gap = b.pos.distance(a.pos);
         assert!((gap - 24.0).abs() < 1e-3, "gap {gap}");
-        assert!(a.pos[0] < 500.0 && b.pos[0] > 510.0, "pushed apart equally");
+        assert!(a.pos.x < 500.0 && b.pos.x > 510.0, "pushed apart equally");
         let (c, d) = (state(&arena, 3), state(&arena, 4));
-        assert!(Vec2::from(c.pos).distance(Vec2::from(d.pos)) > 23.9);
+        assert!(c.pos.distance(d.pos) > 23.9);
     }
 
     #[test]
@@ -345,7 +345,7 @@ mod tests {
         arena.snapshot(&mut out);
         for (i, a) in out.iter().enumerate() {
             for b in &out[i + 1..] {
-                let d = Vec2::from(a.pos).distance(Vec2::from(b.pos));
+                let d = a.pos.distance(b.pos);
                 assert!(d > 20.0, "players {} and {} overlap: {d}", a.id, b.id);
             }
         }

@@ -57,6 +57,11 @@ impl Grid {
         self.starts.resize(self.cols * self.rows + 1, 0);
     }
 
+    /// Moves the rectangle's far corner to `size` (the grid is reshaped at the next rebuild).
+    pub fn set_size(&mut self, size: Vec2) {
+        self.size = size.max(Vec2::splat(self.min_cell));
+    }
+
     fn coords(&self, p: Vec2) -> (usize, usize) {
         // `as` saturates NaN and negatives to 0, so even a corrupt position lands in a cell.
         let cx = ((p.x / self.cell) as usize).min(self.cols - 1);
@@ -122,6 +127,24 @@ impl Grid {
     }
 }
 
+impl Grid {
+    /// Calls `f(i)` for every body in the cells that overlap the rectangle `lo..=hi`: all
+    /// bodies inside it, and some near it (the caller checks the exact shape it wants).
+    pub fn for_each_in_rect(&self, lo: Vec2, hi: Vec2, mut f: impl FnMut(usize)) {
+        let (x0, y0) = self.coords(lo);
+        let (x1, y1) = self.coords(hi);
+        for cy in y0..=y1 {
+            let row = cy * self.cols;
+            let first = self.starts[row + x0] as usize;
+            let last = self.starts[row + x1 + 1] as usize;
+            // A row's cells are adjacent in `order`, so the row's span is one slice.
+            for &i in &self.order[first..last] {
+                f(i as usize);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,6 +198,31 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn rect_query_finds_everything_inside() {
+        let mut grid = Grid::new(Vec2::splat(100.0), 10.0);
+        let pos: Vec<Vec2> = (0..500)
+            .map(|k| {
+                let k = k as f32;
+                Vec2::new((k * 7.31) % 100.0, (k * 3.77 + k * k * 0.013) % 100.0)
+            })
+            .collect();
+        grid.rebuild(&pos);
+        let (lo, hi) = (Vec2::new(20.0, 35.0), Vec2::new(47.5, 61.0));
+        let mut found = Vec::new();
+        grid.for_each_in_rect(lo, hi, |i| found.push(i));
+        let mut unique = found.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), found.len(), "each body once");
+        for (i, p) in pos.iter().enumerate() {
+            if p.cmpge(lo).all() && p.cmple(hi).all() {
+                assert!(found.contains(&i), "missed {i} at {p}");
+            }
+        }
+        assert!(found.len() < pos.len() / 2, "only nearby cells are visited");
     }
 
     #[test]

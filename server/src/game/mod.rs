@@ -9,9 +9,27 @@ mod grid;
 mod input;
 
 pub use arena::{Arena, ArenaRules};
+pub use grid::Grid;
 pub use input::{InvalidInput, SeqFilter, ValidInput};
 
-use tickwire_shared::{PlayerId, PlayerState};
+use glam::Vec2;
+use tickwire_shared::PlayerId;
+
+/// One player's state as the simulation holds it, in full precision; the snapshot
+/// encoder rounds it for the wire.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SimPlayer {
+    /// The player's id.
+    pub id: PlayerId,
+    /// Position in world units.
+    pub pos: Vec2,
+    /// Velocity in world units per second.
+    pub vel: Vec2,
+    /// Facing in radians.
+    pub facing: f32,
+    /// The newest input sequence number applied (0: none).
+    pub last_input_seq: u32,
+}
 
 /// The rules of one room's game, driven by the room task once per tick.
 ///
@@ -31,5 +49,5 @@ pub trait Game {
     /// Advances the world by `dt` seconds.
     fn step(&mut self, dt: f32);
     /// Appends every player's state to `out` (which the caller has cleared).
-    fn snapshot(&self, out: &mut Vec<PlayerState>);
+    fn snapshot(&self, out: &mut Vec<SimPlayer>);
 }

@@ -69,8 +69,8 @@ pub struct Watch {
     pub stopped: Instant,
     /// Arrival time and tick of every snapshot, in order.
     pub arrivals: Vec<(Instant, u64)>,
-    /// The last snapshot.
-    pub last: Option<Snapshot>,
+    /// The state held after the last snapshot.
+    pub last: Option<Vec<PlayerState>>,
     /// Every player id that appeared in a snapshot.
     pub seen: BTreeSet<PlayerId>,
     /// Every message other than snapshots, in order.
@@ -188,6 +188,8 @@ async fn watch(
         max_ack_lag: 0,
         faults: Vec::new(),
     };
+    let mut replica = std::mem::take(&mut client.replica);
+    let tick_rate = client.tick_rate;
     loop {
         let frame = tokio::select! {
             biased;
@@ -216,7 +218,13 @@ async fn watch(
             }
         };
         let snapshot = match ServerMsg::decode(&bytes) {
-            Ok(ServerMsg::Snapshot(s)) => s,
+            Ok(ServerMsg::Snapshot(s)) => {
+                if let Err(err) = replica.apply(&s, tick_rate) {
+                    w.faults.push(format!("snapshot of tick {}: {err}", s.tick));
+                    continue;
+                }
+                s
+            }
             Ok(other) => {
                 w.events.push(other.clone());
                 let _ = events_tx.send(other);
@@ -228,8 +236,8 @@ async fn watch(
             }
         };
         w.arrivals.push((now, snapshot.tick));
-        w.seen.extend(snapshot.players.iter().map(|p| p.id));
-        match snapshot.players.iter().find(|p| p.id == w.id) {
+        w.seen.extend(replica.players().iter().map(|p| p.id));
+        match replica.player(w.id) {
             None => w
                 .faults
                 .push(format!("not in the snapshot of tick {}", snapshot.tick)),
@@ -246,7 +254,7 @@ async fn watch(
                     .max(w.inputs_sent - w.acked.min(w.inputs_sent));
             }
         }
-        w.last = Some(snapshot);
+        w.last = Some(replica.players().to_vec());
         w.inputs_sent += 1;
         let input = encode_client(&honest_input(w.inputs_sent));
         if let Err(err) = client.ws.send(Message::Binary(input)).await {

@@ -97,6 +97,25 @@ pub struct Client {
     pub id: PlayerId,
     /// The newest resume token the server gave this client.
     pub token: String,
+    /// The room as rebuilt from every snapshot received so far.
+    pub replica: Replica,
+    /// The `Welcome`'s tick rate (the default until one arrives).
+    pub tick_rate: u16,
+}
+
+/// A snapshot as the client sees it once applied: the whole state it holds.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub tick: u64,
+    pub keyframe: bool,
+    /// Every player the client holds, in wire order.
+    pub players: Vec<PlayerState>,
+}
+
+impl Seen {
+    pub fn player(&self, id: PlayerId) -> Option<&PlayerState> {
+        self.players.iter().find(|p| p.id == id)
+    }
 }
 
 impl Client {
@@ -104,10 +123,17 @@ impl Client {
         let (ws, _) = tokio_tungstenite::connect_async(server.url())
             .await
             .unwrap();
+        Self::over(ws)
+    }
+
+    /// A client on a WebSocket connected some other way.
+    pub fn over(ws: WebSocketStream<MaybeTlsStream<TcpStream>>) -> Self {
         Self {
             ws,
             id: 0,
             token: String::new(),
+            replica: Replica::new(),
+            tick_rate: 60,
         }
     }
 
@@ -190,11 +216,25 @@ impl Client {
         }
     }
 
-    /// The next server message (of any type).
+    /// The next server message (of any type). A snapshot is applied to the replica on
+    /// the way, and any error applying it (a wrong base, a hash mismatch) fails the test:
+    /// a client that reads every frame always holds the base of the next delta.
     pub async fn recv(&mut self) -> ServerMsg {
         loop {
             match self.next_frame().await {
-                Some(Message::Binary(b)) => return ServerMsg::decode(&b).unwrap(),
+                Some(Message::Binary(b)) => {
+                    let msg = ServerMsg::decode(&b).unwrap();
+                    match &msg {
+                        ServerMsg::Welcome(w) => self.tick_rate = w.tick_rate,
+                        ServerMsg::Snapshot(s) => {
+                            if let Err(err) = self.replica.apply(s, self.tick_rate) {
+                                panic!("player {}: snapshot of tick {}: {err}", self.id, s.tick);
+                            }
+                        }
+                        _ => {}
+                    }
+                    return msg;
+                }
                 Some(Message::Ping(_) | Message::Pong(_)) => {}
                 other => panic!("expected a binary frame, got {other:?}"),
             }
@@ -224,14 +264,23 @@ impl Client {
         }
     }
 
-    /// The next snapshot, skipping anything else.
-    pub async fn recv_snapshot(&mut self) -> Snapshot {
+    /// The next snapshot, skipping anything else, as the state the client then holds.
+    pub async fn recv_snapshot(&mut self) -> Seen {
         match self
             .recv_where(|m| matches!(m, ServerMsg::Snapshot(_)))
             .await
         {
-            ServerMsg::Snapshot(s) => s,
+            ServerMsg::Snapshot(s) => self.seen(&s),
             _ => unreachable!(),
+        }
+    }
+
+    /// What the client holds after `snap`, the snapshot [`Client::recv`] just applied.
+    pub fn seen(&self, snap: &Snapshot) -> Seen {
+        Seen {
+            tick: snap.tick,
+            keyframe: snap.is_keyframe(),
+            players: self.replica.players().to_vec(),
         }
     }
 

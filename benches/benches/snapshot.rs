@@ -1,0 +1,300 @@
+//! Snapshots: what a room spends, once per sent tick, turning its state into the bytes
+//! its clients get, with every player walking the bots' walk. The arena is stepped one
+//! tick between iterations, outside the timed part, so every iteration encodes a new
+//! state against the one before, as a room does.
+//!
+//! - `snapshot_encode/keyframe/N`: `SnapshotEncoder::begin` (the frame: every player
+//!   rounded, encoded whole, its change record and hash) plus the shared keyframe's bytes.
+//! - `snapshot_encode/delta/N`: the same `begin` plus the shared delta's bytes.
+//! - `snapshot_interest/begin/1024` and `.../begin_without_radius/1024`: `begin` with a
+//!   view radius (the frame, plus the grid of positions) and without; the difference is
+//!   the grid.
+//! - `snapshot_interest/assemble/1024`: after `begin`, every one of 1024 clients' own
+//!   delta assembled from the frame's pieces.
+//!
+//! Before timing, each group prints (to stderr) the sizes: bytes per snapshot and per
+//! player, keyframe against delta, and against protocol 2's full float snapshot, with the
+//! share of players against a wall and of change records whose position residual did not
+//! fit 4 bits; and, with interest, bytes per client against the shared delta.
+//!
+//! Expected curve: `snapshot_encode` is linear in players, both kinds, and dominated by
+//! `begin` (about 150 ns per player); the keyframe adds a copy of about 20 bytes per
+//! player, the delta a playback of its records. A walker in the open takes 31 to 39 bits;
+//! the walk never steers away from walls, though, so at any time a third (1024 players) to
+//! two thirds (64) of the players are pressed against a wall, many in piles where the
+//! arena pushes them apart every tick, and those need 10-bit position residuals on the
+//! axis along the wall: the delta comes to about 4.5–5.5 bytes per player, 0.23–0.26 of
+//! the keyframe. `begin` with a radius costs little more than without (the grid is linear
+//! in players). `assemble` is linear in clients times what each sees (about 35 players at
+//! radius 200 in the default world, whatever the room's size), so its cost per client is
+//! about constant; one
+//! client's delta is about 35 records, not 1024.
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use glam::Vec2;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+use tickwire_benches::{ROOM_SIZES, TICK_RATE, WalkingRoom, encoder, v2_snapshot};
+use tickwire_server::game::ArenaRules;
+use tickwire_server::snapshot::{ClientView, SnapshotEncoder, SnapshotKind};
+use tickwire_shared::changes::predict;
+use tickwire_shared::{PlayerId, PlayerState};
+
+/// Ticks of walking the size tables are averaged over: ten seconds.
+const TABLE_TICKS: u32 = 600;
+
+/// The view radius of the interest benches: about 30 of 1024 players in view in the
+/// default 2000 × 2000 world.
+const VIEW_RADIUS: f32 = 200.0;
+
+/// The room size of the interest benches.
+const INTEREST_PLAYERS: u32 = 1024;
+
+/// Mean bytes of one snapshot of a room, over [`TABLE_TICKS`], and what explains them.
+struct Sizes {
+    keyframe: f64,
+    delta: f64,
+    v2: f64,
+    /// Share of players against a wall.
+    at_wall: f64,
+    /// Share of change records whose position residual does not fit 4 bits (the arena
+    /// pushed the player: a wall, or another player).
+    wide_residual: f64,
+}
+
+/// Steps the room and starts its encoder's frame of the new tick; returns the tick the
+/// encoder's previous frame was from.
+fn next_frame(room: &mut WalkingRoom, encoder: &mut SnapshotEncoder) -> u64 {
+    let base = room.tick;
+    room.step();
+    encoder.begin(&room.arena, room.tick, room.time_ms());
+    base
+}
+
+/// A room of `players` and an encoder (with `view_radius`) that has sent its first frame,
+/// so that the next can be a delta.
+fn primed(players: u32, view_radius: Option<f32>) -> (WalkingRoom, SnapshotEncoder) {
+    let room = WalkingRoom::new(players);
+    let mut encoder = encoder(view_radius);
+    encoder.begin(&room.arena, room.tick, room.time_ms());
+    (room, encoder)
+}
+
+fn measure_sizes(players: u32) -> Sizes {
+    let (mut room, mut encoder) = primed(players, None);
+    let mut view = ClientView::default();
+    let rules = ArenaRules::default();
+    let (wall_lo, wall_hi) = (Vec2::splat(rules.radius), rules.size - rules.radius);
+    let (mut keyframe, mut delta, mut v2) = (0usize, 0usize, 0usize);
+    let (mut at_wall, mut wide, mut records) = (0usize, 0usize, 0usize);
+    let mut prev: Vec<PlayerState> = encoder.frame().players.clone();
+    for _ in 0..TABLE_TICKS {
+        let base = next_frame(&mut room, &mut encoder);
+        let (bytes, kind) = encoder.for_client(None, &mut view, 0);
+        assert_eq!(kind, SnapshotKind::Keyframe);
+        keyframe += bytes.len();
+        let (bytes, kind) = encoder.for_client(Some(base), &mut view, 0);
+        assert_eq!(kind, SnapshotKind::Delta);
+        delta += bytes.len();
+        let sim = room.players();
+        v2 += v2_snapshot(&sim, room.tick, room.time_ms()).len();
+        at_wall += sim
+            .iter()
+            .filter(|p| p.pos.cmple(wall_lo).any() || p.pos.cmpge(wall_hi).any())
+            .count();
+        // Survivors keep the previous frame's order.
+        let frame = encoder.frame();
+        for (was, now) in prev.iter().zip(&frame.players[..frame.survivors]) {
+            let rx = i64::from(now.x) - predict(was.x, now.vx, 1, TICK_RATE);
+            let ry = i64::from(now.y) - predict(was.y, now.vy, 1, TICK_RATE);
+            if !(-8..8).contains(&rx) || !(-8..8).contains(&ry) {
+                wide += 1;
+            }
+            records += 1;
+        }
+        prev.clone_from(&frame.players);
+    }
+    let mean = |total: usize| total as f64 / f64::from(TABLE_TICKS);
+    Sizes {
+        keyframe: mean(keyframe),
+        delta: mean(delta),
+        v2: mean(v2),
+        at_wall: mean(at_wall) / f64::from(players),
+        wide_residual: wide as f64 / records.max(1) as f64,
+    }
+}
+
+fn print_sizes(sizes: &[(u32, Sizes)]) {
+    eprintln!(
+        "\nsnapshot bytes, bots' walk, no view radius, mean over {TABLE_TICKS} ticks \
+         (per snapshot / per player):"
+    );
+    eprintln!(
+        "{:>7} | {:>16} | {:>14} | {:>14} | {:>16} | {:>11} | {:>7} | {:>13}",
+        "players",
+        "keyframe",
+        "delta",
+        "delta/keyframe",
+        "v2 floats",
+        "keyframe/v2",
+        "at wall",
+        "wide residual"
+    );
+    for (players, s) in sizes {
+        let players = *players;
+        let n = f64::from(players);
+        eprintln!(
+            "{players:>7} | {:>8.0} / {:>5.2} | {:>6.0} / {:>5.2} | {:>14.3} | {:>8.0} / {:>5.2} | {:>11.3} | {:>6.1}% | {:>12.1}%",
+            s.keyframe,
+            s.keyframe / n,
+            s.delta,
+            s.delta / n,
+            s.delta / s.keyframe,
+            s.v2,
+            s.v2 / n,
+            s.keyframe / s.v2,
+            100.0 * s.at_wall,
+            100.0 * s.wide_residual,
+        );
+    }
+    eprintln!();
+}
+
+/// Times `encode` on a fresh frame per iteration: the room is stepped untimed, then
+/// `begin` and `produce` are timed.
+fn bench_frames(
+    b: &mut criterion::Bencher<'_>,
+    room: &mut WalkingRoom,
+    encoder: &mut SnapshotEncoder,
+    mut produce: impl FnMut(&mut SnapshotEncoder, u64),
+) {
+    b.iter_custom(|iters| {
+        let mut timed = Duration::ZERO;
+        for _ in 0..iters {
+            let base = room.tick;
+            room.step();
+            let start = Instant::now();
+            encoder.begin(&room.arena, room.tick, room.time_ms());
+            produce(encoder, base);
+            timed += start.elapsed();
+        }
+        timed
+    });
+}
+
+fn snapshot_encode(c: &mut Criterion) {
+    let sizes: Vec<(u32, Sizes)> = ROOM_SIZES.map(|n| (n, measure_sizes(n))).into();
+    print_sizes(&sizes);
+
+    let mut group = c.benchmark_group("snapshot_encode");
+    for (players, size) in &sizes {
+        let (mut room, mut encoder) = primed(*players, None);
+        let mut view = ClientView::default();
+        group.throughput(Throughput::Bytes(size.keyframe.round() as u64));
+        group.bench_function(BenchmarkId::new("keyframe", players), |b| {
+            bench_frames(b, &mut room, &mut encoder, |encoder, _| {
+                black_box(encoder.for_client(None, &mut view, 0));
+            });
+        });
+        group.throughput(Throughput::Bytes(size.delta.round() as u64));
+        group.bench_function(BenchmarkId::new("delta", players), |b| {
+            bench_frames(b, &mut room, &mut encoder, |encoder, base| {
+                black_box(encoder.for_client(Some(base), &mut view, 0));
+            });
+        });
+    }
+    group.finish();
+}
+
+/// Every client's snapshot of the encoder's current frame; `base` is the tick every
+/// client holds, if any. Returns the total bytes.
+fn assemble_all(
+    encoder: &mut SnapshotEncoder,
+    views: &mut [ClientView],
+    base: Option<u64>,
+) -> usize {
+    let mut bytes = 0;
+    for (id, view) in views.iter_mut().enumerate() {
+        let (snapshot, _) = encoder.for_client(base, view, id as PlayerId);
+        bytes += snapshot.len();
+        black_box(snapshot);
+    }
+    bytes
+}
+
+/// Mean bytes per client and players in view, with interest, over [`TABLE_TICKS`] / 2.
+fn print_interest_sizes() {
+    let ticks = TABLE_TICKS / 2;
+    let (mut room, mut encoder) = primed(INTEREST_PLAYERS, Some(VIEW_RADIUS));
+    let mut views = vec![ClientView::default(); INTEREST_PLAYERS as usize];
+    assemble_all(&mut encoder, &mut views, None);
+    let (mut delta, mut keyframe, mut visible) = (0usize, 0usize, 0usize);
+    for _ in 0..ticks {
+        let base = next_frame(&mut room, &mut encoder);
+        // A keyframe of each client's view, to throwaway views, then the real deltas.
+        for id in 0..INTEREST_PLAYERS {
+            let (bytes, kind) = encoder.for_client(None, &mut ClientView::default(), id);
+            assert_eq!(kind, SnapshotKind::Keyframe);
+            keyframe += bytes.len();
+        }
+        delta += assemble_all(&mut encoder, &mut views, Some(base));
+        visible += views.iter().map(|v| v.held().len()).sum::<usize>();
+    }
+    let per_client = |total: usize| total as f64 / f64::from(ticks * INTEREST_PLAYERS);
+    let (delta, keyframe, visible) = (per_client(delta), per_client(keyframe), per_client(visible));
+    let shared = measure_sizes(INTEREST_PLAYERS);
+    eprintln!(
+        "\nsnapshot bytes per client, {INTEREST_PLAYERS} players, bots' walk, mean over {ticks} ticks:"
+    );
+    eprintln!("  view radius {VIEW_RADIUS}: {visible:.1} players in view (itself included)");
+    eprintln!(
+        "  with radius:    delta {delta:>8.1} B ({:.2} B per player in view), keyframe of the view {keyframe:>8.1} B",
+        delta / visible
+    );
+    eprintln!(
+        "  without radius: delta {:>8.1} B ({:.2} B per player),         keyframe {:>8.1} B",
+        shared.delta,
+        shared.delta / f64::from(INTEREST_PLAYERS),
+        shared.keyframe
+    );
+    eprintln!(
+        "  interest delta / shared delta: {:.4}; all clients' deltas per tick: {:.0} kB with radius, {:.0} kB without\n",
+        delta / shared.delta,
+        delta * f64::from(INTEREST_PLAYERS) / 1000.0,
+        shared.delta * f64::from(INTEREST_PLAYERS) / 1000.0
+    );
+}
+
+fn snapshot_interest(c: &mut Criterion) {
+    print_interest_sizes();
+    let mut group = c.benchmark_group("snapshot_interest");
+
+    for (name, radius) in [("begin", Some(VIEW_RADIUS)), ("begin_without_radius", None)] {
+        let (mut room, mut encoder) = primed(INTEREST_PLAYERS, radius);
+        group.throughput(Throughput::Elements(INTEREST_PLAYERS.into()));
+        group.bench_function(BenchmarkId::new(name, INTEREST_PLAYERS), |b| {
+            bench_frames(b, &mut room, &mut encoder, |_, _| {});
+        });
+    }
+
+    let (mut room, mut encoder) = primed(INTEREST_PLAYERS, Some(VIEW_RADIUS));
+    let mut views = vec![ClientView::default(); INTEREST_PLAYERS as usize];
+    assemble_all(&mut encoder, &mut views, None);
+    group.throughput(Throughput::Elements(INTEREST_PLAYERS.into()));
+    group.bench_function(BenchmarkId::new("assemble", INTEREST_PLAYERS), |b| {
+        b.iter_custom(|iters| {
+            let mut timed = Duration::ZERO;
+            for _ in 0..iters {
+                let base = next_frame(&mut room, &mut encoder);
+                let start = Instant::now();
+                assemble_all(&mut encoder, &mut views, Some(base));
+                timed += start.elapsed();
+            }
+            timed
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, snapshot_encode, snapshot_interest);
+criterion_main!(benches);

@@ -1,0 +1,476 @@
+//! The bot's copy of its room, rebuilt from the server's keyframes and deltas, and what
+//! became of each snapshot.
+//!
+//! Each connection starts with an empty [`Replica`] (the server starts every connection,
+//! resumed or new, with a keyframe) and applies every snapshot to it with the tick rate of
+//! the `Welcome`. What the bot learns of itself (its `last_input_seq`, for the input acks)
+//! comes from its copy after a snapshot applied, never from a snapshot that did not.
+//!
+//! Every snapshot ends in exactly one of these ([`ReplicaStats`]):
+//!
+//! - **applied**: the copy now holds the snapshot's tick, and its hash matched;
+//! - **hash mismatch**: rebuilt, but not to the server's state hash. The server broke its
+//!   promise (or the bot decodes wrongly): an error, and the run fails. The copy is
+//!   dropped;
+//! - **replica error**: anything else wrong (a removed player that is not there, an added
+//!   one that is, changes cut short or with bytes left over): an error. The copy is
+//!   dropped;
+//! - **missing base**: a delta against a snapshot the bot does not hold, while it held
+//!   its copy intact (or had none yet on this connection). Nothing changes and the bot
+//!   waits for a keyframe; not an error, since a snapshot may be lost to a slow
+//!   connection, but it should be rare: the server sends a keyframe when it knows the
+//!   previous snapshot did not go out;
+//! - **skipped after an error**: a delta that arrived while the copy was dropped by an
+//!   earlier hash mismatch or replica error. It cannot apply, and is the consequence of
+//!   that error, not a missing base of its own.
+//!
+//! Keyframes and deltas are counted, with their payload bytes, whatever became of them.
+
+use serde::Serialize;
+use tickwire_shared::{PlayerId, PlayerState, Replica, ReplicaError, Snapshot};
+
+/// One connection's copy of the room, and how to keep it.
+#[derive(Debug, Default)]
+pub(crate) struct ReplicaBook {
+    replica: Replica,
+    /// The `Welcome`'s ticks per second, which deltas need to predict positions. A resume
+    /// has no `Welcome`, and keeps the rate of the one before: the same server.
+    tick_rate: u16,
+    /// An error dropped the copy: deltas are skipped until the next keyframe.
+    broken: bool,
+}
+
+/// What became of a snapshot, as far as the bot must act on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Applied {
+    /// The copy holds the snapshot.
+    Yes,
+    /// Refused without harm (a missing base, or skipped after an error): nothing changed.
+    Refused,
+    /// A hash mismatch or replica error, in words: to be counted as an error.
+    Failed(String),
+}
+
+impl ReplicaBook {
+    /// An empty copy, before any connection.
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+
+    /// A new connection, with the `Welcome`'s `tick_rate` (`None` after a resume, which
+    /// has none): starts over from nothing, waiting for its keyframe.
+    pub(crate) fn new_connection(&mut self, tick_rate: Option<u16>) {
+        self.replica.reset();
+        self.broken = false;
+        if let Some(rate) = tick_rate {
+            self.tick_rate = rate;
+        }
+    }
+
+    /// One player of the copy, by id (`None` when not held, or when there is no copy).
+    pub(crate) fn player(&self, id: PlayerId) -> Option<&PlayerState> {
+        self.replica.player(id)
+    }
+
+    /// Applies a snapshot whose frame had `bytes` payload bytes, counting it in `stats`.
+    pub(crate) fn apply(
+        &mut self,
+        snapshot: &Snapshot,
+        bytes: usize,
+        stats: &mut ReplicaStats,
+    ) -> Applied {
+        stats.received(snapshot.is_keyframe(), bytes);
+        match self.replica.apply(snapshot, self.tick_rate) {
+            Ok(()) => {
+                self.broken = false;
+                stats.applied(self.replica.players().len());
+                Applied::Yes
+            }
+            Err(ReplicaError::MissingBase { held: None, .. }) if self.broken => {
+                stats.skipped_after_error += 1;
+                Applied::Refused
+            }
+            Err(ReplicaError::MissingBase { .. }) => {
+                stats.missing_base += 1;
+                Applied::Refused
+            }
+            Err(err) => {
+                if matches!(err, ReplicaError::HashMismatch { .. }) {
+                    stats.hash_mismatches += 1;
+                } else {
+                    stats.replica_errors += 1;
+                }
+                self.broken = true;
+                Applied::Failed(format!(
+                    "{} of tick {}: {err}",
+                    kind(snapshot),
+                    snapshot.tick
+                ))
+            }
+        }
+    }
+}
+
+fn kind(snapshot: &Snapshot) -> &'static str {
+    if snapshot.is_keyframe() {
+        "keyframe"
+    } else {
+        "delta"
+    }
+}
+
+/// What one bot's snapshots became (module doc); the same fields are summed over the
+/// swarm.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct ReplicaStats {
+    /// Keyframes received, applied or not.
+    pub(crate) keyframes: u64,
+    /// Their payload bytes.
+    pub(crate) keyframe_bytes: u64,
+    /// Deltas received, applied or not.
+    pub(crate) deltas: u64,
+    /// Their payload bytes.
+    pub(crate) delta_bytes: u64,
+    /// Snapshots applied.
+    pub(crate) applied: u64,
+    /// Players held after each applied snapshot, summed: over `applied`, the mean.
+    pub(crate) players_held: u64,
+    /// Snapshots that did not rebuild to the server's state hash.
+    pub(crate) hash_mismatches: u64,
+    /// Deltas against a base the bot did not hold, its copy intact.
+    pub(crate) missing_base: u64,
+    /// Deltas that came while an earlier error had dropped the copy.
+    pub(crate) skipped_after_error: u64,
+    /// Snapshots refused for anything else but a missing base or a hash mismatch.
+    pub(crate) replica_errors: u64,
+}
+
+impl ReplicaStats {
+    /// A snapshot of `bytes` payload bytes arrived.
+    fn received(&mut self, keyframe: bool, bytes: usize) {
+        let bytes = bytes as u64;
+        if keyframe {
+            self.keyframes += 1;
+            self.keyframe_bytes += bytes;
+        } else {
+            self.deltas += 1;
+            self.delta_bytes += bytes;
+        }
+    }
+
+    /// A snapshot applied, leaving `players` in the copy.
+    fn applied(&mut self, players: usize) {
+        self.applied += 1;
+        self.players_held += players as u64;
+    }
+
+    /// Adds another bot's counts.
+    pub(crate) fn add(&mut self, other: &ReplicaStats) {
+        self.keyframes += other.keyframes;
+        self.keyframe_bytes += other.keyframe_bytes;
+        self.deltas += other.deltas;
+        self.delta_bytes += other.delta_bytes;
+        self.applied += other.applied;
+        self.players_held += other.players_held;
+        self.hash_mismatches += other.hash_mismatches;
+        self.missing_base += other.missing_base;
+        self.skipped_after_error += other.skipped_after_error;
+        self.replica_errors += other.replica_errors;
+    }
+
+    /// The mean number of players held after an applied snapshot (0 when none applied).
+    pub(crate) fn mean_players_held(&self) -> f64 {
+        if self.applied == 0 {
+            0.0
+        } else {
+            self.players_held as f64 / self.applied as f64
+        }
+    }
+}
+
+/// How the honest bots' snapshots rebuilt their copies of the room: the report's
+/// `replica` object, always present.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReplicaReport {
+    /// Keyframes received (snapshots with the whole state), applied or not.
+    pub keyframes: u64,
+    /// Deltas received (snapshots with the changes since an earlier one), applied or not.
+    pub deltas: u64,
+    /// Payload bytes of keyframes received per bot per second in its room; with
+    /// `delta_bytes_per_bot_per_s`, the snapshots' share of `bytes_in_per_bot_s`.
+    pub keyframe_bytes_per_bot_per_s: f64,
+    /// Payload bytes of deltas received per bot per second in its room.
+    pub delta_bytes_per_bot_per_s: f64,
+    /// Snapshots applied: `keyframes + deltas` less every one counted below.
+    pub applied: u64,
+    /// Snapshots that did not rebuild to the server's `state_hash`: must be 0. Each is
+    /// also an error of kind `replica`, and fails the run.
+    pub hash_mismatches: u64,
+    /// Deltas against a snapshot the bot did not hold (its copy intact): not errors, the
+    /// bot waits for the next keyframe, but should be rare.
+    pub missing_base: u64,
+    /// Deltas that came while an earlier hash mismatch or replica error had dropped the
+    /// bot's copy, until the next keyframe: the cost of those errors, not counted again.
+    pub skipped_after_error: u64,
+    /// Snapshots that could not be applied for any other reason (a removed player not
+    /// held, an added one held already, changes cut short or too long): must be 0. Each
+    /// is also an error of kind `replica`.
+    pub replica_errors: u64,
+    /// The mean number of players in a bot's copy after each applied snapshot, itself
+    /// included: the whole room, or under the server's `--view-radius` those near it.
+    pub mean_players_held: f64,
+}
+
+impl ReplicaReport {
+    /// The report of `totals`, with `per_bot_per_s` spreading bytes over the bots' time
+    /// in their rooms.
+    pub(crate) fn new(totals: &ReplicaStats, per_bot_per_s: impl Fn(u64) -> f64) -> Self {
+        Self {
+            keyframes: totals.keyframes,
+            deltas: totals.deltas,
+            keyframe_bytes_per_bot_per_s: per_bot_per_s(totals.keyframe_bytes),
+            delta_bytes_per_bot_per_s: per_bot_per_s(totals.delta_bytes),
+            applied: totals.applied,
+            hash_mismatches: totals.hash_mismatches,
+            missing_base: totals.missing_base,
+            skipped_after_error: totals.skipped_after_error,
+            replica_errors: totals.replica_errors,
+            mean_players_held: totals.mean_players_held(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bitstream_io::{BigEndian, BitWrite as _, BitWriter};
+    use tickwire_shared::changes::write_change;
+    use tickwire_shared::state_hash;
+
+    use super::*;
+
+    const RATE: u16 = 60;
+
+    fn player(id: PlayerId, x: i32, seq: u32) -> PlayerState {
+        PlayerState {
+            id,
+            x,
+            y: -40,
+            vx: 120,
+            vy: 0,
+            facing: 100,
+            last_input_seq: seq,
+        }
+    }
+
+    fn keyframe(tick: u64, players: &[PlayerState]) -> Snapshot {
+        Snapshot {
+            tick,
+            base_tick: None,
+            server_time_ms: 0,
+            state_hash: state_hash(players),
+            removed: vec![],
+            added: players.to_vec(),
+            changes: vec![],
+        }
+    }
+
+    /// A delta from `base` (at `base_tick`) to `now`, where `now` holds the same players
+    /// in the same order.
+    fn delta(base_tick: u64, tick: u64, base: &[PlayerState], now: &[PlayerState]) -> Snapshot {
+        let mut bits = BitWriter::endian(Vec::new(), BigEndian);
+        for (b, n) in base.iter().zip(now) {
+            write_change(&mut bits, b, n, tick - base_tick, RATE).expect("into a Vec");
+        }
+        bits.byte_align().expect("into a Vec");
+        Snapshot {
+            tick,
+            base_tick: Some(base_tick),
+            server_time_ms: 0,
+            state_hash: state_hash(now),
+            removed: vec![],
+            added: vec![],
+            changes: bits.into_writer(),
+        }
+    }
+
+    fn book() -> ReplicaBook {
+        let mut book = ReplicaBook::new();
+        book.new_connection(Some(RATE));
+        book
+    }
+
+    #[test]
+    fn keyframes_and_deltas_are_counted_with_their_bytes_and_applied() {
+        let a = [player(1, 0, 4), player(2, 500, 0)];
+        let b = [player(1, 200, 5), player(2, 500, 0)];
+        let c = [player(1, 410, 7), player(2, 520, 0)];
+        let mut book = book();
+        let mut stats = ReplicaStats::default();
+        assert_eq!(book.apply(&keyframe(10, &a), 90, &mut stats), Applied::Yes);
+        assert_eq!(
+            book.apply(&delta(10, 11, &a, &b), 20, &mut stats),
+            Applied::Yes
+        );
+        assert_eq!(
+            book.apply(&delta(11, 13, &b, &c), 22, &mut stats),
+            Applied::Yes
+        );
+        assert_eq!(book.player(1), Some(&c[0]));
+        assert_eq!(book.player(3), None);
+        assert_eq!(
+            stats,
+            ReplicaStats {
+                keyframes: 1,
+                keyframe_bytes: 90,
+                deltas: 2,
+                delta_bytes: 42,
+                applied: 3,
+                players_held: 6,
+                ..ReplicaStats::default()
+            }
+        );
+        assert_eq!(stats.mean_players_held(), 2.0);
+    }
+
+    #[test]
+    fn a_hash_mismatch_fails_drops_the_copy_and_skips_deltas_until_a_keyframe() {
+        let a = [player(1, 0, 4)];
+        let b = [player(1, 200, 5)];
+        let mut book = book();
+        let mut stats = ReplicaStats::default();
+        book.apply(&keyframe(10, &a), 50, &mut stats);
+        let mut wrong = delta(10, 11, &a, &b);
+        wrong.state_hash ^= 1;
+        let Applied::Failed(why) = book.apply(&wrong, 20, &mut stats) else {
+            panic!("a wrong hash is an error");
+        };
+        assert!(why.starts_with("delta of tick 11: state hash"), "{why}");
+        assert_eq!(book.player(1), None, "the copy is dropped");
+        // The next delta cannot apply: the cost of the mismatch, not a missing base.
+        let next = delta(11, 12, &b, &b);
+        assert_eq!(book.apply(&next, 20, &mut stats), Applied::Refused);
+        assert_eq!(book.apply(&keyframe(13, &b), 50, &mut stats), Applied::Yes);
+        // After the keyframe, a delta against another tick is a missing base again.
+        assert_eq!(
+            book.apply(&delta(12, 14, &b, &b), 20, &mut stats),
+            Applied::Refused
+        );
+        assert_eq!(
+            (
+                stats.hash_mismatches,
+                stats.skipped_after_error,
+                stats.missing_base,
+                stats.replica_errors
+            ),
+            (1, 1, 1, 0)
+        );
+        assert_eq!((stats.keyframes, stats.deltas, stats.applied), (2, 3, 2));
+    }
+
+    #[test]
+    fn a_delta_first_on_a_connection_is_a_missing_base_and_changes_nothing() {
+        let a = [player(1, 0, 4)];
+        let b = [player(1, 200, 5)];
+        let mut book = book();
+        let mut stats = ReplicaStats::default();
+        assert_eq!(
+            book.apply(&delta(10, 11, &a, &b), 20, &mut stats),
+            Applied::Refused
+        );
+        book.apply(&keyframe(11, &b), 50, &mut stats);
+        // A delta whose base was never received leaves the held copy as it was.
+        assert_eq!(
+            book.apply(&delta(9, 12, &a, &b), 20, &mut stats),
+            Applied::Refused
+        );
+        assert_eq!(book.player(1), Some(&b[0]));
+        assert_eq!(
+            book.apply(&delta(11, 12, &b, &a), 20, &mut stats),
+            Applied::Yes
+        );
+        assert_eq!((stats.missing_base, stats.skipped_after_error), (2, 0));
+        assert_eq!((stats.hash_mismatches, stats.replica_errors), (0, 0));
+    }
+
+    #[test]
+    fn other_errors_are_replica_errors_and_a_new_connection_starts_over() {
+        let a = [player(1, 0, 4)];
+        let mut book = book();
+        let mut stats = ReplicaStats::default();
+        book.apply(&keyframe(10, &a), 50, &mut stats);
+        let mut bad = delta(10, 11, &a, &a);
+        bad.removed = vec![77];
+        assert!(matches!(
+            book.apply(&bad, 20, &mut stats),
+            Applied::Failed(why) if why.contains("removed player 77")
+        ));
+        let mut cut = delta(10, 11, &a, &a);
+        cut.changes.clear();
+        assert!(matches!(book.apply(&cut, 20, &mut stats), Applied::Refused));
+        assert_eq!((stats.replica_errors, stats.skipped_after_error), (1, 1));
+        // A new connection is not broken: its first delta is a missing base.
+        book.new_connection(None);
+        assert_eq!(book.tick_rate, RATE, "a resume keeps the Welcome's rate");
+        assert_eq!(book.apply(&cut, 20, &mut stats), Applied::Refused);
+        assert_eq!(stats.missing_base, 1);
+        // Changes cut short on an intact copy are an error too.
+        book.apply(&keyframe(10, &a), 50, &mut stats);
+        let moved = [player(1, 900, 9)];
+        let mut short = delta(10, 11, &a, &moved);
+        short.changes.pop();
+        assert!(matches!(
+            book.apply(&short, 20, &mut stats),
+            Applied::Failed(why) if why.contains("bad changes")
+        ));
+        assert_eq!(stats.replica_errors, 2);
+    }
+
+    #[test]
+    fn counts_add_up_and_bytes_spread_per_bot_per_second() {
+        let a = ReplicaStats {
+            keyframes: 2,
+            keyframe_bytes: 400,
+            deltas: 100,
+            delta_bytes: 2000,
+            applied: 100,
+            players_held: 300,
+            hash_mismatches: 1,
+            missing_base: 1,
+            skipped_after_error: 1,
+            replica_errors: 0,
+        };
+        let b = ReplicaStats {
+            keyframes: 1,
+            keyframe_bytes: 200,
+            deltas: 50,
+            delta_bytes: 1000,
+            applied: 50,
+            players_held: 50,
+            replica_errors: 2,
+            ..ReplicaStats::default()
+        };
+        let mut totals = ReplicaStats::default();
+        totals.add(&a);
+        totals.add(&b);
+        // Two bot-seconds in the rooms.
+        let report = ReplicaReport::new(&totals, |bytes| bytes as f64 / 2.0);
+        assert_eq!(
+            (report.keyframes, report.deltas, report.applied),
+            (3, 150, 150)
+        );
+        assert_eq!(report.keyframe_bytes_per_bot_per_s, 300.0);
+        assert_eq!(report.delta_bytes_per_bot_per_s, 1500.0);
+        assert_eq!(
+            (
+                report.hash_mismatches,
+                report.missing_base,
+                report.skipped_after_error,
+                report.replica_errors
+            ),
+            (1, 1, 1, 2)
+        );
+        assert!((report.mean_players_held - 350.0 / 150.0).abs() < 1e-9);
+        let none = ReplicaReport::new(&ReplicaStats::default(), |_| 0.0);
+        assert_eq!(none.mean_players_held, 0.0, "not NaN");
+    }
+}

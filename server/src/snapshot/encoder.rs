@@ -1,0 +1,187 @@
+//! A room's snapshot encoder: turns each sent tick into the bytes each client gets.
+//!
+//! Once per send the encoder builds a [`Frame`] (every player rounded, encoded whole, its
+//! change record and its hash). Without a view radius every client gets one of two
+//! shared byte strings, each encoded at most once: the delta from the previous frame, for
+//! clients that hold it, or the keyframe, for clients that do not (newcomers, resumed
+//! players, clients whose previous snapshot never left the outbox) and for everyone every
+//! `keyframe_interval` frames. With a view radius each client's snapshot is assembled
+//! from the frame's pieces ([`super::interest`]).
+
+use bitstream_io::{BigEndian, BitWrite, BitWriter};
+use bytes::Bytes;
+use tickwire_shared::PlayerId;
+use tickwire_shared::wire_snapshot::{
+    Head, write_added_len, write_changes, write_head, write_removed,
+};
+
+use super::frame::Frame;
+use super::interest::{ClientView, Interest};
+use crate::game::{Game, SimPlayer};
+
+/// Writing bits into memory cannot fail.
+const INFALLIBLE: &str = "invariant: writing bits into a Vec cannot fail";
+
+/// Which kind of snapshot a client got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SnapshotKind {
+    /// The whole state (what the client sees of it).
+    Keyframe,
+    /// The changes since the client's previous snapshot.
+    Delta,
+}
+
+/// How a room's snapshots are made.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EncoderRules {
+    /// Ticks per second, which position prediction needs.
+    pub tick_rate: u16,
+    /// Every this many frames, everyone gets a keyframe.
+    pub keyframe_interval: u32,
+    /// Each client sees only players this close, when set.
+    pub view_radius: Option<f32>,
+}
+
+/// Makes a room's snapshots.
+#[derive(Debug)]
+pub struct SnapshotEncoder {
+    rules: EncoderRules,
+    prev: Frame,
+    cur: Frame,
+    /// Frames built so far.
+    frames: u64,
+    /// True when this frame goes out as a keyframe to everyone.
+    keyframe_for_all: bool,
+    /// The shared keyframe and delta of this frame, once encoded.
+    keyframe: Option<Bytes>,
+    delta: Option<Bytes>,
+    interest: Option<Interest>,
+    sim: Vec<SimPlayer>,
+    seen: Vec<bool>,
+    changes: Vec<u8>,
+}
+
+impl SnapshotEncoder {
+    /// An encoder that has sent nothing yet.
+    pub fn new(rules: EncoderRules) -> Self {
+        Self {
+            rules,
+            prev: Frame::default(),
+            cur: Frame::default(),
+            frames: 0,
+            keyframe_for_all: true,
+            keyframe: None,
+            delta: None,
+            interest: rules.view_radius.map(Interest::new),
+            sim: Vec::new(),
+            seen: Vec::new(),
+            changes: Vec::new(),
+        }
+    }
+
+    /// Starts the snapshot of `tick`: takes the game's state and encodes its pieces.
+    pub fn begin<G: Game>(&mut self, game: &G, tick: u64, time_ms: u64) {
+        self.sim.clear();
+        game.snapshot(&mut self.sim);
+        std::mem::swap(&mut self.prev, &mut self.cur);
+        self.cur.build(
+            &self.prev,
+            (tick, time_ms),
+            &self.sim,
+            self.rules.tick_rate,
+            &mut self.seen,
+        );
+        self.keyframe_for_all = self.frames % u64::from(self.rules.keyframe_interval.max(1)) == 0;
+        self.frames += 1;
+        self.keyframe = None;
+        self.delta = None;
+        if let Some(interest) = &mut self.interest {
+            interest.prepare(&self.cur);
+        }
+    }
+
+    /// The frame being sent.
+    pub fn frame(&self) -> &Frame {
+        &self.cur
+    }
+
+    /// The snapshot for a client whose last snapshot out was of tick `sent` and that
+    /// `view` describes, playing `own`.
+    pub fn for_client(
+        &mut self,
+        sent: Option<u64>,
+        view: &mut ClientView,
+        own: PlayerId,
+    ) -> (Bytes, SnapshotKind) {
+        // Only the previous frame is a base: a client that missed it gets a keyframe.
+        let holds_prev = !self.keyframe_for_all && self.frames > 1 && sent == Some(self.prev.tick);
+        if let Some(interest) = &mut self.interest {
+            return interest.assemble(&self.prev, &self.cur, view, own, holds_prev);
+        }
+        if holds_prev {
+            (self.delta(), SnapshotKind::Delta)
+        } else {
+            (self.keyframe(), SnapshotKind::Keyframe)
+        }
+    }
+
+    /// The frame whole, encoded once.
+    fn keyframe(&mut self) -> Bytes {
+        let cur = &self.cur;
+        self.keyframe
+            .get_or_insert_with(|| {
+                let n = cur.players.len();
+                let mut buf = Vec::with_capacity(48 + cur.entries(0..n).len());
+                write_head(
+                    &mut buf,
+                    &Head {
+                        tick: cur.tick,
+                        base_tick: None,
+                        server_time_ms: cur.time_ms,
+                        state_hash: cur.state_hash,
+                    },
+                );
+                write_removed(&mut buf, &[]);
+                write_added_len(&mut buf, n);
+                buf.extend_from_slice(cur.entries(0..n));
+                write_changes(&mut buf, &[]);
+                Bytes::from(buf)
+            })
+            .clone()
+    }
+
+    /// The changes from the previous frame, encoded once.
+    fn delta(&mut self) -> Bytes {
+        if let Some(delta) = &self.delta {
+            return delta.clone();
+        }
+        let (prev, cur) = (&self.prev, &self.cur);
+        let mut bits = BitWriter::endian(std::mem::take(&mut self.changes), BigEndian);
+        for i in 0..cur.survivors {
+            cur.record(i).playback(&mut bits).expect(INFALLIBLE);
+        }
+        bits.byte_align().expect(INFALLIBLE);
+        let mut changes = bits.into_writer();
+        let n = cur.players.len();
+        let added = cur.entries(cur.survivors..n);
+        let mut buf = Vec::with_capacity(48 + 5 * cur.removed.len() + added.len() + changes.len());
+        write_head(
+            &mut buf,
+            &Head {
+                tick: cur.tick,
+                base_tick: Some(prev.tick),
+                server_time_ms: cur.time_ms,
+                state_hash: cur.state_hash,
+            },
+        );
+        write_removed(&mut buf, &cur.removed);
+        write_added_len(&mut buf, n - cur.survivors);
+        buf.extend_from_slice(added);
+        write_changes(&mut buf, &changes);
+        changes.clear();
+        self.changes = changes;
+        let delta = Bytes::from(buf);
+        self.delta = Some(delta.clone());
+        delta
+    }
+}

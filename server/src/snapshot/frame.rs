@@ -1,0 +1,170 @@
+//! One snapshot's pieces, encoded once per send and shared by every client of the room.
+//!
+//! A frame holds the room's players rounded for the wire, in the room's wire order (the
+//! previous frame's players that are still there, in their order, then the newcomers),
+//! and for each player: its whole state as MessagePack (for keyframes and newcomers), its
+//! change record against the previous frame (for deltas), and its hash. A client's
+//! snapshot, whatever it sees, is put together from these pieces without encoding any
+//! player again.
+
+use bitstream_io::{BigEndian, BitRecorder};
+use fnv::FnvHashMap;
+use glam::Vec2;
+use tickwire_shared::changes::write_change;
+use tickwire_shared::quant::{facing_to_steps, pos_to_steps, vel_to_steps};
+use tickwire_shared::{PlayerId, PlayerState, StateHasher, player_hash, wire_snapshot};
+
+use crate::game::SimPlayer;
+
+/// Writing bits into memory cannot fail.
+const INFALLIBLE: &str = "invariant: recording bits into a Vec cannot fail";
+
+/// The encoded pieces of one snapshot.
+#[derive(Default)]
+pub struct Frame {
+    /// The tick this frame is from.
+    pub tick: u64,
+    /// The wall clock it was made at, in ms since the Unix epoch.
+    pub time_ms: u64,
+    /// Every player, rounded for the wire, in wire order.
+    pub players: Vec<PlayerState>,
+    /// Full-precision positions, in the same order, for the view radius.
+    pub positions: Vec<Vec2>,
+    /// `players[..survivors]` were in the previous frame, in its order; the rest are new.
+    pub survivors: usize,
+    /// The previous frame's players that are gone, in its order.
+    pub removed: Vec<PlayerId>,
+    /// Where each player is in `players`.
+    pub index: FnvHashMap<PlayerId, u32>,
+    /// Every player's whole state, back to back; player `i` is `entries[entry_at[i]..entry_at[i + 1]]`.
+    entries: Vec<u8>,
+    entry_at: Vec<usize>,
+    /// Each survivor's change record against the previous frame (kept between frames so
+    /// that their buffers are reused).
+    records: Vec<BitRecorder<u32, BigEndian>>,
+    /// Each player's [`player_hash`].
+    hashes: Vec<u64>,
+    /// The hash of the whole frame.
+    pub state_hash: u32,
+    /// Scratch: where each simulation player is, by id.
+    sim_index: FnvHashMap<PlayerId, usize>,
+}
+
+impl std::fmt::Debug for Frame {
+    // The bit recorders have no Debug; what matters when debugging is which tick and who.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Frame")
+            .field("tick", &self.tick)
+            .field("players", &self.players.len())
+            .field("survivors", &self.survivors)
+            .field("removed", &self.removed)
+            .field("state_hash", &self.state_hash)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Frame {
+    /// Fills this frame from the simulation's players, against the previous frame.
+    /// `seen` is scratch (one flag per simulation player).
+    pub fn build(
+        &mut self,
+        prev: &Frame,
+        (tick, time_ms): (u64, u64),
+        sim: &[SimPlayer],
+        tick_rate: u16,
+        seen: &mut Vec<bool>,
+    ) {
+        self.tick = tick;
+        self.time_ms = time_ms;
+        self.players.clear();
+        self.positions.clear();
+        self.removed.clear();
+        self.index.clear();
+        seen.clear();
+        seen.resize(sim.len(), false);
+        let mut sim_index = std::mem::take(&mut self.sim_index);
+        sim_index.clear();
+        for (i, p) in sim.iter().enumerate() {
+            sim_index.insert(p.id, i);
+        }
+        for old in &prev.players {
+            match sim_index.get(&old.id) {
+                Some(&i) if !seen[i] => {
+                    seen[i] = true;
+                    self.push(&sim[i]);
+                }
+                _ => self.removed.push(old.id),
+            }
+        }
+        self.sim_index = sim_index;
+        self.survivors = self.players.len();
+        for (i, p) in sim.iter().enumerate() {
+            if !seen[i] && !self.index.contains_key(&p.id) {
+                self.push(p);
+            }
+        }
+        self.encode_pieces(prev, tick_rate);
+    }
+
+    fn push(&mut self, p: &SimPlayer) {
+        self.index.insert(p.id, self.players.len() as u32);
+        self.players.push(PlayerState {
+            id: p.id,
+            x: pos_to_steps(p.pos.x),
+            y: pos_to_steps(p.pos.y),
+            vx: vel_to_steps(p.vel.x),
+            vy: vel_to_steps(p.vel.y),
+            facing: facing_to_steps(p.facing),
+            last_input_seq: p.last_input_seq,
+        });
+        self.positions.push(p.pos);
+    }
+
+    fn encode_pieces(&mut self, prev: &Frame, tick_rate: u16) {
+        let ticks = self.tick.saturating_sub(prev.tick);
+        self.entries.clear();
+        self.entry_at.clear();
+        self.hashes.clear();
+        let mut whole = StateHasher::default();
+        if self.records.len() < self.survivors {
+            self.records.resize_with(self.survivors, BitRecorder::new);
+        }
+        for (i, p) in self.players.iter().enumerate() {
+            self.entry_at.push(self.entries.len());
+            wire_snapshot::write_player(&mut self.entries, p);
+            let hash = player_hash(p);
+            self.hashes.push(hash);
+            whole.add(hash);
+            if i < self.survivors {
+                // Survivors keep the previous frame's order, so its index is found by id
+                // once; the record is against what every holder of that frame has.
+                let was = prev.index[&p.id] as usize;
+                let record = &mut self.records[i];
+                record.clear();
+                write_change(record, &prev.players[was], p, ticks, tick_rate).expect(INFALLIBLE);
+            }
+        }
+        self.entry_at.push(self.entries.len());
+        self.state_hash = whole.finish();
+    }
+
+    /// Player `i`'s whole state as MessagePack.
+    pub fn entry(&self, i: usize) -> &[u8] {
+        &self.entries[self.entry_at[i]..self.entry_at[i + 1]]
+    }
+
+    /// Players `range`'s whole states, back to back.
+    pub fn entries(&self, range: std::ops::Range<usize>) -> &[u8] {
+        &self.entries[self.entry_at[range.start]..self.entry_at[range.end]]
+    }
+
+    /// Survivor `i`'s change record.
+    pub fn record(&self, i: usize) -> &BitRecorder<u32, BigEndian> {
+        &self.records[i]
+    }
+
+    /// Player `i`'s hash.
+    pub fn hash(&self, i: usize) -> u64 {
+        self.hashes[i]
+    }
+}

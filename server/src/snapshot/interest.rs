@@ -1,0 +1,217 @@
+//! Interest management: each client sees only the players within the view radius of its
+//! own, and its snapshot is assembled from the frame's pieces.
+//!
+//! Once per frame the players' positions are bucketed into a [`Grid`] whose cells are
+//! at least half the radius wide. A client's view is then the cells around it, checked
+//! player by player against the exact radius, so the cost per client follows what it sees,
+//! not the room's size. Nothing is encoded per client: whole states, change records and
+//! hashes were made once for the frame; a client's snapshot copies the ones it needs.
+//!
+//! A client's view changes as players move: one that leaves it is `removed`, one that
+//! enters it is `added` whole, and the rest get their change records, in the order the
+//! client holds them ([`ClientView`]).
+
+use bitstream_io::{BigEndian, BitWrite, BitWriter};
+use bytes::Bytes;
+use glam::Vec2;
+use tickwire_shared::wire_snapshot::{
+    Head, write_added_len, write_changes, write_head, write_removed,
+};
+use tickwire_shared::{PlayerId, StateHasher};
+
+use super::encoder::SnapshotKind;
+use super::frame::Frame;
+use crate::game::Grid;
+
+/// Writing bits into memory cannot fail.
+const INFALLIBLE: &str = "invariant: writing bits into a Vec cannot fail";
+
+/// What one client holds: the players of its last snapshot, in its order.
+#[derive(Debug, Clone, Default)]
+pub struct ClientView {
+    held: Vec<PlayerId>,
+    /// The tick of the last snapshot made for it.
+    tick: Option<u64>,
+}
+
+impl ClientView {
+    /// The players the client holds, in its order.
+    pub fn held(&self) -> &[PlayerId] {
+        &self.held
+    }
+}
+
+/// The room's view-radius machinery, with buffers kept between frames.
+#[derive(Debug)]
+pub struct Interest {
+    radius: f32,
+    grid: Grid,
+    /// Positions moved so that the frame's bounding box starts at 0, as the grid wants.
+    shifted: Vec<Vec2>,
+    origin: Vec2,
+    /// `visible_mark[i] == stamp`: player `i` is in the current client's view.
+    visible_mark: Vec<u32>,
+    /// `held_mark[i] == stamp`: the current client holds player `i` and keeps it.
+    held_mark: Vec<u32>,
+    stamp: u32,
+    visible: Vec<u32>,
+    kept: Vec<u32>,
+    removed: Vec<PlayerId>,
+    added: Vec<u32>,
+    changes: Vec<u8>,
+}
+
+impl Interest {
+    /// Machinery for a view of `radius` world units.
+    pub fn new(radius: f32) -> Self {
+        Self {
+            radius,
+            grid: Grid::new(Vec2::splat(radius), radius * 0.5),
+            shifted: Vec::new(),
+            origin: Vec2::ZERO,
+            visible_mark: Vec::new(),
+            held_mark: Vec::new(),
+            stamp: 0,
+            visible: Vec::new(),
+            kept: Vec::new(),
+            removed: Vec::new(),
+            added: Vec::new(),
+            changes: Vec::new(),
+        }
+    }
+
+    /// Buckets the frame's players; once per frame, before any client's view.
+    pub fn prepare(&mut self, frame: &Frame) {
+        let (lo, hi) = frame.positions.iter().fold(
+            (Vec2::splat(f32::INFINITY), Vec2::splat(f32::NEG_INFINITY)),
+            |(lo, hi), &p| (lo.min(p), hi.max(p)),
+        );
+        // No players, or none with a finite position: any box will do.
+        let (lo, hi) = if lo.is_finite() && hi.is_finite() {
+            (lo, hi)
+        } else {
+            (Vec2::ZERO, Vec2::ZERO)
+        };
+        self.origin = lo;
+        self.grid.set_size(hi - lo);
+        self.shifted.clear();
+        self.shifted
+            .extend(frame.positions.iter().map(|&p| p - self.origin));
+        self.grid.rebuild(&self.shifted);
+        let n = frame.players.len();
+        self.visible_mark.clear();
+        self.visible_mark.resize(n, 0);
+        self.held_mark.clear();
+        self.held_mark.resize(n, 0);
+        self.stamp = 0;
+    }
+
+    /// Fills `visible` with the players within the radius of player `own` (itself
+    /// included), in the grid's order.
+    fn find_visible(&mut self, frame: &Frame, own: Option<usize>) {
+        self.visible.clear();
+        let Some(own) = own else {
+            return;
+        };
+        let center = self.shifted[own];
+        let reach = Vec2::splat(self.radius);
+        let radius_sq = self.radius * self.radius;
+        let (shifted, visible) = (&self.shifted, &mut self.visible);
+        self.grid
+            .for_each_in_rect(center - reach, center + reach, |i| {
+                if i == own || shifted[i].distance_squared(center) <= radius_sq {
+                    visible.push(i as u32);
+                }
+            });
+        debug_assert!(visible.len() <= frame.players.len());
+    }
+
+    /// The snapshot of `cur` for one client: a delta from what it holds when
+    /// `holds_prev` (its last snapshot, of `prev`, went out), a keyframe of its view
+    /// otherwise.
+    pub fn assemble(
+        &mut self,
+        prev: &Frame,
+        cur: &Frame,
+        view: &mut ClientView,
+        own: PlayerId,
+        holds_prev: bool,
+    ) -> (Bytes, SnapshotKind) {
+        let own = cur.index.get(&own).map(|&i| i as usize);
+        self.find_visible(cur, own);
+        self.stamp += 1;
+        let stamp = self.stamp;
+        for &i in &self.visible {
+            self.visible_mark[i as usize] = stamp;
+        }
+        let delta = holds_prev && view.tick == Some(prev.tick);
+        self.kept.clear();
+        self.removed.clear();
+        self.added.clear();
+        if delta {
+            for &id in &view.held {
+                match cur.index.get(&id).map(|&i| i as usize) {
+                    // Only survivors of the frame have a record; the client held this
+                    // player at the previous frame, so it is one.
+                    Some(i) if self.visible_mark[i] == stamp && i < cur.survivors => {
+                        self.held_mark[i] = stamp;
+                        self.kept.push(i as u32);
+                    }
+                    _ => self.removed.push(id),
+                }
+            }
+        }
+        for &i in &self.visible {
+            if self.held_mark[i as usize] != stamp {
+                self.added.push(i);
+            }
+        }
+        let mut hash = StateHasher::default();
+        for &i in self.kept.iter().chain(&self.added) {
+            hash.add(cur.hash(i as usize));
+        }
+        let mut bits = BitWriter::endian(std::mem::take(&mut self.changes), BigEndian);
+        for &i in &self.kept {
+            cur.record(i as usize)
+                .playback(&mut bits)
+                .expect(INFALLIBLE);
+        }
+        bits.byte_align().expect(INFALLIBLE);
+        let mut changes = bits.into_writer();
+
+        let mut buf =
+            Vec::with_capacity(48 + 5 * self.removed.len() + 30 * self.added.len() + changes.len());
+        write_head(
+            &mut buf,
+            &Head {
+                tick: cur.tick,
+                base_tick: delta.then_some(prev.tick),
+                server_time_ms: cur.time_ms,
+                state_hash: hash.finish(),
+            },
+        );
+        write_removed(&mut buf, &self.removed);
+        write_added_len(&mut buf, self.added.len());
+        for &i in &self.added {
+            buf.extend_from_slice(cur.entry(i as usize));
+        }
+        write_changes(&mut buf, &changes);
+        changes.clear();
+        self.changes = changes;
+
+        view.held.clear();
+        view.held.extend(
+            self.kept
+                .iter()
+                .chain(&self.added)
+                .map(|&i| cur.players[i as usize].id),
+        );
+        view.tick = Some(cur.tick);
+        let kind = if delta {
+            SnapshotKind::Delta
+        } else {
+            SnapshotKind::Keyframe
+        };
+        (Bytes::from(buf), kind)
+    }
+}
