@@ -263,15 +263,7 @@ mod tests {
     }
 
     fn keyframe(tick: u64, players: &[PlayerState]) -> Snapshot {
-        Snapshot {
-            tick,
-            base_tick: None,
-            server_time_ms: 0,
-            state_hash: state_hash(players),
-            removed: vec![],
-            added: players.to_vec(),
-            changes: vec![],
-        }
+        Snapshot::keyframe(tick, 0, players.to_vec())
     }
 
     /// A delta from `base` (at `base_tick`) to `now`, where `now` holds the same players

@@ -627,15 +627,7 @@ fn room_at(tick: u64, me: u32, last_input_seq: u32) -> Vec<PlayerState> {
 }
 
 fn keyframe(tick: u64, players: &[PlayerState]) -> Snapshot {
-    Snapshot {
-        tick,
-        base_tick: None,
-        server_time_ms: 0,
-        state_hash: state_hash(players),
-        removed: vec![],
-        added: players.to_vec(),
-        changes: vec![],
-    }
+    Snapshot::keyframe(tick, 0, players.to_vec())
 }
 
 /// The delta from `base` (the client's players at `base_tick`, in its order) to `now`, and

@@ -161,6 +161,18 @@ async fn snapshots_go_out_every_nth_tick_as_deltas_of_the_one_before() {
     // Inputs are still applied every tick and acknowledged in the next snapshot out.
     let me = a.replica.player(a.id).unwrap();
     assert!(me.last_input_seq >= 35, "acked {}", me.last_input_seq);
+    // The server counts what it sent: both clients' first keyframes, then deltas.
+    let keyframes = server
+        .metric(r#"tickwire_snapshots_sent_total{kind="keyframe"}"#)
+        .await;
+    let sent_deltas = server
+        .metric(r#"tickwire_snapshots_sent_total{kind="delta"}"#)
+        .await;
+    assert!(keyframes >= 2.0, "{keyframes} keyframes counted");
+    assert!(
+        sent_deltas >= f64::from(deltas),
+        "{sent_deltas} deltas counted"
+    );
     server.stop().await;
 }
 

@@ -225,6 +225,19 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// A keyframe of `players` (in that order) at `tick`, with its state hash.
+    pub fn keyframe(tick: u64, server_time_ms: u64, players: Vec<PlayerState>) -> Self {
+        Self {
+            tick,
+            base_tick: None,
+            server_time_ms,
+            state_hash: crate::state_hash(&players),
+            removed: Vec::new(),
+            added: players,
+            changes: Vec::new(),
+        }
+    }
+
     /// True when this snapshot needs no base.
     pub fn is_keyframe(&self) -> bool {
         self.base_tick.is_none()
