@@ -81,6 +81,14 @@ impl Outbox {
         self.sent_snapshot
     }
 
+    /// Forgets the snapshots of the room the client was in, when it enters another: ticks
+    /// are counted per room, so an old room's tick must never pass for a base in the new
+    /// one. Its first snapshot there is then a keyframe.
+    pub fn forget_snapshots(&mut self) {
+        self.snapshot = None;
+        self.sent_snapshot = None;
+    }
+
     /// Queues a message that must arrive. Returns false, and closes the outbox, when the
     /// reliable lane is full.
     pub fn push_reliable(&mut self, msg: Bytes) -> bool {
@@ -157,6 +165,20 @@ mod tests {
         );
         assert!(!outbox.push_snapshot(3, Bytes::from_static(b"3")));
         assert_eq!(outbox.sent_snapshot(), Some(2), "queued is not sent");
+    }
+
+    #[test]
+    fn a_new_room_starts_from_no_snapshot() {
+        let mut outbox = Outbox::new(4);
+        outbox.push_snapshot(7, Bytes::from_static(b"7"));
+        outbox.take_snapshot();
+        outbox.push_snapshot(8, Bytes::from_static(b"8"));
+        outbox.forget_snapshots();
+        assert_eq!(outbox.sent_snapshot(), None);
+        assert!(
+            outbox.take_snapshot().is_none(),
+            "the old room's snapshot is not sent"
+        );
     }
 
     #[test]

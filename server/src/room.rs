@@ -238,7 +238,9 @@ impl<G: Game> Room<G> {
         }
     }
 
-    fn new_member(&self, player: Seated, client: Client) -> Member {
+    fn new_member(&self, player: Seated, mut client: Client) -> Member {
+        // A client back from another room (or this one, before) holds none of our ticks.
+        client.outbox().forget_snapshots();
         let config = &self.ctx.config;
         Member {
             player,

@@ -32,6 +32,8 @@ pub struct Frame {
     pub positions: Vec<Vec2>,
     /// `players[..survivors]` were in the previous frame, in its order; the rest are new.
     pub survivors: usize,
+    /// Where each survivor was in the previous frame's `players`.
+    was_at: Vec<u32>,
     /// The previous frame's players that are gone, in its order.
     pub removed: Vec<PlayerId>,
     /// Where each player is in `players`.
@@ -80,6 +82,7 @@ impl Frame {
         self.positions.clear();
         self.removed.clear();
         self.index.clear();
+        self.was_at.clear();
         seen.clear();
         seen.resize(sim.len(), false);
         let mut sim_index = std::mem::take(&mut self.sim_index);
@@ -87,10 +90,11 @@ impl Frame {
         for (i, p) in sim.iter().enumerate() {
             sim_index.insert(p.id, i);
         }
-        for old in &prev.players {
+        for (was, old) in prev.players.iter().enumerate() {
             match sim_index.get(&old.id) {
                 Some(&i) if !seen[i] => {
                     seen[i] = true;
+                    self.was_at.push(was as u32);
                     self.push(&sim[i]);
                 }
                 _ => self.removed.push(old.id),
@@ -136,12 +140,11 @@ impl Frame {
             self.hashes.push(hash);
             whole.add(hash);
             if i < self.survivors {
-                // Survivors keep the previous frame's order, so its index is found by id
-                // once; the record is against what every holder of that frame has.
-                let was = prev.index[&p.id] as usize;
+                // Against the player as every holder of the previous frame has it.
+                let was = &prev.players[self.was_at[i] as usize];
                 let record = &mut self.records[i];
                 record.clear();
-                write_change(record, &prev.players[was], p, ticks, tick_rate).expect(INFALLIBLE);
+                write_change(record, was, p, ticks, tick_rate).expect(INFALLIBLE);
             }
         }
         self.entry_at.push(self.entries.len());
