@@ -300,3 +300,65 @@ impl Config {
         Duration::from_millis(self.shutdown_grace_ms)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        config: Config,
+    }
+
+    fn parse(args: &[&str]) -> Result<Config, clap::Error> {
+        Cli::try_parse_from(std::iter::once("tickwire-server").chain(args.iter().copied()))
+            .map(|cli| cli.config)
+    }
+
+    #[test]
+    fn bandwidth_flags_default_to_every_tick_keyframe_a_second_and_no_radius() {
+        let config = parse(&[]).unwrap();
+        assert_eq!(
+            (
+                config.send_every,
+                config.keyframe_interval,
+                config.view_radius
+            ),
+            (1, 60, None)
+        );
+        let config = parse(&[
+            "--send-every",
+            "3",
+            "--keyframe-interval",
+            "1",
+            "--view-radius",
+            "250.5",
+        ])
+        .unwrap();
+        assert_eq!(
+            (
+                config.send_every,
+                config.keyframe_interval,
+                config.view_radius
+            ),
+            (3, 1, Some(250.5))
+        );
+    }
+
+    #[test]
+    fn nonsense_bandwidth_flags_are_refused() {
+        for args in [
+            &["--send-every", "0"][..],
+            &["--keyframe-interval", "0"],
+            &["--view-radius", "0"],
+            &["--view-radius", "-5"],
+            &["--view-radius", "NaN"],
+            &["--view-radius", "inf"],
+            &["--view-radius", "far"],
+        ] {
+            assert!(parse(args).is_err(), "{args:?} was accepted");
+        }
+    }
+}
