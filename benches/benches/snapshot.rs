@@ -19,12 +19,12 @@
 //!
 //! Expected curve: `snapshot_encode` is linear in players, both kinds, and dominated by
 //! `begin` (about 150 ns per player); the keyframe adds a copy of about 20 bytes per
-//! player, the delta a playback of its records. A walker in the open takes 31 to 39 bits;
+//! player, the delta a playback of its records. A walker in the open takes 25 to 35 bits;
 //! the walk never steers away from walls, though, so at any time a third (1024 players) to
 //! two thirds (64) of the players are pressed against a wall, many in piles where the
 //! arena pushes them apart every tick, and those need 10-bit position residuals on the
-//! axis along the wall: the delta comes to about 4.5–5.5 bytes per player, 0.23–0.26 of
-//! the keyframe. `begin` with a radius costs little more than without (the grid is linear
+//! axis along the wall: the delta comes to about 4–5 bytes per player, 0.20–0.24 of the
+//! keyframe. `begin` with a radius costs little more than without (the grid is linear
 //! in players). `assemble` is linear in clients times what each sees (about 35 players at
 //! radius 200 in the default world, whatever the room's size), so its cost per client is
 //! about constant; one

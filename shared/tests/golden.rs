@@ -86,25 +86,25 @@ const SNAPSHOT_KEYFRAME: &str = "92 02 97 cd 04 b0 c0 cf 00 00 01 8b cf e5 68 00
                                  97 03 cd 61 a8 ce 00 01 25 2a 00 00 d1 ff 00 0c c4 00";
 /// Snapshot { tick: 1201, base_tick: 1200, server_time_ms: 1700000000017,
 /// state_hash: 0x742b37f4, removed: [3], added: [cy_at_1201()], changes: ANA_WALKS }: bo
-/// left, cy joined, ana started to walk. Her record, 39 bits plus 1 bit of padding (each
-/// axis has its own code, velocity before position):
+/// left, cy joined, ana started to walk. Her record, 35 bits plus 5 bits of padding (each
+/// field starts with a prefix code, read bit by bit; velocity before position):
 ///
 /// ```text
 /// 1                changed
-/// 01 010100        vx: a 6-bit delta, +20   (0 -> 20)
-/// 01 110001        vy: a 6-bit delta, -15   (0 -> -15; 64 - 15 = 49)
-/// 01 0001          x: a 4-bit residual, +1  (predicted 100000 + round(20·100·1/60) = 100033;
-///                                            now 100034)
-/// 01 1110          y: a 4-bit residual, -2  (predicted 51250 + round(-15·100·1/60) = 51225;
-///                                            now 51223; 16 - 2 = 14)
-/// 01 111011        facing: a 6-bit turn, -5 (244 -> 239; 64 - 5 = 59)
-/// 01               input seq: one more      (300 -> 301)
-/// 0                padding to a whole byte
+/// 1 010100         vx: `1`, a 6-bit delta, +20    (0 -> 20)
+/// 1 110001         vy: `1`, a 6-bit delta, -15    (0 -> -15; 64 - 15 = 49)
+/// 10 0001          x: `10`, a 4-bit residual, +1  (predicted 100000 + round(20·100·1/60)
+///                                                  = 100033; now 100034)
+/// 10 1110          y: `10`, a 4-bit residual, -2  (predicted 51250 + round(-15·100·1/60)
+///                                                  = 51225; now 51223; 16 - 2 = 14)
+/// 1 111011         facing: `1`, a 6-bit turn, -5  (244 -> 239; 64 - 5 = 59)
+/// 1                input seq: `1`, one more       (300 -> 301)
+/// 00000            padding to a whole byte
 ///
-/// 10101010 00111000 10100010 11110011 11011010 = aa 38 a2 f3 da
+/// 11010100 11100011 00001101 11011110 11100000 = d4 e3 0d de e0
 /// ```
 const SNAPSHOT_DELTA: &str = "92 02 97 cd 04 b1 cd 04 b0 cf 00 00 01 8b cf e5 68 11 ce 74 2b 37 f4 \
-                              91 03 91 97 09 ce 00 02 4a 09 cd 9c 40 00 00 00 00 c4 05 aa 38 a2 f3 da";
+                              91 03 91 97 09 ce 00 02 4a 09 cd 9c 40 00 00 00 00 c4 05 d4 e3 0d de e0";
 /// Snapshot { tick: 1201, base_tick: 1200, server_time_ms: 1700000000017,
 /// state_hash: 0x89174c52, removed: [], added: [], changes: [0x00] }: the delta from the
 /// same keyframe had nobody moved, joined or left in tick 1201. Two records of one 0 bit
@@ -113,11 +113,11 @@ const SNAPSHOT_UNCHANGED: &str = "92 02 97 cd 04 b1 cd 04 b0 cf 00 00 01 8b cf e
                                   ce 89 17 4c 52 90 90 c4 01 00";
 /// The `changes` of [`SNAPSHOT_DELTA`]: ana's walking record, worked out bit by bit there.
 const ANA_WALKS: [u8; 5] = [
-    0b1010_1010,
-    0b0011_1000,
-    0b1010_0010,
-    0b1111_0011,
-    0b1101_1010,
+    0b1101_0100,
+    0b1110_0011,
+    0b0000_1101,
+    0b1101_1110,
+    0b1110_0000,
 ];
 /// The 28 bytes `player_hash` hashes for ana at tick 1200, and for bo (PROTOCOL.md, "The
 /// state hash").
@@ -615,26 +615,26 @@ fn change_record_sizes() {
         (
             "as predicted, one more input",
             bits(&walker, &stepped(0, 0, 0, 0, 1)),
-            13,
+            10,
         ),
         (
             "as predicted, nothing else",
             bits(&walker, &stepped(0, 0, 0, 0, 0)),
-            13,
+            11,
         ),
         (
             "walking, as predicted",
             bits(&ana_at_1200(), &ana_predicted),
-            31,
+            25,
         ),
-        ("Ana's, walking", bits(&ana_at_1200(), &ana_at_1201()), 39),
-        ("along a wall", bits(&walker, &stepped(-12, 3, 0, 4, 1)), 29),
+        ("Ana's, walking", bits(&ana_at_1200(), &ana_at_1201()), 35),
+        ("along a wall", bits(&walker, &stepped(-12, 3, 0, 4, 1)), 25),
         (
             "pushed by a neighbour",
             bits(&walker, &stepped(0, 0, 200, 0, 1)),
-            23,
+            22,
         ),
-        ("the longest", bits(&ana_at_1200(), &biggest), 183),
+        ("the longest", bits(&ana_at_1200(), &biggest), 188),
     ];
     for (what, got, want) in rows {
         assert_eq!(got, want, "{what}");

@@ -168,13 +168,14 @@ fn the_helpers_make_valid_snapshots() {
     assert_eq!(replica.players(), room_at_100());
     assert_eq!(replica.apply(&delta_to_101(), RATE), Ok(()));
     assert_eq!(replica.players(), room_after(1));
-    // Player 3 still (1 bit), player 7 steady, seq + 1 (13 bits): 14 bits, 2 bytes.
-    // 0 | 1 00 00 00 00 00 01, then padding.
-    assert_eq!(delta_to_101().changes, [0b0100_0000, 0b0000_0100]);
+    // Player 3 still (1 bit), player 7 steady, seq + 1 (10 bits): 11 bits, 2 bytes.
+    // 0 | 1 00 00 0 0 00 1, then padding: changed, vx and vy the same (`00`), x and y
+    // as predicted (`0`), no turn (`00`), one more input (`1`).
+    assert_eq!(delta_to_101().changes, [0b0100_0000, 0b0010_0000]);
 }
 
 /// A player that keeps its velocity and moves exactly as predicted has changed: its record
-/// says so (13 bits, not the 1 of "unchanged"), and the replica moves it. (A record of "0"
+/// says so (11 bits, not the 1 of "unchanged"), and the replica moves it. (A record of "0"
 /// here once left the player where it was.)
 #[test]
 fn a_steady_walker_is_not_unchanged() {
@@ -187,7 +188,7 @@ fn a_steady_walker_is_not_unchanged() {
         },
     ];
     let (snap, held) = delta(&room_at_100(), 100, &still_seq, 101, RATE);
-    // 0 | 1 00 00 00 00 00 00, then padding.
+    // 0 | 1 00 00 0 0 00 00, then padding.
     assert_eq!(snap.changes, [0b0100_0000, 0b0000_0000]);
     let mut replica = primed();
     assert_eq!(replica.apply(&snap, RATE), Ok(()));
@@ -291,12 +292,18 @@ fn bad_changes_drop_the_copy() {
     };
     // Two players' records, but no bits at all.
     bad(vec![], None);
-    // Player 3 unchanged, player 7 changed: its codes run past the end of the byte.
-    bad(vec![0b0100_0000], None);
-    // Player 3 unchanged, player 7: vx, vy, x, y the same, then facing code 3 (never
-    // sent): 0 | 1 00 00 00 00 11.
-    let err = bad(vec![0b0100_0000, 0b0011_0000], None);
-    assert!(err.contains("facing code 3"), "{err}");
+    // Player 3 unchanged, player 7 changed: its bits run out where facing's prefix
+    // should begin: 0 | 1 00 00 0 0, and nothing more.
+    let err = bad(vec![0b0100_0000], None);
+    assert!(!err.contains("left over"), "{err}");
+    // Player 3 unchanged, player 7: vx `011`, a 32-bit value, of which only 11 bits come:
+    // 0 | 1 011 000 00000000. (Any string of bits is a string of valid prefixes, so
+    // changes that are no records are cut short, or too long.)
+    let err = bad(vec![0b0101_1000, 0b0000_0000], None);
+    assert!(!err.contains("left over"), "{err}");
+    // Both players unchanged (`0`, `0`), then a whole byte of padding too many.
+    let err = bad(vec![0, 0], None);
+    assert!(err.contains("1 bytes left over"), "{err}");
     // Both records and a byte more.
     let mut long = delta_to_101().changes;
     long.push(0);
