@@ -8,19 +8,12 @@
 //! `keyframe_interval` frames. With a view radius each client's snapshot is assembled
 //! from the frame's pieces ([`super::interest`]).
 
-use bitstream_io::{BigEndian, BitWrite, BitWriter};
 use bytes::Bytes;
 use tickwire_shared::PlayerId;
-use tickwire_shared::wire_snapshot::{
-    Head, write_added_len, write_changes, write_head, write_removed,
-};
 
 use super::frame::Frame;
 use super::interest::{ClientView, Interest};
 use crate::game::{Game, SimPlayer};
-
-/// Writing bits into memory cannot fail.
-const INFALLIBLE: &str = "invariant: writing bits into a Vec cannot fail";
 
 /// Which kind of snapshot a client got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,60 +121,30 @@ impl SnapshotEncoder {
     /// The frame whole, encoded once.
     fn keyframe(&mut self) -> Bytes {
         let cur = &self.cur;
+        let changes = &mut self.changes;
         self.keyframe
             .get_or_insert_with(|| {
-                let n = cur.players.len();
-                let mut buf = Vec::with_capacity(48 + cur.entries(0..n).len());
-                write_head(
-                    &mut buf,
-                    &Head {
-                        tick: cur.tick,
-                        base_tick: None,
-                        server_time_ms: cur.time_ms,
-                        state_hash: cur.state_hash,
-                    },
-                );
-                write_removed(&mut buf, &[]);
-                write_added_len(&mut buf, n);
-                buf.extend_from_slice(cur.entries(0..n));
-                write_changes(&mut buf, &[]);
-                Bytes::from(buf)
+                let everyone = 0..cur.players.len();
+                cur.write_snapshot((None, cur.state_hash), &[], [], everyone, changes)
             })
             .clone()
     }
 
     /// The changes from the previous frame, encoded once.
     fn delta(&mut self) -> Bytes {
-        if let Some(delta) = &self.delta {
-            return delta.clone();
-        }
         let (prev, cur) = (&self.prev, &self.cur);
-        let mut bits = BitWriter::endian(std::mem::take(&mut self.changes), BigEndian);
-        for i in 0..cur.survivors {
-            cur.record(i).playback(&mut bits).expect(INFALLIBLE);
-        }
-        bits.byte_align().expect(INFALLIBLE);
-        let mut changes = bits.into_writer();
-        let n = cur.players.len();
-        let added = cur.entries(cur.survivors..n);
-        let mut buf = Vec::with_capacity(48 + 5 * cur.removed.len() + added.len() + changes.len());
-        write_head(
-            &mut buf,
-            &Head {
-                tick: cur.tick,
-                base_tick: Some(prev.tick),
-                server_time_ms: cur.time_ms,
-                state_hash: cur.state_hash,
-            },
-        );
-        write_removed(&mut buf, &cur.removed);
-        write_added_len(&mut buf, n - cur.survivors);
-        buf.extend_from_slice(added);
-        write_changes(&mut buf, &changes);
-        changes.clear();
-        self.changes = changes;
-        let delta = Bytes::from(buf);
-        self.delta = Some(delta.clone());
-        delta
+        let changes = &mut self.changes;
+        self.delta
+            .get_or_insert_with(|| {
+                let newcomers = cur.survivors..cur.players.len();
+                cur.write_snapshot(
+                    (Some(prev.tick), cur.state_hash),
+                    &cur.removed,
+                    0..cur.survivors,
+                    newcomers,
+                    changes,
+                )
+            })
+            .clone()
     }
 }

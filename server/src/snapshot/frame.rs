@@ -7,17 +7,21 @@
 //! snapshot, whatever it sees, is put together from these pieces without encoding any
 //! player again.
 
-use bitstream_io::{BigEndian, BitRecorder};
+use bitstream_io::{BigEndian, BitRecorder, BitWrite, BitWriter};
+use bytes::Bytes;
 use fnv::FnvHashMap;
 use glam::Vec2;
 use tickwire_shared::changes::write_change;
 use tickwire_shared::quant::{facing_to_steps, pos_to_steps, vel_to_steps};
-use tickwire_shared::{PlayerId, PlayerState, StateHasher, player_hash, wire_snapshot};
+use tickwire_shared::wire_snapshot::{
+    self, Head, write_added_len, write_changes, write_head, write_removed,
+};
+use tickwire_shared::{PlayerId, PlayerState, StateHasher, player_hash};
 
 use crate::game::SimPlayer;
 
 /// Writing bits into memory cannot fail.
-const INFALLIBLE: &str = "invariant: recording bits into a Vec cannot fail";
+const INFALLIBLE: &str = "invariant: writing bits into a Vec cannot fail";
 
 /// The encoded pieces of one snapshot.
 #[derive(Default)]
@@ -151,19 +155,44 @@ impl Frame {
         self.state_hash = whole.finish();
     }
 
-    /// Player `i`'s whole state as MessagePack.
-    pub fn entry(&self, i: usize) -> &[u8] {
-        &self.entries[self.entry_at[i]..self.entry_at[i + 1]]
-    }
-
-    /// Players `range`'s whole states, back to back.
-    pub fn entries(&self, range: std::ops::Range<usize>) -> &[u8] {
-        &self.entries[self.entry_at[range.start]..self.entry_at[range.end]]
-    }
-
-    /// Survivor `i`'s change record.
-    pub fn record(&self, i: usize) -> &BitRecorder<u32, BigEndian> {
-        &self.records[i]
+    /// One client's snapshot of this frame, from the pieces: a delta from `base_tick`
+    /// (or a keyframe when `None`) that removes `removed`, carries the change records of
+    /// the survivors `kept` (in the order the client holds them) and adds the players
+    /// `added` whole. `changes` is scratch, kept by the caller between snapshots.
+    pub fn write_snapshot(
+        &self,
+        (base_tick, state_hash): (Option<u64>, u32),
+        removed: &[PlayerId],
+        kept: impl IntoIterator<Item = usize>,
+        added: impl ExactSizeIterator<Item = usize>,
+        changes: &mut Vec<u8>,
+    ) -> Bytes {
+        let mut bits = BitWriter::endian(std::mem::take(changes), BigEndian);
+        for i in kept {
+            self.records[i].playback(&mut bits).expect(INFALLIBLE);
+        }
+        bits.byte_align().expect(INFALLIBLE);
+        let mut packed = bits.into_writer();
+        // About 20 bytes per whole player; a guess, to spare most reallocations.
+        let mut buf = Vec::with_capacity(48 + 5 * removed.len() + 24 * added.len() + packed.len());
+        write_head(
+            &mut buf,
+            &Head {
+                tick: self.tick,
+                base_tick,
+                server_time_ms: self.time_ms,
+                state_hash,
+            },
+        );
+        write_removed(&mut buf, removed);
+        write_added_len(&mut buf, added.len());
+        for i in added {
+            buf.extend_from_slice(&self.entries[self.entry_at[i]..self.entry_at[i + 1]]);
+        }
+        write_changes(&mut buf, &packed);
+        packed.clear();
+        *changes = packed;
+        Bytes::from(buf)
     }
 
     /// Player `i`'s hash.

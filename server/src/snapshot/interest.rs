@@ -11,20 +11,13 @@
 //! enters it is `added` whole, and the rest get their change records, in the order the
 //! client holds them ([`ClientView`]).
 
-use bitstream_io::{BigEndian, BitWrite, BitWriter};
 use bytes::Bytes;
 use glam::Vec2;
-use tickwire_shared::wire_snapshot::{
-    Head, write_added_len, write_changes, write_head, write_removed,
-};
 use tickwire_shared::{PlayerId, StateHasher};
 
 use super::encoder::SnapshotKind;
 use super::frame::Frame;
 use crate::game::Grid;
-
-/// Writing bits into memory cannot fail.
-const INFALLIBLE: &str = "invariant: writing bits into a Vec cannot fail";
 
 /// What one client holds: the players of its last snapshot, in its order.
 #[derive(Debug, Clone, Default)]
@@ -170,34 +163,13 @@ impl Interest {
         for &i in self.kept.iter().chain(&self.added) {
             hash.add(cur.hash(i as usize));
         }
-        let mut bits = BitWriter::endian(std::mem::take(&mut self.changes), BigEndian);
-        for &i in &self.kept {
-            cur.record(i as usize)
-                .playback(&mut bits)
-                .expect(INFALLIBLE);
-        }
-        bits.byte_align().expect(INFALLIBLE);
-        let mut changes = bits.into_writer();
-
-        let mut buf =
-            Vec::with_capacity(48 + 5 * self.removed.len() + 30 * self.added.len() + changes.len());
-        write_head(
-            &mut buf,
-            &Head {
-                tick: cur.tick,
-                base_tick: delta.then_some(prev.tick),
-                server_time_ms: cur.time_ms,
-                state_hash: hash.finish(),
-            },
+        let bytes = cur.write_snapshot(
+            (delta.then_some(prev.tick), hash.finish()),
+            &self.removed,
+            self.kept.iter().map(|&i| i as usize),
+            self.added.iter().map(|&i| i as usize),
+            &mut self.changes,
         );
-        write_removed(&mut buf, &self.removed);
-        write_added_len(&mut buf, self.added.len());
-        for &i in &self.added {
-            buf.extend_from_slice(cur.entry(i as usize));
-        }
-        write_changes(&mut buf, &changes);
-        changes.clear();
-        self.changes = changes;
 
         view.held.clear();
         view.held.extend(
@@ -212,6 +184,6 @@ impl Interest {
         } else {
             SnapshotKind::Keyframe
         };
-        (Bytes::from(buf), kind)
+        (bytes, kind)
     }
 }
