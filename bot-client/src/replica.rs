@@ -242,9 +242,6 @@ impl ReplicaReport {
 
 #[cfg(test)]
 mod tests {
-    use bitstream_io::{BigEndian, BitWrite as _, BitWriter};
-    use tickwire_shared::changes::write_change;
-    use tickwire_shared::state_hash;
 
     use super::*;
 
@@ -266,23 +263,9 @@ mod tests {
         Snapshot::keyframe(tick, 0, players.to_vec())
     }
 
-    /// A delta from `base` (at `base_tick`) to `now`, where `now` holds the same players
-    /// in the same order.
+    /// A delta from `base` (at `base_tick`) to `now`.
     fn delta(base_tick: u64, tick: u64, base: &[PlayerState], now: &[PlayerState]) -> Snapshot {
-        let mut bits = BitWriter::endian(Vec::new(), BigEndian);
-        for (b, n) in base.iter().zip(now) {
-            write_change(&mut bits, b, n, tick - base_tick, RATE).expect("into a Vec");
-        }
-        bits.byte_align().expect("into a Vec");
-        Snapshot {
-            tick,
-            base_tick: Some(base_tick),
-            server_time_ms: 0,
-            state_hash: state_hash(now),
-            removed: vec![],
-            added: vec![],
-            changes: bits.into_writer(),
-        }
+        Snapshot::delta((base_tick, base), (tick, now), RATE, 0)
     }
 
     fn book() -> ReplicaBook {

@@ -16,16 +16,14 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bitstream_io::{BigEndian, BitWrite as _, BitWriter};
 use futures::stream::SplitSink;
 use futures::{SinkExt as _, StreamExt as _};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use tickwire_bot::{ReconnectPolicy, Report, SwarmConfig, run};
-use tickwire_shared::changes::write_change;
 use tickwire_shared::quant::wrap_facing;
 use tickwire_shared::{
     ChatAck, ChatMessage, ClientMsg, Error, ErrorCode, Joined, PlayerState, Pong, Resumed,
-    ServerMsg, Snapshot, Welcome, encode_server, state_hash,
+    ServerMsg, Snapshot, Welcome, encode_server,
 };
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::{Instant, sleep_until};
@@ -639,37 +637,12 @@ fn delta(
     tick: u64,
     now: &[PlayerState],
 ) -> (Snapshot, Vec<PlayerState>) {
-    let find = |players: &[PlayerState], id: u32| players.iter().find(|p| p.id == id).copied();
-    let mut bits = BitWriter::endian(Vec::new(), BigEndian);
-    let mut held = Vec::with_capacity(now.len());
-    let mut removed = Vec::new();
-    for was in base {
-        match find(now, was.id) {
-            Some(is) => {
-                write_change(&mut bits, was, &is, tick - base_tick, TICK_RATE)
-                    .expect("writing into a Vec");
-                held.push(is);
-            }
-            None => removed.push(was.id),
-        }
-    }
-    bits.byte_align().expect("writing into a Vec");
-    let added: Vec<PlayerState> = now
+    let snap = Snapshot::delta((base_tick, base), (tick, now), TICK_RATE, 0);
+    let survivors = base
         .iter()
-        .filter(|p| find(base, p.id).is_none())
-        .copied()
-        .collect();
-    held.extend_from_slice(&added);
-    let snapshot = Snapshot {
-        tick,
-        base_tick: Some(base_tick),
-        server_time_ms: 0,
-        state_hash: state_hash(&held),
-        removed,
-        added,
-        changes: bits.into_writer(),
-    };
-    (snapshot, held)
+        .filter_map(|b| now.iter().find(|p| p.id == b.id));
+    let held = survivors.chain(&snap.added).copied().collect();
+    (snap, held)
 }
 
 fn chat_ack(id: u32, server_id: u64, refused: Option<&str>) -> Message {

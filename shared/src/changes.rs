@@ -25,8 +25,8 @@ use std::io;
 
 use bitstream_io::{BitRead, BitWrite};
 
-use crate::PlayerState;
 use crate::quant::{POS_STEPS_PER_UNIT, VEL_STEPS_PER_UNIT, facing_turn, wrap_facing};
+use crate::{PlayerState, Snapshot, state_hash};
 
 /// Where a position is expected after `ticks` ticks at velocity `vel` (steps per second),
 /// with `tick_rate` ticks per second: `base + round(vel · ticks · 100 / tick_rate)` in
@@ -204,6 +204,53 @@ pub fn read_change<R: BitRead + ?Sized>(
         _ => input.read_var::<u32>(32)?,
     };
     Ok(now)
+}
+
+impl Snapshot {
+    /// The delta from `base` (what a client holds at `base_tick`, in its order) to `now`
+    /// (what it should hold at `tick`, in any order): the reference encoder, as plain as
+    /// the protocol allows, for tests, tools and small servers. The client then holds the
+    /// base's survivors in the base's order, then the newcomers in `now`'s order. (The
+    /// server's own encoder, `tickwire_server::snapshot`, builds the same bytes from
+    /// pieces encoded once per tick.)
+    pub fn delta(
+        (base_tick, base): (u64, &[PlayerState]),
+        (tick, now): (u64, &[PlayerState]),
+        tick_rate: u16,
+        server_time_ms: u64,
+    ) -> Self {
+        const INFALLIBLE: &str = "invariant: writing bits into a Vec cannot fail";
+        let find = |list: &[PlayerState], id| list.iter().find(|p| p.id == id).copied();
+        let mut bits = bitstream_io::BitWriter::endian(Vec::new(), bitstream_io::BigEndian);
+        let mut removed = Vec::new();
+        let mut held = Vec::with_capacity(now.len());
+        for was in base {
+            match find(now, was.id) {
+                Some(is) => {
+                    write_change(&mut bits, was, &is, tick.wrapping_sub(base_tick), tick_rate)
+                        .expect(INFALLIBLE);
+                    held.push(is);
+                }
+                None => removed.push(was.id),
+            }
+        }
+        bits.byte_align().expect(INFALLIBLE);
+        let added: Vec<PlayerState> = now
+            .iter()
+            .filter(|p| find(base, p.id).is_none())
+            .copied()
+            .collect();
+        held.extend_from_slice(&added);
+        Self {
+            tick,
+            base_tick: Some(base_tick),
+            server_time_ms,
+            state_hash: state_hash(&held),
+            removed,
+            added,
+            changes: bits.into_writer(),
+        }
+    }
 }
 
 #[cfg(test)]

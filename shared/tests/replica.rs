@@ -19,31 +19,21 @@
 //!   state the client holds, written by the reference encoder below) holds exactly the
 //!   server's state for that client after every snapshot, in the order PROTOCOL.md gives.
 
-use bitstream_io::{BigEndian, BitWrite, BitWriter};
 use proptest::prelude::*;
 use proptest::sample::Index;
-use tickwire_shared::changes::{predict, write_change};
+use tickwire_shared::changes::predict;
 use tickwire_shared::quant::wrap_facing;
-use tickwire_shared::{
-    PlayerState, Replica, ReplicaError, ServerMsg, Snapshot, encode_server, state_hash,
-};
+use tickwire_shared::{PlayerState, Replica, ReplicaError, ServerMsg, Snapshot, encode_server};
 
 const RATE: u16 = 60;
 
-// The reference encoder: the server's side, as simply as it can be written.
+// The server's side: shared's reference encoder (`Snapshot::keyframe`, `Snapshot::delta`),
+// and the list a client should then hold, worked out here on its own.
 
 /// A keyframe of `now` at `tick`, and the list the client holds once it is applied.
 fn keyframe(now: &[PlayerState], tick: u64) -> (Snapshot, Vec<PlayerState>) {
-    let snap = Snapshot {
-        tick,
-        base_tick: None,
-        server_time_ms: 1_700_000_000_000u64.wrapping_add(tick),
-        state_hash: state_hash(now),
-        removed: vec![],
-        added: now.to_vec(),
-        changes: vec![],
-    };
-    (snap, now.to_vec())
+    let time = 1_700_000_000_000u64.wrapping_add(tick);
+    (Snapshot::keyframe(tick, time, now.to_vec()), now.to_vec())
 }
 
 /// The delta from `base` (what the client holds, in its order, at `base_tick`) to `now`
@@ -57,36 +47,12 @@ fn delta(
     tick: u64,
     tick_rate: u16,
 ) -> (Snapshot, Vec<PlayerState>) {
-    let find = |list: &[PlayerState], id| list.iter().find(|p| p.id == id).copied();
-    let removed = base
+    let time = 1_700_000_000_000u64.wrapping_add(tick);
+    let snap = Snapshot::delta((base_tick, base), (tick, now), tick_rate, time);
+    let survivors = base
         .iter()
-        .filter(|p| find(now, p.id).is_none())
-        .map(|p| p.id)
-        .collect();
-    let mut held = Vec::new();
-    let mut bits = BitWriter::endian(Vec::new(), BigEndian);
-    for was in base {
-        if let Some(is) = find(now, was.id) {
-            write_change(&mut bits, was, &is, tick - base_tick, tick_rate).expect("into a Vec");
-            held.push(is);
-        }
-    }
-    bits.byte_align().expect("into a Vec");
-    let added: Vec<PlayerState> = now
-        .iter()
-        .filter(|p| find(base, p.id).is_none())
-        .copied()
-        .collect();
-    held.extend(&added);
-    let snap = Snapshot {
-        tick,
-        base_tick: Some(base_tick),
-        server_time_ms: 1_700_000_000_000u64.wrapping_add(tick),
-        state_hash: state_hash(&held),
-        removed,
-        added,
-        changes: bits.into_writer(),
-    };
+        .filter_map(|b| now.iter().find(|p| p.id == b.id));
+    let held = survivors.chain(&snap.added).copied().collect();
     (snap, held)
 }
 
