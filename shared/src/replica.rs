@@ -110,18 +110,22 @@ impl Replica {
             }
         };
         self.tick = None;
-        if !snap.removed.is_empty() {
-            // Checked against the base before anything is removed, so that the error names
-            // the id that is not there (or is named twice).
-            let mut held: HashSet<PlayerId> = self.players.iter().map(|p| p.id).collect();
-            let mut gone = HashSet::with_capacity(snap.removed.len());
-            for &id in &snap.removed {
-                if !held.remove(&id) {
-                    return Err(ReplicaError::UnknownRemoved(id));
-                }
-                gone.insert(id);
+        // The ids held, kept up to date through removals and additions; only needed when
+        // the snapshot has either.
+        let mut ids: HashSet<PlayerId> = if snap.removed.is_empty() && snap.added.is_empty() {
+            HashSet::new()
+        } else {
+            self.players.iter().map(|p| p.id).collect()
+        };
+        // Each checked before anything is removed, so that the error names the id that is
+        // not there (or is named twice).
+        for &id in &snap.removed {
+            if !ids.remove(&id) {
+                return Err(ReplicaError::UnknownRemoved(id));
             }
-            self.players.retain(|p| !gone.contains(&p.id));
+        }
+        if !snap.removed.is_empty() {
+            self.players.retain(|p| ids.contains(&p.id));
         }
         let mut bits = BitReader::endian(Cursor::new(&snap.changes[..]), BigEndian);
         if snap.base_tick.is_some() {
@@ -140,14 +144,11 @@ impl Replica {
                 snap.changes.len() as u64 - used
             )));
         }
-        if !snap.added.is_empty() {
-            let mut ids: HashSet<PlayerId> = self.players.iter().map(|p| p.id).collect();
-            for p in &snap.added {
-                if !ids.insert(p.id) {
-                    return Err(ReplicaError::DuplicateAdded(p.id));
-                }
-                self.players.push(*p);
+        for p in &snap.added {
+            if !ids.insert(p.id) {
+                return Err(ReplicaError::DuplicateAdded(p.id));
             }
+            self.players.push(*p);
         }
         let rebuilt = state_hash(&self.players);
         if rebuilt != snap.state_hash {
