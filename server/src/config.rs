@@ -278,10 +278,40 @@ impl Config {
         }
     }
 
+    /// How many rooms, and how big.
+    pub fn room_limits(&self) -> crate::rooms::RoomLimits {
+        crate::rooms::RoomLimits {
+            max_rooms: self.max_rooms,
+            max_room_players: self.max_room_players as usize,
+        }
+    }
+
+    /// The rules every room plays by, built once for each room that opens.
+    pub fn room_rules(&self) -> crate::room::RoomRules {
+        crate::room::RoomRules {
+            tick_rate: self.tick_rate,
+            send_every: self.send_every,
+            keyframe_interval: self.keyframe_interval,
+            view_radius: self.view_radius,
+            frames_per_tick: self.frames_per_tick,
+            chat: crate::room::ChatRules {
+                max_bytes: self.chat_max_bytes,
+                history: self.chat_history,
+                limit: crate::rate_limit::Limit {
+                    per_second: self.chat_rate,
+                    burst: self.chat_burst,
+                },
+            },
+            keep_alive: self.keep_alive(),
+            resume_grace: Duration::from_millis(self.resume_grace_ms),
+            idle_close: self.room_idle(),
+        }
+    }
+
     /// The limits each client is held to.
-    pub fn client_rules(&self) -> crate::client::ClientRules {
+    pub fn client_rules(&self) -> crate::peer::ClientRules {
         use crate::rate_limit::Limit;
-        crate::client::ClientRules {
+        crate::peer::ClientRules {
             reliable_cap: self.reliable_queue,
             inputs: Limit {
                 per_second: self.input_rate,

@@ -1,30 +1,32 @@
-//! What every task of one server shares: settings, the room registry, counters and the
-//! shutdown signal.
+//! What every connection task of one server shares: settings, the lobby (with the room
+//! registry and the sessions), counters, limits, the handoff queue and the shutdown signal.
+//! Rooms get only what they need (a `RoomEnv`), never the settings.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 
-use tickwire_shared::PlayerId;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
 use crate::auth::Auth;
-use crate::client::ClientRules;
 use crate::config::Config;
 use crate::conn_limits::ConnectionLimits;
+use crate::handoff::Handoffs;
+use crate::lobby::requests::Lobby;
 use crate::metrics::Metrics;
+use crate::peer::ClientRules;
 use crate::rooms::Rooms;
 use crate::sessions::Sessions;
 
-/// Shared by an `Arc` between the listener, the connections and the rooms.
+/// Shared by an `Arc` between the listener and the connection tasks.
 #[derive(Debug)]
 pub struct ServerContext {
     /// The server's settings.
     pub config: Config,
     /// Every open room.
-    pub rooms: Rooms,
+    pub rooms: Arc<Rooms>,
     /// Resume tokens and the players they take back.
-    pub sessions: Sessions,
+    pub sessions: Arc<Sessions>,
+    /// The lobby's rules, over the same rooms and sessions.
+    pub lobby: Lobby,
     /// What the server did and refused.
     pub metrics: Arc<Metrics>,
     /// Connections counted against the total and per-address limits.
@@ -36,17 +38,24 @@ pub struct ServerContext {
     /// Checks the token of every handshake; `None` runs the server in anonymous
     /// development mode, where anyone can connect as anyone.
     pub auth: Option<Auth>,
+    /// Where clients and new rooms go to be served by a task of their own.
+    pub handoffs: Handoffs,
     /// Cancelled once, when the server starts shutting down.
     pub shutdown: CancellationToken,
-    /// Every connection and room task, so shutdown can wait for them.
-    pub tracker: TaskTracker,
-    next_player_id: AtomicU32,
 }
 
 impl ServerContext {
-    /// A context for a server that has not accepted anything yet.
-    pub fn new(config: Config, shutdown: CancellationToken) -> Self {
+    /// A context for a server that has not accepted anything yet, handing its tasks on
+    /// through `handoffs`.
+    pub fn new(config: Config, shutdown: CancellationToken, handoffs: Handoffs) -> Self {
+        let rooms = Arc::new(Rooms::new(config.room_limits()));
+        let sessions = Arc::new(Sessions::new(std::time::Duration::from_millis(
+            config.resume_grace_ms,
+        )));
         Self {
+            lobby: Lobby::new(Arc::clone(&rooms), Arc::clone(&sessions), config.tick_rate),
+            rooms,
+            sessions,
             metrics: Arc::new(Metrics::new()),
             limits: Arc::new(ConnectionLimits::new(
                 config.max_connections,
@@ -61,17 +70,9 @@ impl ServerContext {
                 .auth_secret
                 .as_deref()
                 .map(|secret| Auth::new(secret.as_bytes())),
-            sessions: Sessions::new(std::time::Duration::from_millis(config.resume_grace_ms)),
+            handoffs,
             config,
-            rooms: Rooms::default(),
             shutdown,
-            tracker: TaskTracker::new(),
-            next_player_id: AtomicU32::new(1),
         }
-    }
-
-    /// A player id not given out before by this server (ids start at 1).
-    pub fn new_player_id(&self) -> PlayerId {
-        self.next_player_id.fetch_add(1, Ordering::Relaxed)
     }
 }

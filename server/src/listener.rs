@@ -1,18 +1,27 @@
-//! The accept loop: accepts, and hands each socket to its own task; on shutdown, stops
-//! accepting and waits (within the grace period) for every connection and room to finish.
+//! The accept loop, and the one place that starts tasks: a task per accepted connection,
+//! and whatever the lobby and the rooms hand on ([`Handoff`]): a room to run, a client for
+//! the lobby, a client to close. On shutdown it stops accepting and keeps starting what is
+//! handed on (the rooms' closing clients) until every task has finished or the grace period
+//! has run out.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use crate::admin;
 use crate::config::Config;
 use crate::connection;
 use crate::context::ServerContext;
+use crate::game::{Arena, ArenaRules};
+use crate::handoff::{Handoff, Handoffs};
+use crate::lobby;
 use crate::metrics::Refusal;
+use crate::room::{self, RoomEnv};
 
 /// Serves `listener` until `shutdown` is cancelled, then closes every connection with
 /// code 1001 and returns once they and the rooms have finished (or the grace period ran out).
@@ -40,7 +49,10 @@ pub async fn run_with_admin(
     config: Config,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let ctx = Arc::new(ServerContext::new(config, shutdown));
+    // Every handoff carries a connection or a room, each of which exists once.
+    let (handoffs, mut handed) = Handoffs::channel(config.max_connections + config.max_rooms);
+    let ctx = Arc::new(ServerContext::new(config, shutdown, handoffs));
+    let tracker = TaskTracker::new();
     // Not in the tracker: it answers health checks ("draining") until everything else is done.
     let admin = admin.map(|listener| {
         let ctx = Arc::clone(&ctx);
@@ -51,45 +63,87 @@ pub async fn run_with_admin(
         })
     });
     loop {
-        let accepted = tokio::select! {
+        tokio::select! {
+            biased;
             _ = ctx.shutdown.cancelled() => break,
-            accepted = listener.accept() => accepted,
-        };
-        match accepted {
-            Ok((stream, peer)) => {
-                // Past the handshake limit a peer costs nothing but the accept: it gets no
-                // task and no answer.
-                let Ok(permit) = Arc::clone(&ctx.handshakes).try_acquire_owned() else {
-                    ctx.metrics.refused(Refusal::HandshakeBacklog);
-                    tracing::debug!(%peer, "too many handshakes under way; dropped a peer");
-                    continue;
-                };
-                let span = tracing::info_span!("conn", %peer, player = tracing::field::Empty);
-                let task = connection::serve(stream, peer, permit, Arc::clone(&ctx));
-                ctx.tracker.spawn(task.instrument(span));
-            }
-            Err(err) => {
-                // Usually a file-descriptor limit: back off instead of spinning.
-                tracing::warn!(cause = %err, "accept failed");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
+            Some(handoff) = handed.recv() => start(&ctx, &tracker, handoff),
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    // Past the handshake limit a peer costs nothing but the accept: it gets
+                    // no task and no answer.
+                    let Ok(permit) = Arc::clone(&ctx.handshakes).try_acquire_owned() else {
+                        ctx.metrics.refused(Refusal::HandshakeBacklog);
+                        tracing::debug!(%peer, "too many handshakes under way; dropped a peer");
+                        continue;
+                    };
+                    let span = tracing::info_span!("conn", %peer, player = tracing::field::Empty);
+                    let task = connection::serve(stream, peer, permit, Arc::clone(&ctx));
+                    tracker.spawn(task.instrument(span));
+                }
+                Err(err) => {
+                    // Usually a file-descriptor limit: back off instead of spinning.
+                    tracing::warn!(cause = %err, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
         }
     }
     drop(listener);
-    ctx.tracker.close();
-    let grace = ctx.config.shutdown_grace() + Duration::from_millis(500);
-    if tokio::time::timeout(grace, ctx.tracker.wait())
-        .await
-        .is_err()
-    {
-        tracing::warn!(
-            left = ctx.tracker.len(),
-            "tasks still running after the grace period"
-        );
-    }
+    drain(&ctx, &tracker, &mut handed).await;
     if let Some(admin) = admin {
         admin.abort();
     }
     tracing::info!(metrics = %ctx.metrics.summary(), "server stopped");
     Ok(())
+}
+
+/// Starts the task a handoff asks for.
+fn start(ctx: &Arc<ServerContext>, tracker: &TaskTracker, handoff: Handoff) {
+    match handoff {
+        Handoff::Lobby(client) => {
+            let span = client.span().clone();
+            tracker.spawn(lobby::run(client, Arc::clone(ctx)).instrument(span));
+        }
+        Handoff::Close(client) => {
+            let span = client.span().clone();
+            tracker.spawn(client.finish(ctx.config.shutdown_grace()).instrument(span));
+        }
+        Handoff::Room(room) => {
+            let span = tracing::info_span!("room", room = %room.shared.name);
+            let env = RoomEnv {
+                rooms: Arc::clone(&ctx.rooms),
+                sessions: Arc::clone(&ctx.sessions),
+                metrics: Arc::clone(&ctx.metrics),
+                handoffs: ctx.handoffs.clone(),
+                shutdown: ctx.shutdown.clone(),
+            };
+            let game = Arena::new(ArenaRules::default());
+            let rules = ctx.config.room_rules();
+            tracker.spawn(room::run(env, room, game, rules).instrument(span));
+        }
+    }
+}
+
+/// Waits, within the grace period, for every task to finish, starting what they hand on
+/// meanwhile (a room that shuts down hands its clients on to be closed).
+async fn drain(
+    ctx: &Arc<ServerContext>,
+    tracker: &TaskTracker,
+    handed: &mut mpsc::Receiver<Handoff>,
+) {
+    tracker.close();
+    let deadline =
+        tokio::time::Instant::now() + ctx.config.shutdown_grace() + Duration::from_millis(500);
+    loop {
+        tokio::select! {
+            biased;
+            Some(handoff) = handed.recv() => start(ctx, tracker, handoff),
+            // Only tasks hand on: once none runs and nothing is queued, nothing more comes.
+            () = tracker.wait(), if handed.is_empty() => return,
+            () = tokio::time::sleep_until(deadline) => {
+                tracing::warn!(left = tracker.len(), "tasks still running after the grace period");
+                return;
+            }
+        }
+    }
 }

@@ -41,6 +41,13 @@ pub const CLOSE_POLICY: u16 = 1008;
 /// WebSocket close code "message too big".
 pub const CLOSE_TOO_BIG: u16 = 1009;
 
+/// The close every client gets when the server shuts down.
+pub const SHUTTING_DOWN: Close = Close {
+    code: Some(CLOSE_GOING_AWAY),
+    reason: "server shutting down",
+    cause: CloseCause::Shutdown,
+};
+
 /// One client's two-lane send queue.
 #[derive(Debug)]
 pub struct Outbox {

@@ -6,18 +6,18 @@
 //! seat cannot both win, and a room closes itself only under the same lock and only while
 //! nobody holds a seat. The lock guards a name map and is taken once per join and per room
 //! closing, never on the tick's path.
+//!
+//! The registry opens rooms but runs none: a join that opens one gets it back as a
+//! [`NewRoom`] for the caller to hand to the listener, the one place that starts tasks.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::mpsc;
-use tracing::Instrument;
 
-use crate::context::ServerContext;
-use crate::game::{Arena, ArenaRules};
+use crate::client::Client;
 use crate::identity::Identity;
-use crate::room::{self, RoomCmd};
 
 /// Room names are 1 to 32 of these characters, so they are safe to log and to show.
 fn valid_room_name(name: &str) -> bool {
@@ -50,6 +50,63 @@ enum Access {
     Public,
     /// Holders of the key (if there is one) and users whose token names the room.
     Private { key: Option<String> },
+}
+
+/// What a room is asked to do.
+#[derive(Debug)]
+pub enum RoomCmd {
+    /// Let a greeted client in; it holds a seat already. The room owns the client from now on.
+    Join {
+        /// The seat the registry reserved.
+        seat: Seat,
+        /// The client, with its socket.
+        client: Client,
+    },
+    /// Take a lost player back on a new connection; the client already says which player
+    /// (from its redeemed token). The room answers, and on refusal sends it to the lobby.
+    Resume {
+        /// The client, with its socket and player.
+        client: Client,
+        /// The player's next resume token, for the `Resumed` answer.
+        token: String,
+    },
+}
+
+impl RoomCmd {
+    /// The client the command carries.
+    pub fn client_mut(&mut self) -> &mut Client {
+        match self {
+            RoomCmd::Join { client, .. } | RoomCmd::Resume { client, .. } => client,
+        }
+    }
+
+    /// The client back, when the room could not take the command.
+    pub fn into_client(self) -> Client {
+        match self {
+            RoomCmd::Join { client, .. } | RoomCmd::Resume { client, .. } => client,
+        }
+    }
+}
+
+/// A room the registry has just opened, for the listener to run.
+#[derive(Debug)]
+pub struct NewRoom {
+    /// What the room shares with the registry.
+    pub shared: Arc<RoomShared>,
+    /// Its command queue.
+    pub cmds: mpsc::Receiver<RoomCmd>,
+}
+
+/// A seat reserved for a join: the room, the seat, and the room itself when the join
+/// opened it (the caller hands it to the listener to run, before sending the join).
+#[derive(Debug)]
+pub struct Reserved {
+    /// The room.
+    pub room: RoomHandle,
+    /// The seat in it.
+    pub seat: Seat,
+    /// The room to start, when this reservation opened it.
+    pub opened: Option<NewRoom>,
 }
 
 /// A way to reach one room.
@@ -176,6 +233,15 @@ pub enum JoinRefused {
     BadCapacity(usize),
 }
 
+/// How many rooms and how big, at most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoomLimits {
+    /// Most rooms open at once.
+    pub max_rooms: usize,
+    /// Most seats in one room; a created room may ask for fewer.
+    pub max_room_players: usize,
+}
+
 #[derive(Debug, Default)]
 struct Registry {
     rooms: HashMap<String, RoomHandle>,
@@ -184,12 +250,21 @@ struct Registry {
 }
 
 /// All open rooms.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Rooms {
+    limits: RoomLimits,
     registry: Mutex<Registry>,
 }
 
 impl Rooms {
+    /// No rooms yet; never more than `limits` allow.
+    pub fn new(limits: RoomLimits) -> Self {
+        Self {
+            limits,
+            registry: Mutex::new(Registry::default()),
+        }
+    }
+
     fn registry(&self) -> std::sync::MutexGuard<'_, Registry> {
         // The map stays consistent even if a holder panicked: every change is one call.
         self.registry.lock().unwrap_or_else(|e| e.into_inner())
@@ -227,13 +302,14 @@ impl Rooms {
     /// this user, missing or taken, or no room may be opened.
     pub fn reserve(
         &self,
-        ctx: &Arc<ServerContext>,
         request: Request<'_>,
         user: &str,
         identity: &Identity,
-    ) -> Result<(RoomHandle, Seat), JoinRefused> {
-        let server_cap = ctx.config.max_room_players as usize;
+    ) -> Result<Reserved, JoinRefused> {
+        let server_cap = self.limits.max_room_players;
+        let max_rooms = self.limits.max_rooms;
         let mut reg = self.registry();
+        let mut opened = None;
         let handle = match request {
             Request::Create {
                 room,
@@ -258,7 +334,7 @@ impl Rooms {
                 } else {
                     Access::Public
                 };
-                reg.open(ctx, room.to_owned(), capacity, access)?
+                reg.open(max_rooms, room.to_owned(), capacity, access, &mut opened)?
             }
             Request::Join {
                 room: Some(name),
@@ -273,7 +349,13 @@ impl Rooms {
                     None if key.is_some() || identity.may_join(name) => {
                         return Err(JoinRefused::NotFound(name.to_owned()));
                     }
-                    None => reg.open(ctx, name.to_owned(), server_cap, Access::Public)?,
+                    None => reg.open(
+                        max_rooms,
+                        name.to_owned(),
+                        server_cap,
+                        Access::Public,
+                        &mut opened,
+                    )?,
                 }
             }
             Request::Join { room: None, .. } => {
@@ -290,7 +372,7 @@ impl Rooms {
                     None => {
                         reg.quick_rooms_opened += 1;
                         let name = format!("quick-{}", reg.quick_rooms_opened);
-                        reg.open(ctx, name, server_cap, Access::Public)?
+                        reg.open(max_rooms, name, server_cap, Access::Public, &mut opened)?
                     }
                 }
             }
@@ -306,7 +388,11 @@ impl Rooms {
             shared: Arc::clone(&handle.shared),
             filled: false,
         };
-        Ok((handle, seat))
+        Ok(Reserved {
+            room: handle,
+            seat,
+            opened,
+        })
     }
 
     /// Removes the room if nobody holds a seat in it; the room stops when this says true.
@@ -324,14 +410,16 @@ impl Rooms {
 }
 
 impl Registry {
+    /// Opens a room and puts it in `opened` for the caller to start.
     fn open(
         &mut self,
-        ctx: &Arc<ServerContext>,
+        max_rooms: usize,
         name: String,
         capacity: usize,
         access: Access,
+        opened: &mut Option<NewRoom>,
     ) -> Result<RoomHandle, JoinRefused> {
-        if self.rooms.len() >= ctx.config.max_rooms {
+        if self.rooms.len() >= max_rooms {
             return Err(JoinRefused::TooManyRooms);
         }
         // Joins are the only commands, and each waits for its seat; a small queue is plenty.
@@ -347,12 +435,12 @@ impl Registry {
             shared: Arc::clone(&shared),
             cmds,
         };
-        let span = tracing::info_span!("room", room = %name);
-        let game = Arena::new(ArenaRules::default());
-        ctx.tracker
-            .spawn(room::run(Arc::clone(ctx), shared, cmd_rx, game).instrument(span));
         tracing::info!(room = %name, "opened room");
         self.rooms.insert(name, handle.clone());
+        *opened = Some(NewRoom {
+            shared,
+            cmds: cmd_rx,
+        });
         Ok(handle)
     }
 }

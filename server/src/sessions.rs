@@ -123,12 +123,12 @@ impl Sessions {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Starts a session for a newly greeted player; returns its first token (empty when
-    /// no random token could be made: the player then cannot resume).
-    pub fn open(&self, player: PlayerInfo, user_id: String) -> String {
+    /// Starts a session for a player greeted at `now`; returns its first token (empty
+    /// when no random token could be made: the player then cannot resume).
+    pub fn open(&self, player: PlayerInfo, user_id: String, now: Instant) -> String {
         let token = new_token();
         let mut inner = self.lock();
-        inner.sweep(Instant::now(), self.grace);
+        inner.sweep(now, self.grace);
         if !token.is_empty() {
             inner.by_token.insert(token.clone(), player.id);
         }
@@ -245,7 +245,7 @@ mod tests {
     fn a_token_is_spent_by_its_resume_and_replaced() {
         let sessions = Sessions::new(GRACE);
         let now = Instant::now();
-        let token = sessions.open(player(1), "alice".into());
+        let token = sessions.open(player(1), "alice".into(), now);
         sessions.set_room(1, Some("r".into()));
         sessions.connection_lost(1, now);
         let ticket = sessions.redeem(&token, Some("alice"), now).unwrap();
@@ -263,7 +263,7 @@ mod tests {
     fn the_grace_runs_out() {
         let sessions = Sessions::new(GRACE);
         let now = Instant::now();
-        let token = sessions.open(player(1), "a".into());
+        let token = sessions.open(player(1), "a".into(), now);
         sessions.connection_lost(1, now);
         assert_eq!(
             sessions.redeem(&token, None, now + GRACE + Duration::from_millis(1)),
@@ -281,7 +281,7 @@ mod tests {
         let sessions = Sessions::new(GRACE);
         let now = Instant::now();
         for id in 0..100 {
-            sessions.open(player(id), format!("u{id}"));
+            sessions.open(player(id), format!("u{id}"), now);
             sessions.connection_lost(id, now);
         }
         // One came back in time, and was lost again later.
@@ -299,7 +299,7 @@ mod tests {
     fn another_users_token_is_refused_and_stays_valid_for_its_owner() {
         let sessions = Sessions::new(GRACE);
         let now = Instant::now();
-        let token = sessions.open(player(1), "alice".into());
+        let token = sessions.open(player(1), "alice".into(), now);
         sessions.connection_lost(1, now);
         assert_eq!(
             sessions.redeem(&token, Some("mallory"), now),
@@ -312,7 +312,7 @@ mod tests {
     fn a_connected_lobby_player_cannot_be_taken_over_and_ended_sessions_are_gone() {
         let sessions = Sessions::new(GRACE);
         let now = Instant::now();
-        let token = sessions.open(player(1), "a".into());
+        let token = sessions.open(player(1), "a".into(), now);
         assert_eq!(
             sessions.redeem(&token, None, now),
             Err(ResumeRefused::StillConnected)

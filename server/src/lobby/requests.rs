@@ -1,0 +1,233 @@
+//! The lobby's answers: what a client that is not in a room may ask (hello, resume, join,
+//! create, ping), decided without I/O.
+//!
+//! [`Lobby::handle`] takes one request and the client's state and answers in its outbox;
+//! a request that takes the client into a room comes back as an [`Entry`] for the caller
+//! to carry out (the lobby task sends the client to the room's task; the test harness
+//! hands it to an in-memory room). Out-of-place requests are refused from the same table
+//! the rooms use ([`crate::stage`]).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Instant;
+
+use tickwire_shared::{
+    ClientMsg, Create, ErrorCode, Hello, Join, Message as _, PROTOCOL_VERSION, PlayerId,
+    PlayerInfo, Pong, Resume, Resumed, Welcome, encode,
+};
+
+use crate::auth::valid_display_name;
+use crate::metrics::CloseCause;
+use crate::outbox::{CLOSE_PROTOCOL, Close};
+use crate::peer::Peer;
+use crate::rooms::{JoinRefused, Request, Reserved, RoomHandle, Rooms};
+use crate::sessions::Sessions;
+use crate::stage::{self, Stage};
+
+/// The close for a hello with a protocol version this server does not speak.
+pub const VERSION_MISMATCH: Close = Close {
+    code: Some(CLOSE_PROTOCOL),
+    reason: "protocol version mismatch",
+    cause: CloseCause::BadInput,
+};
+
+/// A way into a room that a request opened.
+#[derive(Debug)]
+pub enum Entry {
+    /// A join or create: a seat is reserved (and the room opened, when it was new).
+    Join {
+        /// The seat, the room, and the room to start if it is new.
+        reserved: Reserved,
+        /// The kind of the request, for the error if the room cannot take the client.
+        kind: u8,
+    },
+    /// A redeemed resume of a player that was in `room`.
+    Resume {
+        /// The room the player was in.
+        room: RoomHandle,
+        /// Its next resume token, for the room's `Resumed`.
+        token: String,
+    },
+}
+
+/// What became of a request.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Answered (or refused) in the client's outbox; it stays in the lobby.
+    Stay,
+    /// The client goes into a room.
+    Enter(Entry),
+}
+
+/// What every lobby shares: the registry, the sessions, and the player ids.
+#[derive(Debug)]
+pub struct Lobby {
+    rooms: Arc<Rooms>,
+    sessions: Arc<Sessions>,
+    /// The tick rate every `Welcome` announces.
+    tick_rate: u16,
+    next_player_id: AtomicU32,
+}
+
+impl Lobby {
+    /// A lobby in front of `rooms`, keeping `sessions`, announcing `tick_rate`.
+    pub fn new(rooms: Arc<Rooms>, sessions: Arc<Sessions>, tick_rate: u16) -> Self {
+        Self {
+            rooms,
+            sessions,
+            tick_rate,
+            next_player_id: AtomicU32::new(1),
+        }
+    }
+
+    /// A player id not given out before by this lobby (ids start at 1).
+    fn new_player_id(&self) -> PlayerId {
+        self.next_player_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Answers one request from `peer`, at `now`.
+    pub fn handle(&self, peer: &mut Peer, msg: ClientMsg, now: Instant) -> Outcome {
+        let stage = match peer.player() {
+            Some(_) => Stage::Greeted,
+            None => Stage::Connected,
+        };
+        if let Err(why) = stage::check(stage, &msg) {
+            stage::refuse(peer, &msg, why);
+            return Outcome::Stay;
+        }
+        match msg {
+            ClientMsg::Hello(hello) => self.hello(peer, hello, now),
+            ClientMsg::Resume(resume) => return self.resume(peer, &resume, now),
+            ClientMsg::Join(join) => {
+                let request = Request::Join {
+                    room: join.room.as_deref(),
+                    key: join.key.as_deref(),
+                };
+                return self.enter(peer, request, Join::KIND);
+            }
+            ClientMsg::Create(create) => {
+                let request = Request::Create {
+                    room: &create.room,
+                    private: create.private,
+                    key: create.key.as_deref(),
+                    capacity: create.capacity,
+                };
+                return self.enter(peer, request, Create::KIND);
+            }
+            ClientMsg::Ping(ping) => {
+                peer.send(encode(&Pong {
+                    client_time: ping.client_time,
+                    server_tick: 0,
+                }));
+            }
+            // The stage table refuses these outside a room.
+            ClientMsg::Input(_) | ClientMsg::Leave(_) | ClientMsg::Chat(_) => {}
+        }
+        Outcome::Stay
+    }
+
+    fn hello(&self, peer: &mut Peer, hello: Hello, now: Instant) {
+        let kind = Some(Hello::KIND);
+        if hello.version != PROTOCOL_VERSION {
+            peer.error(
+                ErrorCode::VERSION_MISMATCH,
+                format!(
+                    "protocol version {} is not supported; this server speaks {PROTOCOL_VERSION}",
+                    hello.version
+                ),
+                kind,
+            );
+            peer.close(VERSION_MISMATCH);
+            return;
+        }
+        // With a token, its name is the player's; the hello's is for anonymous players.
+        let name = match peer.identity().name.clone() {
+            Some(name) => name,
+            None if valid_display_name(&hello.name) => hello.name,
+            None => {
+                peer.error(
+                    ErrorCode::INVALID_VALUE,
+                    "names are 1 to 32 characters with no control characters",
+                    kind,
+                );
+                return;
+            }
+        };
+        let player = PlayerInfo {
+            id: self.new_player_id(),
+            name,
+        };
+        peer.set_player(player.clone());
+        let user_id = peer.user_id();
+        let resume_token = self.sessions.open(player.clone(), user_id.clone(), now);
+        peer.send(encode(&Welcome {
+            player_id: player.id,
+            tick_rate: self.tick_rate,
+            protocol_version: PROTOCOL_VERSION,
+            resume_token,
+            user_id,
+        }));
+    }
+
+    /// Takes a lost player back: into its room (which answers), or, if it was in none,
+    /// right here. A refused resume leaves the connection as it was, before hello.
+    fn resume(&self, peer: &mut Peer, resume: &Resume, now: Instant) -> Outcome {
+        let kind = Some(Resume::KIND);
+        let user = peer.identity().user_id.clone();
+        let ticket = match self.sessions.redeem(&resume.token, user.as_deref(), now) {
+            Ok(ticket) => ticket,
+            Err(refused) => {
+                peer.span()
+                    .in_scope(|| tracing::debug!(%refused, "resume refused"));
+                peer.error(ErrorCode::RESUME_REFUSED, refused.to_string(), kind);
+                return Outcome::Stay;
+            }
+        };
+        peer.set_player(ticket.player.clone());
+        let Some(room_name) = ticket.room else {
+            peer.send(encode(&Resumed {
+                player_id: ticket.player.id,
+                room: None,
+                players: Vec::new(),
+                resume_token: ticket.token,
+            }));
+            return Outcome::Stay;
+        };
+        let Some(room) = self.rooms.get(&room_name) else {
+            // The room closed: its players' sessions ended with it.
+            self.sessions.end(ticket.player.id);
+            peer.clear_player();
+            peer.error(ErrorCode::RESUME_REFUSED, "the room is gone", kind);
+            return Outcome::Stay;
+        };
+        Outcome::Enter(Entry::Resume {
+            room,
+            token: ticket.token,
+        })
+    }
+
+    /// Reserves the seat a join or create asks for, or refuses it with the reason.
+    fn enter(&self, peer: &mut Peer, request: Request<'_>, kind: u8) -> Outcome {
+        let user = peer.user_id();
+        match self.rooms.reserve(request, &user, peer.identity()) {
+            Ok(reserved) => {
+                peer.span().in_scope(
+                    || tracing::debug!(room = %reserved.room.shared.name, "joining room"),
+                );
+                Outcome::Enter(Entry::Join { reserved, kind })
+            }
+            Err(refused) => {
+                let code = match refused {
+                    JoinRefused::Full(_) => ErrorCode::ROOM_FULL,
+                    JoinRefused::BadName | JoinRefused::BadCapacity(_) => ErrorCode::INVALID_VALUE,
+                    JoinRefused::TooManyRooms => ErrorCode::UNAVAILABLE,
+                    JoinRefused::NotFound(_) => ErrorCode::NOT_FOUND,
+                    JoinRefused::AccessDenied(_) => ErrorCode::ACCESS_DENIED,
+                    JoinRefused::Exists(_) => ErrorCode::ROOM_EXISTS,
+                };
+                peer.error(code, refused.to_string(), Some(kind));
+                Outcome::Stay
+            }
+        }
+    }
+}

@@ -1,0 +1,210 @@
+//! A room's task: the thin driver that runs a [`RoomCore`] on real sockets and the wall
+//! clock.
+//!
+//! It keeps today's measured design (ARCHITECTURE.md): the members' sockets stay outside
+//! the reactor, and each tick the core reads every socket once and writes every socket once,
+//! through [`SocketLinks`]. The driver sleeps until the core's next deadline, lets in the
+//! joiners the lobby sent, runs the tick, and carries out what the core asks: the registry
+//! and the sessions learn who sits where, and leaving connections are handed to the
+//! listener (to the lobby, or to be closed).
+
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use slotmap::SecondaryMap;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::core::RoomCore;
+use super::event::{Event, Next};
+use super::links::Links;
+use super::member::MemberKey;
+use super::rules::RoomRules;
+use crate::client::Client;
+use crate::game::Game;
+use crate::handoff::Handoffs;
+use crate::link::Link;
+use crate::metrics::{Metrics, Traffic};
+use crate::peer::Peer;
+use crate::rooms::{NewRoom, RoomCmd, RoomShared, Rooms};
+use crate::sessions::Sessions;
+use crate::transport::{Flow, Frame};
+
+/// What a room's task works with besides its own state.
+#[derive(Debug, Clone)]
+pub struct RoomEnv {
+    /// The registry, told when the room closes.
+    pub rooms: Arc<Rooms>,
+    /// The sessions, told who is in which room and who was lost.
+    pub sessions: Arc<Sessions>,
+    /// The counters.
+    pub metrics: Arc<Metrics>,
+    /// Where leaving connections go.
+    pub handoffs: Handoffs,
+    /// Cancelled when the server shuts down.
+    pub shutdown: CancellationToken,
+}
+
+/// The members' sockets, by member.
+#[derive(Debug, Default)]
+struct SocketLinks {
+    links: SecondaryMap<MemberKey, Link>,
+    /// Traffic since the last tick's total was taken.
+    traffic: Traffic,
+}
+
+impl Links for SocketLinks {
+    fn read(&mut self, member: MemberKey) -> Option<Frame> {
+        self.links.get_mut(member)?.read_frame()
+    }
+
+    fn write(&mut self, member: MemberKey, peer: &mut Peer) -> Flow {
+        let Some(link) = self.links.get_mut(member) else {
+            return Flow::Failed;
+        };
+        let flow = link.write_now(peer);
+        // Taken after the tick's read and write, so one sum per tick covers both.
+        self.traffic += link.take_traffic();
+        flow
+    }
+}
+
+/// Runs `room` with `game` by `rules` until it has stood empty for its idle time, or the
+/// server shuts down.
+pub async fn run<G: Game>(env: RoomEnv, room: NewRoom, game: G, rules: RoomRules) {
+    let NewRoom { shared, mut cmds } = room;
+    let name = shared.name.clone();
+    let mut core = RoomCore::new(
+        name.clone(),
+        game,
+        rules,
+        Arc::clone(&env.metrics),
+        Instant::now(),
+    );
+    let mut links = SocketLinks::default();
+    let tick_period = core.tick_period();
+    loop {
+        let deadline = tokio::time::Instant::from_std(core.next_deadline());
+        tokio::select! {
+            biased;
+            _ = env.shutdown.cancelled() => break,
+            _ = tokio::time::sleep_until(deadline) => {}
+        }
+        let now = Instant::now();
+        admit(&mut core, &mut cmds, &mut links, &env, &shared, now);
+        for link in links.links.values_mut() {
+            link.socket_mut().new_tick();
+        }
+        let due = core.handle_tick(now, unix_ms(), &mut links);
+        carry_out(&mut core, &mut links, &env, &shared);
+        if due.steps == 0 {
+            continue;
+        }
+        let took = now.elapsed();
+        let metrics = &env.metrics;
+        metrics.add_traffic(std::mem::take(&mut links.traffic));
+        metrics.tick_seconds.observe(took.as_secs_f64());
+        if took > tick_period {
+            metrics.tick_overruns.inc();
+            tracing::warn!(took_us = took.as_micros() as u64, "tick overran its period");
+        }
+        if core.is_idle(now) && env.rooms.close_if_empty(&name) {
+            tracing::info!("closed room after standing empty");
+            break;
+        }
+    }
+    core.handle_shutdown();
+    carry_out(&mut core, &mut links, &env, &shared);
+}
+
+/// Lets in the clients the lobby sent since the last tick.
+fn admit<G: Game>(
+    core: &mut RoomCore<G>,
+    cmds: &mut mpsc::Receiver<RoomCmd>,
+    links: &mut SocketLinks,
+    env: &RoomEnv,
+    shared: &RoomShared,
+    now: Instant,
+) {
+    while let Ok(cmd) = cmds.try_recv() {
+        let (link, admitted) = match cmd {
+            RoomCmd::Join { seat, client } => {
+                let Client { link, peer } = client;
+                let admitted = core.handle_join(peer, now);
+                if admitted.is_ok() {
+                    seat.fill();
+                }
+                // Only greeted clients are sent here; a refused one drops with its seat.
+                (link, admitted.map_err(|_refused| None))
+            }
+            RoomCmd::Resume { client, token } => {
+                let Client { link, peer } = client;
+                let admitted = core.handle_resume(peer, token, now);
+                (link, admitted.map_err(Some))
+            }
+        };
+        // Before the newcomer's link goes in: a member it replaced may have had the same
+        // slot (a newer key replaces an older one in a secondary map), and leaves first.
+        carry_out(core, links, env, shared);
+        match admitted {
+            Ok(member) => {
+                links.links.insert(member, link);
+            }
+            Err(Some(peer)) => env.handoffs.to_lobby(Client { link, peer }),
+            Err(None) => {}
+        }
+    }
+}
+
+/// Does what the core asked for.
+fn carry_out<G: Game>(
+    core: &mut RoomCore<G>,
+    links: &mut SocketLinks,
+    env: &RoomEnv,
+    shared: &RoomShared,
+) {
+    while let Some(event) = core.poll_event() {
+        match event {
+            Event::Seated { player, user } => {
+                shared.user_seated(&user);
+                env.sessions.set_room(player, Some(shared.name.clone()));
+            }
+            Event::Lost { player, at } => env.sessions.connection_lost(player, at),
+            Event::Left {
+                player,
+                user,
+                kept_session,
+            } => {
+                shared.release_seat();
+                shared.user_left(&user);
+                if kept_session {
+                    env.sessions.set_room(player, None);
+                } else {
+                    env.sessions.end(player);
+                }
+            }
+            Event::Departed { member, peer, next } => {
+                // Every member was admitted with its link; a missing one is a bug, and
+                // then the peer is dropped (and counted) rather than the room stopped.
+                let Some(link) = links.links.remove(member) else {
+                    debug_assert!(false, "a departing member had no link");
+                    continue;
+                };
+                let client = Client { link, peer };
+                match next {
+                    Next::Lobby => env.handoffs.to_lobby(client),
+                    Next::Close => env.handoffs.close(client),
+                    Next::Drop => drop(client),
+                }
+            }
+        }
+    }
+}
+
+/// The wall clock in milliseconds since the Unix epoch, as the wire carries times (0 if
+/// the clock is before 1970).
+fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
