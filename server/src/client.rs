@@ -13,7 +13,6 @@ use tokio_tungstenite::tungstenite::WebSocket;
 use tracing::Span;
 
 use crate::conn_limits::Slot;
-use crate::inbound::Inbound;
 use crate::link::Link;
 use crate::metrics::{CloseCause, Metrics};
 use crate::outbox::{CLOSE_NORMAL, Close};
@@ -49,12 +48,6 @@ impl Client {
     /// The connection's span (peer address, player id): enter it to log.
     pub fn span(&self) -> &Span {
         self.peer.span()
-    }
-
-    /// Reads and judges one frame, at `now`, if one is there.
-    pub fn read_now(&mut self, now: Instant) -> Option<Inbound> {
-        let frame = self.link.read_frame()?;
-        Some(self.peer.on_frame(frame, now))
     }
 
     /// Writes what is queued (see [`Link::write_now`]), at `now`.

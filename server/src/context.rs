@@ -52,11 +52,17 @@ impl ServerContext {
         let sessions = Arc::new(Sessions::new(std::time::Duration::from_millis(
             config.resume_grace_ms,
         )));
+        let metrics = Arc::new(Metrics::new());
         Self {
-            lobby: Lobby::new(Arc::clone(&rooms), Arc::clone(&sessions), config.tick_rate),
+            lobby: Lobby::new(
+                Arc::clone(&rooms),
+                Arc::clone(&sessions),
+                Arc::clone(&metrics),
+                config.tick_rate,
+            ),
             rooms,
             sessions,
-            metrics: Arc::new(Metrics::new()),
+            metrics,
             limits: Arc::new(ConnectionLimits::new(
                 config.max_connections,
                 config.max_connections_per_ip,

@@ -44,6 +44,7 @@ pub mod sessions;
 pub mod snapshot;
 pub mod socket;
 pub mod stage;
+pub mod testing;
 pub mod tick_clock;
 pub mod transport;
 

@@ -23,7 +23,6 @@ pub use requests::{Entry, Lobby, Outcome};
 use crate::client::Client;
 use crate::context::ServerContext;
 use crate::heartbeat::Beat;
-use crate::inbound::Inbound;
 use crate::outbox::SHUTTING_DOWN;
 use crate::rooms::{RoomCmd, RoomHandle};
 use crate::transport::Flow;
@@ -33,24 +32,11 @@ pub async fn run(client: Client, ctx: Arc<ServerContext>) {
     let Some((client, finish)) = serve(client, &ctx).await else {
         return; // moved to a room
     };
-    end_session(&ctx, &client);
+    ctx.lobby.depart(&client.peer, Instant::now());
     if finish {
         client.finish(ctx.config.shutdown_grace()).await;
     }
     tracing::debug!("connection ended");
-}
-
-/// A lobby connection is over: a player that went without a goodbye keeps its session for
-/// the resume grace; one that closed cleanly, or broke a rule, has none.
-fn end_session(ctx: &ServerContext, client: &Client) {
-    let Some(player) = client.peer.player() else {
-        return;
-    };
-    if client.peer.connection_lost() {
-        ctx.sessions.connection_lost(player.id, Instant::now());
-    } else {
-        ctx.sessions.end(player.id);
-    }
 }
 
 /// The lobby itself: `None` once the client moved to a room, otherwise the client and
@@ -76,7 +62,7 @@ async fn serve(mut client: Client, ctx: &Arc<ServerContext>) -> Option<(Client, 
                 Flow::Failed => return Some((client, false)),
             }
         }
-        let Some(inbound) = client.read_now(now) else {
+        let Some(frame) = client.link.read_frame() else {
             let due = client.peer.keep_alive_due(keep_alive);
             let socket = client.link.socket();
             let ready = tokio::select! {
@@ -102,22 +88,12 @@ async fn serve(mut client: Client, ctx: &Arc<ServerContext>) -> Option<(Client, 
             client.peer.close(SHUTTING_DOWN);
             break;
         }
-        match inbound {
-            Inbound::Request(msg) => match ctx.lobby.handle(&mut client.peer, msg, now) {
-                Outcome::Stay => {}
-                // The client moves to a room (this task ends), or comes back with an error.
-                Outcome::Enter(entry) => client = enter(ctx, client, entry)?,
-            },
-            Inbound::Malformed(err) => {
-                ctx.metrics.frames_malformed.inc();
-                client
-                    .span()
-                    .in_scope(|| tracing::debug!(cause = %err, "malformed frame"));
-                client.peer.error(err.code(), err.to_string(), err.kind());
-            }
-            Inbound::Close(_) => break,
-            Inbound::Ended => return Some((client, false)),
-            Inbound::Dropped(_) | Inbound::Control => {}
+        match ctx.lobby.on_frame(&mut client.peer, frame, now) {
+            Outcome::Stay => {}
+            // The client moves to a room (this task ends), or comes back with an error.
+            Outcome::Enter(entry) => client = enter(ctx, client, entry)?,
+            Outcome::Close => break,
+            Outcome::Ended => return Some((client, false)),
         }
         // A client given back was already switched to the room's polling; a no-op otherwise.
         if client.link.socket_mut().to_reactor().is_err() {

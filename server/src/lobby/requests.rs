@@ -1,7 +1,7 @@
 //! The lobby's answers: what a client that is not in a room may ask (hello, resume, join,
 //! create, ping), decided without I/O.
 //!
-//! [`Lobby::handle`] takes one request and the client's state and answers in its outbox;
+//! [`Lobby::on_frame`] takes one frame and the client's state and answers in its outbox;
 //! a request that takes the client into a room comes back as an [`Entry`] for the caller
 //! to carry out (the lobby task sends the client to the room's task; the test harness
 //! hands it to an in-memory room). Out-of-place requests are refused from the same table
@@ -17,12 +17,14 @@ use tickwire_shared::{
 };
 
 use crate::auth::valid_display_name;
-use crate::metrics::CloseCause;
+use crate::inbound::Inbound;
+use crate::metrics::{CloseCause, Metrics};
 use crate::outbox::{CLOSE_PROTOCOL, Close};
 use crate::peer::Peer;
 use crate::rooms::{JoinRefused, Request, Reserved, RoomHandle, Rooms};
 use crate::sessions::Sessions;
 use crate::stage::{self, Stage};
+use crate::transport::Frame;
 
 /// The close for a hello with a protocol version this server does not speak.
 pub const VERSION_MISMATCH: Close = Close {
@@ -50,13 +52,18 @@ pub enum Entry {
     },
 }
 
-/// What became of a request.
+/// What becomes of a lobby client after one frame.
 #[derive(Debug)]
 pub enum Outcome {
     /// Answered (or refused) in the client's outbox; it stays in the lobby.
     Stay,
     /// The client goes into a room.
     Enter(Entry),
+    /// The connection is closing: its close is queued (the client closed, broke a rule, or
+    /// spoke a protocol version this server does not).
+    Close,
+    /// The connection is gone.
+    Ended,
 }
 
 /// What every lobby shares: the registry, the sessions, and the player ids.
@@ -64,17 +71,25 @@ pub enum Outcome {
 pub struct Lobby {
     rooms: Arc<Rooms>,
     sessions: Arc<Sessions>,
+    metrics: Arc<Metrics>,
     /// The tick rate every `Welcome` announces.
     tick_rate: u16,
     next_player_id: AtomicU32,
 }
 
 impl Lobby {
-    /// A lobby in front of `rooms`, keeping `sessions`, announcing `tick_rate`.
-    pub fn new(rooms: Arc<Rooms>, sessions: Arc<Sessions>, tick_rate: u16) -> Self {
+    /// A lobby in front of `rooms`, keeping `sessions`, announcing `tick_rate`, counting
+    /// into `metrics`.
+    pub fn new(
+        rooms: Arc<Rooms>,
+        sessions: Arc<Sessions>,
+        metrics: Arc<Metrics>,
+        tick_rate: u16,
+    ) -> Self {
         Self {
             rooms,
             sessions,
+            metrics,
             tick_rate,
             next_player_id: AtomicU32::new(1),
         }
@@ -85,8 +100,41 @@ impl Lobby {
         self.next_player_id.fetch_add(1, Ordering::Relaxed)
     }
 
+    /// A lobby connection is over at `now`: a player that went without a goodbye keeps its
+    /// session for the resume grace; one that closed cleanly, or broke a rule, has none.
+    pub fn depart(&self, peer: &Peer, now: Instant) {
+        let Some(player) = peer.player() else {
+            return;
+        };
+        if peer.connection_lost() {
+            self.sessions.connection_lost(player.id, now);
+        } else {
+            self.sessions.end(player.id);
+        }
+    }
+
+    /// Judges and answers one frame from `peer` that arrived at `now`.
+    pub fn on_frame(&self, peer: &mut Peer, frame: Frame, now: Instant) -> Outcome {
+        match peer.on_frame(frame, now) {
+            Inbound::Request(msg) => match self.handle(peer, msg, now) {
+                Outcome::Stay if peer.is_closing() => Outcome::Close,
+                outcome => outcome,
+            },
+            Inbound::Malformed(err) => {
+                self.metrics.frames_malformed.inc();
+                peer.span()
+                    .in_scope(|| tracing::debug!(cause = %err, "malformed frame"));
+                peer.error(err.code(), err.to_string(), err.kind());
+                Outcome::Stay
+            }
+            Inbound::Close(_) => Outcome::Close,
+            Inbound::Ended => Outcome::Ended,
+            Inbound::Dropped(_) | Inbound::Control => Outcome::Stay,
+        }
+    }
+
     /// Answers one request from `peer`, at `now`.
-    pub fn handle(&self, peer: &mut Peer, msg: ClientMsg, now: Instant) -> Outcome {
+    fn handle(&self, peer: &mut Peer, msg: ClientMsg, now: Instant) -> Outcome {
         let stage = match peer.player() {
             Some(_) => Stage::Greeted,
             None => Stage::Connected,

@@ -164,39 +164,21 @@ fn carry_out<G: Game>(
     shared: &RoomShared,
 ) {
     while let Some(event) = core.poll_event() {
-        match event {
-            Event::Seated { player, user } => {
-                shared.user_seated(&user);
-                env.sessions.set_room(player, Some(shared.name.clone()));
-            }
-            Event::Lost { player, at } => env.sessions.connection_lost(player, at),
-            Event::Left {
-                player,
-                user,
-                kept_session,
-            } => {
-                shared.release_seat();
-                shared.user_left(&user);
-                if kept_session {
-                    env.sessions.set_room(player, None);
-                } else {
-                    env.sessions.end(player);
-                }
-            }
-            Event::Departed { member, peer, next } => {
-                // Every member was admitted with its link; a missing one is a bug, and
-                // then the peer is dropped (and counted) rather than the room stopped.
-                let Some(link) = links.links.remove(member) else {
-                    debug_assert!(false, "a departing member had no link");
-                    continue;
-                };
-                let client = Client { link, peer };
-                match next {
-                    Next::Lobby => env.handoffs.to_lobby(client),
-                    Next::Close => env.handoffs.close(client),
-                    Next::Drop => drop(client),
-                }
-            }
+        event.update_records(shared, &env.sessions);
+        let Event::Departed { member, peer, next } = event else {
+            continue;
+        };
+        // Every member was admitted with its link; a missing one is a bug, and then the
+        // peer is dropped (and counted) rather than the room stopped.
+        let Some(link) = links.links.remove(member) else {
+            debug_assert!(false, "a departing member had no link");
+            continue;
+        };
+        let client = Client { link, peer };
+        match next {
+            Next::Lobby => env.handoffs.to_lobby(client),
+            Next::Close => env.handoffs.close(client),
+            Next::Drop => drop(client),
         }
     }
 }

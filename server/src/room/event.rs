@@ -7,6 +7,8 @@ use tickwire_shared::PlayerId;
 
 use super::member::MemberKey;
 use crate::peer::Peer;
+use crate::rooms::RoomShared;
+use crate::sessions::Sessions;
 
 /// Where a departing member's connection goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,4 +60,32 @@ pub enum Event {
         /// Where it goes.
         next: Next,
     },
+}
+
+impl Event {
+    /// Brings the registry's view of the room (`shared`) and the `sessions` up to date
+    /// with a seat event; a departure changes neither, and is the caller's to carry out.
+    pub fn update_records(&self, shared: &RoomShared, sessions: &Sessions) {
+        match self {
+            Event::Seated { player, user } => {
+                shared.user_seated(user);
+                sessions.set_room(*player, Some(shared.name.clone()));
+            }
+            Event::Lost { player, at } => sessions.connection_lost(*player, *at),
+            Event::Left {
+                player,
+                user,
+                kept_session,
+            } => {
+                shared.release_seat();
+                shared.user_left(user);
+                if *kept_session {
+                    sessions.set_room(*player, None);
+                } else {
+                    sessions.end(*player);
+                }
+            }
+            Event::Departed { .. } => {}
+        }
+    }
 }

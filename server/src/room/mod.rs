@@ -21,3 +21,6 @@ pub use links::Links;
 pub use member::MemberKey;
 pub use rules::{ChatRules, RoomRules};
 pub use sim::Sim;
+
+#[cfg(test)]
+mod tests;
