@@ -1,20 +1,22 @@
-//! Rebuilding the room from keyframes and deltas, for thousands of ticks.
+//! Rebuilding the room from keyframes and deltas, for thousands of ticks, through the real
+//! room.
 //!
-//! A deterministic harness drives the real game and the real snapshot encoder, with fake
-//! clients that decode every snapshot with `Replica` (what any client does). Players
-//! join, leave, drop (their player stays, away) and resume on a new connection; sockets
-//! block at random, so some snapshots are replaced in the outbox before they go out.
-//! Invariant, checked after every snapshot a client receives: it applies without error
-//! (hash included) and the client holds exactly the server's state, every player equal
-//! field by field, or, with a view radius, exactly the players within the radius.
+//! The in-memory harness runs the real lobby, room core, game and snapshot encoder on
+//! virtual time, and its clients decode every snapshot with `Replica`, hash checked (what
+//! any client does). Players join, walk, leave, drop (their player stays, away) and resume
+//! on a new connection; sockets stall at random, so some snapshots are replaced in the
+//! outbox before they go out. Invariant, checked after every snapshot a client receives: it
+//! applied without error and the client holds exactly the server's state, every player
+//! equal field by field, or, with a view radius, exactly the players within the radius.
 
-use bytes::Bytes;
-use glam::Vec2;
-use tickwire_server::game::{Arena, ArenaRules, Game, ValidInput};
-use tickwire_server::snapshot::{ClientView, EncoderRules, SnapshotEncoder, SnapshotKind};
-use tickwire_shared::{Input, PlayerId, PlayerState, Replica, ServerMsg};
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
-const TICK_RATE: u16 = 60;
+use tickwire_server::Config;
+use tickwire_server::testing::{ClientId, Harness};
+use tickwire_shared::{
+    ClientMsg, Hello, Input, Join, Leave, PROTOCOL_VERSION, PlayerId, PlayerState, ServerMsg,
+};
 
 /// xorshift64*: a fixed seed gives the same run every time.
 struct Rng(u64);
@@ -37,31 +39,20 @@ impl Rng {
     }
 }
 
-/// One connection, as the server's outbox and the client's decoder see it.
-struct FakeClient {
-    id: PlayerId,
-    view: ClientView,
-    replica: Replica,
-    /// The tick of the last snapshot that went out to the socket.
-    sent: Option<u64>,
-    /// A snapshot queued but not out yet (the socket was full).
-    pending: Option<(u64, Bytes)>,
+/// A player the run drives: its connection, where it walks, and its next input number.
+struct Walker {
+    c: ClientId,
+    /// `Joined` (or `Resumed`) has arrived: it plays.
+    playing: bool,
     angle: f32,
     seq: u32,
 }
 
-impl FakeClient {
-    fn new(id: PlayerId, angle: f32) -> Self {
-        Self {
-            id,
-            view: ClientView::default(),
-            replica: Replica::new(),
-            sent: None,
-            pending: None,
-            angle,
-            seq: 0,
-        }
-    }
+/// A player whose connection was lost: its token, and its next input number (the room's
+/// sequence filter survives the resume).
+struct Lost {
+    token: String,
+    seq: u32,
 }
 
 #[derive(Debug, Default)]
@@ -76,9 +67,10 @@ struct Tally {
     resumes: u64,
 }
 
-/// What the client should hold: the whole frame, or the part within `radius` of itself.
-fn expected(encoder: &SnapshotEncoder, own: PlayerId, radius: Option<f32>) -> Vec<PlayerState> {
-    let frame = encoder.frame();
+/// What the client `own` should hold after the room's last snapshot: the whole frame, or
+/// the part within `radius` of itself.
+fn expected(h: &Harness, own: PlayerId, radius: Option<f32>) -> Vec<PlayerState> {
+    let frame = h.room("r").expect("the room is open").frame();
     let mut out: Vec<PlayerState> = match radius {
         None => frame.players.clone(),
         Some(r) => {
@@ -97,109 +89,135 @@ fn expected(encoder: &SnapshotEncoder, own: PlayerId, radius: Option<f32>) -> Ve
     out
 }
 
-fn run(seed: u64, ticks: u64, send_every: u64, radius: Option<f32>) -> Tally {
-    let mut rng = Rng(seed);
-    let mut arena = Arena::new(ArenaRules::default());
-    let mut encoder = SnapshotEncoder::new(EncoderRules {
-        tick_rate: TICK_RATE,
-        keyframe_interval: 60,
-        view_radius: radius,
-    });
-    let mut clients: Vec<FakeClient> = Vec::new();
-    let mut away: Vec<PlayerId> = Vec::new();
-    let mut next_id: PlayerId = 1;
-    let mut tally = Tally::default();
-    for _ in 0..40 {
-        arena.handle_join(next_id);
-        clients.push(FakeClient::new(next_id, rng.angle()));
-        next_id += 1;
+/// A new connection that greets and joins the room, without waiting.
+fn arrive(h: &mut Harness, rng: &mut Rng) -> Walker {
+    let c = h.connect();
+    h.send(
+        c,
+        ClientMsg::Hello(Hello {
+            version: PROTOCOL_VERSION,
+            name: format!("w{c}"),
+        }),
+    );
+    h.send(
+        c,
+        ClientMsg::Join(Join {
+            room: Some("r".into()),
+            key: None,
+        }),
+    );
+    Walker {
+        c,
+        playing: false,
+        angle: rng.angle(),
+        seq: 0,
     }
-    for tick in 1..=ticks {
-        // Membership changes, as the room applies them between ticks.
-        if rng.chance(0.03) && clients.len() < 60 {
-            arena.handle_join(next_id);
-            clients.push(FakeClient::new(next_id, rng.angle()));
-            next_id += 1;
+}
+
+fn run(seed: u64, ticks: u64, send_every: u32, radius: Option<f32>) -> Tally {
+    let mut rng = Rng(seed);
+    let mut h = Harness::new(Config {
+        send_every,
+        view_radius: radius,
+        max_room_players: 128,
+        ..Config::default()
+    });
+    let mut walkers: Vec<Walker> = (0..40).map(|_| arrive(&mut h, &mut rng)).collect();
+    let mut lost: Vec<Lost> = Vec::new();
+    let mut tally = Tally::default();
+    for _ in 0..ticks {
+        // Membership changes, between ticks, as clients make them.
+        if rng.chance(0.03) && walkers.len() < 60 {
+            walkers.push(arrive(&mut h, &mut rng));
             tally.joins += 1;
         }
-        if rng.chance(0.02) && clients.len() > 5 {
-            let gone = clients.swap_remove(rng.below(clients.len()));
-            arena.handle_leave(gone.id);
+        if rng.chance(0.02) && walkers.len() > 5 {
+            let gone = walkers.swap_remove(rng.below(walkers.len()));
+            h.send(gone.c, ClientMsg::Leave(Leave {}));
             tally.leaves += 1;
         }
-        if rng.chance(0.02) && clients.len() > 5 {
-            let lost = clients.swap_remove(rng.below(clients.len()));
-            arena.handle_away(lost.id);
-            away.push(lost.id);
-            tally.drops += 1;
+        if rng.chance(0.02) && walkers.len() > 5 {
+            let w = walkers.swap_remove(rng.below(walkers.len()));
+            h.reset(w.c);
+            if w.playing {
+                let token = h.client(w.c).token.clone();
+                lost.push(Lost { token, seq: w.seq });
+                tally.drops += 1;
+            }
         }
-        if !away.is_empty() && rng.chance(0.03) {
+        if !lost.is_empty() && rng.chance(0.03) {
             // Back on a new connection: nothing held, nothing sent yet.
-            let id = away.swap_remove(rng.below(away.len()));
-            clients.push(FakeClient::new(id, rng.angle()));
+            let back = lost.swap_remove(rng.below(lost.len()));
+            let c = h.connect();
+            h.send(
+                c,
+                ClientMsg::Resume(tickwire_shared::Resume { token: back.token }),
+            );
+            walkers.push(Walker {
+                c,
+                playing: false,
+                angle: rng.angle(),
+                seq: back.seq,
+            });
             tally.resumes += 1;
         }
-        for c in &mut clients {
-            c.seq += 1;
-            c.angle = (c.angle + (rng.angle() - std::f32::consts::PI) * 0.05)
+        for w in walkers.iter_mut().filter(|w| w.playing) {
+            w.seq += 1;
+            w.angle = (w.angle + (rng.angle() - std::f32::consts::PI) * 0.05)
                 .rem_euclid(std::f32::consts::TAU);
-            let input = Input {
-                seq: c.seq,
-                dir: [c.angle.cos(), c.angle.sin()],
-                facing: c.angle,
-                buttons: 0,
-            };
             // Now and then a player stands still, so unchanged records are exercised too.
-            let input = if c.seq % 200 < 20 {
-                Input {
-                    dir: [0.0, 0.0],
-                    ..input
-                }
+            let dir = if w.seq % 200 < 20 {
+                [0.0, 0.0]
             } else {
-                input
+                [w.angle.cos(), w.angle.sin()]
             };
-            let input = ValidInput::new(&input).expect("the harness sends valid inputs");
-            arena.handle_input(c.id, &input);
+            h.send(
+                w.c,
+                ClientMsg::Input(Input {
+                    seq: w.seq,
+                    dir,
+                    facing: w.angle,
+                    buttons: 0,
+                }),
+            );
         }
-        arena.step(1.0 / f32::from(TICK_RATE));
-        if tick % send_every != 0 {
+        // One socket in ten is full this tick: its snapshot waits, and may be replaced.
+        for w in &walkers {
+            h.stall(w.c, rng.chance(0.1));
+        }
+        let tick_before = h.room("r").map_or(0, |r| r.tick());
+        h.step();
+        let tick = h.room("r").expect("the room stays open").tick();
+        if tick == tick_before {
             continue;
         }
-        encoder.begin(&arena, tick, 1_700_000_000_000 + tick * 16);
-        for c in &mut clients {
-            let (bytes, kind) = encoder.for_client(c.sent, &mut c.view, c.id);
-            match kind {
-                SnapshotKind::Keyframe => tally.keyframes += 1,
-                SnapshotKind::Delta => tally.deltas += 1,
+        for w in &mut walkers {
+            let client = h.client_mut(w.c);
+            if !w.playing {
+                w.playing = client
+                    .take(|m| matches!(m, ServerMsg::Joined(_) | ServerMsg::Resumed(_)))
+                    .is_some();
             }
-            if c.pending.replace((tick, bytes)).is_some() {
-                tally.replaced += 1;
-            }
-            // One socket in ten is full this tick: the snapshot waits, and may be replaced.
-            if rng.chance(0.1) {
-                continue;
-            }
-            let Some((sent_tick, bytes)) = c.pending.take() else {
+            let client = h.client(w.c);
+            let Some(seen) = client.last_snapshot().filter(|s| s.tick == tick) else {
                 continue;
             };
-            c.sent = Some(sent_tick);
-            let Ok(ServerMsg::Snapshot(snap)) = ServerMsg::decode(&bytes) else {
-                panic!("tick {tick}: not a snapshot");
-            };
-            if let Err(err) = c.replica.apply(&snap, TICK_RATE) {
-                panic!("tick {tick}, player {}: {err} ({kind:?})", c.id);
+            match seen.base_tick {
+                None => tally.keyframes += 1,
+                Some(_) => tally.deltas += 1,
             }
-            let mut held = c.replica.players().to_vec();
+            let mut held = client.replica.players().to_vec();
             held.sort_by_key(|p| p.id);
             assert_eq!(
                 held,
-                expected(&encoder, c.id, radius),
+                expected(&h, client.id, radius),
                 "tick {tick}, player {}",
-                c.id
+                client.id
             );
             tally.checked += 1;
         }
     }
+    tally.replaced = h.metrics().snapshots_dropped.get();
     tally
 }
 
@@ -231,7 +249,7 @@ fn everyone_holds_the_servers_state_through_churn() {
 fn deltas_over_several_ticks_rebuild_exactly_too() {
     let t = run(11, 4_500, 3, None);
     eprintln!("{t:?}");
-    assert!(t.checked > 50_000 && t.deltas > 5 * t.keyframes);
+    assert!(t.checked > 50_000 && t.deltas > 5 * t.keyframes, "{t:?}");
 }
 
 #[test]
@@ -240,44 +258,117 @@ fn each_client_holds_exactly_the_players_in_its_view() {
     // players walking in and out of view all the time.
     let t = run(13, 3_000, 1, Some(400.0));
     eprintln!("{t:?}");
-    assert!(t.checked > 100_000 && t.deltas > 5 * t.keyframes);
+    assert!(t.checked > 100_000 && t.deltas > 5 * t.keyframes, "{t:?}");
 }
 
 #[test]
-fn a_client_that_missed_a_snapshot_gets_a_keyframe_and_never_a_wrong_delta() {
-    // Every snapshot goes through a full socket once: the next must not be a delta.
-    let mut arena = Arena::new(ArenaRules::default());
-    arena.handle_join(1);
-    arena.handle_join(2);
-    let mut encoder = SnapshotEncoder::new(EncoderRules {
-        tick_rate: TICK_RATE,
-        keyframe_interval: 1000,
-        view_radius: None,
+fn views_follow_the_exact_radius_as_players_walk_in_and_out_of_it() {
+    const RADIUS: f32 = 600.0;
+    const PLAYERS: usize = 8;
+    let mut h = Harness::new(Config {
+        view_radius: Some(RADIUS),
+        ..Config::default()
     });
-    let mut view = ClientView::default();
-    encoder.begin(&arena, 1, 0);
-    assert_eq!(
-        encoder.for_client(None, &mut view, 1).1,
-        SnapshotKind::Keyframe
+    let clients: Vec<ClientId> = (0..PLAYERS)
+        .map(|i| h.join(&format!("p{i}"), Some("view")))
+        .collect();
+    let (mut compared, mut entered, mut left) = (0, 0, 0);
+    let mut before: BTreeMap<ClientId, BTreeSet<PlayerId>> = BTreeMap::new();
+    for seq in 1..=240u32 {
+        // Everyone walks off in its own direction, turning a little: they pass in and
+        // out of each other's view.
+        for (i, &c) in clients.iter().enumerate() {
+            let turn = i as f32 * std::f32::consts::TAU / PLAYERS as f32 + seq as f32 * 0.01;
+            h.send(
+                c,
+                ClientMsg::Input(Input {
+                    seq,
+                    dir: [turn.cos(), turn.sin()],
+                    facing: turn,
+                    buttons: 0,
+                }),
+            );
+        }
+        h.step();
+        let frame = h.room("view").expect("open").frame();
+        let pos = |id: PlayerId| frame.positions[frame.index[&id] as usize];
+        for &c in &clients {
+            let client = h.client(c);
+            let held: BTreeSet<PlayerId> = client.replica.players().iter().map(|p| p.id).collect();
+            for &other in &clients {
+                let other = h.client(other).id;
+                let d = pos(client.id).distance(pos(other));
+                assert_eq!(
+                    held.contains(&other),
+                    d <= RADIUS,
+                    "tick {}: player {} and {other} are {d} apart",
+                    frame.tick,
+                    client.id
+                );
+                compared += 1;
+            }
+            if let Some(was) = before.get(&c) {
+                entered += held.difference(was).count();
+                left += was.difference(&held).count();
+            }
+            before.insert(c, held);
+        }
+    }
+    assert_eq!(compared, 240 * PLAYERS * PLAYERS);
+    assert!(
+        entered >= 4 && left >= 4,
+        "players should walk in and out of view: {entered} entered, {left} left"
     );
-    arena.step(1.0 / 60.0);
-    encoder.begin(&arena, 2, 0);
+}
+
+#[test]
+fn with_send_every_3_inputs_are_still_applied_every_tick_and_counted_snapshots_match() {
+    let mut h = Harness::new(Config {
+        send_every: 3,
+        ..Config::default()
+    });
+    let a = h.join("a", Some("slow"));
+    let _b = h.join("b", Some("slow"));
+    for seq in 1..=120 {
+        h.send(
+            a,
+            ClientMsg::Input(Input {
+                seq,
+                dir: [1.0, 0.0],
+                facing: 0.0,
+                buttons: 0,
+            }),
+        );
+        h.step();
+    }
+    h.run_for(Duration::from_millis(50));
+    let client = h.client(a);
+    let me = client.replica.player(client.id).expect("sees itself");
     assert_eq!(
-        encoder.for_client(Some(1), &mut view, 1).1,
-        SnapshotKind::Delta
+        me.last_input_seq, 120,
+        "every input applied and acknowledged"
     );
-    // Tick 2's snapshot never went out (still Some(1)): tick 3's is a keyframe.
-    arena.step(1.0 / 60.0);
-    encoder.begin(&arena, 3, 0);
-    assert_eq!(
-        encoder.for_client(Some(1), &mut view, 1).1,
-        SnapshotKind::Keyframe
+    let deltas = client
+        .snapshots
+        .iter()
+        .filter(|s| s.base_tick.is_some())
+        .count();
+    assert!(
+        deltas >= 35,
+        "{deltas} deltas in {} snapshots",
+        client.snapshots.len()
     );
-    arena.place(2, Vec2::new(5.0, 5.0));
-    arena.step(1.0 / 60.0);
-    encoder.begin(&arena, 4, 0);
+    let text = h.metrics().encode();
+    let counted = |kind: &str| -> f64 {
+        let series = format!("tickwire_snapshots_sent_total{{kind=\"{kind}\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&series))
+            .map_or(0.0, |v| v.trim().parse().expect("a number"))
+    };
+    let sent: usize = [a, _b].iter().map(|&c| h.client(c).snapshots.len()).sum();
     assert_eq!(
-        encoder.for_client(Some(3), &mut view, 1).1,
-        SnapshotKind::Delta
+        counted("keyframe") + counted("delta"),
+        sent as f64,
+        "every snapshot queued was delivered and counted once"
     );
 }

@@ -38,7 +38,7 @@ use crate::metrics::{CloseCause, Metrics};
 use crate::outbox::{CLOSE_POLICY, Close, SHUTTING_DOWN};
 use crate::peer::Peer;
 use crate::rate_limit::{FloodGuard, Verdict};
-use crate::snapshot::{ClientView, EncoderRules, SnapshotEncoder, SnapshotKind};
+use crate::snapshot::{ClientView, EncoderRules, Frame, SnapshotEncoder, SnapshotKind};
 use crate::stage::{self, Stage};
 use crate::tick_clock::{Due, TickClock};
 use crate::transport::Flow;
@@ -140,6 +140,11 @@ impl<G: Game> RoomCore<G> {
     /// The game.
     pub fn game(&self) -> &G {
         self.sim.game()
+    }
+
+    /// The last snapshot's frame: the state every member was sent, rounded for the wire.
+    pub fn frame(&self) -> &Frame {
+        self.snapshots.frame()
     }
 
     /// How long one tick is.

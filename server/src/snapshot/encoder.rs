@@ -148,3 +148,49 @@ impl SnapshotEncoder {
             .clone()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use glam::Vec2;
+
+    use super::*;
+    use crate::game::{Arena, ArenaRules};
+
+    #[test]
+    fn a_client_that_missed_a_snapshot_gets_a_keyframe_and_never_a_wrong_delta() {
+        let mut arena = Arena::new(ArenaRules::default());
+        arena.handle_join(1);
+        arena.handle_join(2);
+        let mut encoder = SnapshotEncoder::new(EncoderRules {
+            tick_rate: 60,
+            keyframe_interval: 1000,
+            view_radius: None,
+        });
+        let mut view = ClientView::default();
+        encoder.begin(&arena, 1, 0);
+        assert_eq!(
+            encoder.for_client(None, &mut view, 1).1,
+            SnapshotKind::Keyframe
+        );
+        arena.step(1.0 / 60.0);
+        encoder.begin(&arena, 2, 0);
+        assert_eq!(
+            encoder.for_client(Some(1), &mut view, 1).1,
+            SnapshotKind::Delta
+        );
+        // Tick 2's snapshot never went out (still Some(1)): tick 3's is a keyframe.
+        arena.step(1.0 / 60.0);
+        encoder.begin(&arena, 3, 0);
+        assert_eq!(
+            encoder.for_client(Some(1), &mut view, 1).1,
+            SnapshotKind::Keyframe
+        );
+        arena.place(2, Vec2::new(5.0, 5.0));
+        arena.step(1.0 / 60.0);
+        encoder.begin(&arena, 4, 0);
+        assert_eq!(
+            encoder.for_client(Some(3), &mut view, 1).1,
+            SnapshotKind::Delta
+        );
+    }
+}
