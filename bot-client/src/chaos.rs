@@ -31,8 +31,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
-use crate::report::Percentiles;
-use crate::stats::{histogram, micros};
+use crate::hist::{Percentiles, histogram, micros};
 
 /// The time from now to the next drop at `rate` drops per second, with `random` in [0, 1);
 /// `None` when the rate is 0 (never) or the wait does not fit a `Duration`.

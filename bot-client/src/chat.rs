@@ -32,8 +32,7 @@ use serde::Serialize;
 use tickwire_shared::{Chat, ChatAck, ChatMessage, ChatText};
 use tokio::time::Instant;
 
-use crate::report::Percentiles;
-use crate::stats::{add_histogram, histogram, micros};
+use crate::hist::{Percentiles, add_histogram, histogram, micros};
 
 /// Chats remembered while they wait for their ack, and accepted ones while they wait for
 /// their message: far more than a healthy server leaves waiting, and a bound on a bot's

@@ -46,6 +46,7 @@ mod auth;
 mod bot;
 mod chaos;
 mod chat;
+mod hist;
 mod live;
 mod misbehave;
 mod reconnect;
@@ -64,10 +65,11 @@ use tokio::time::{Instant, timeout_at};
 
 pub use chaos::ChaosReport;
 pub use chat::ChatReport;
+pub use hist::Percentiles;
 pub use misbehave::MisbehaveReport;
 pub use reconnect::ReconnectPolicy;
 pub use replica::ReplicaReport;
-pub use report::{Percentiles, Rate, Report};
+pub use report::{Rate, Report};
 
 use crate::bot::{BotPlan, Shared};
 use crate::live::LiveCounters;

@@ -12,8 +12,8 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::stats::{SwarmStats, max_ms, quantile_ms};
-use crate::{ChaosReport, ChatReport, MisbehaveReport, ReplicaReport, SwarmConfig};
+use crate::stats::SwarmStats;
+use crate::{ChaosReport, ChatReport, MisbehaveReport, Percentiles, ReplicaReport, SwarmConfig};
 
 /// Mean and minimum over the bots.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -22,27 +22,6 @@ pub struct Rate {
     pub mean: f64,
     /// The lowest bot.
     pub min: f64,
-}
-
-/// A latency distribution over all bots, in milliseconds (0 when nothing was measured).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Percentiles {
-    /// The median.
-    pub p50: f64,
-    /// The 99th percentile.
-    pub p99: f64,
-    /// The largest value seen.
-    pub max: f64,
-}
-
-impl Percentiles {
-    pub(crate) fn of(h: &hdrhistogram::Histogram<u64>) -> Self {
-        Self {
-            p50: quantile_ms(h, 0.50),
-            p99: quantile_ms(h, 0.99),
-            max: max_ms(h),
-        }
-    }
 }
 
 /// What the swarm measured, over all honest bots.

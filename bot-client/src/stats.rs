@@ -8,33 +8,18 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use hdrhistogram::{Counter, Histogram};
+use hdrhistogram::Histogram;
 use tokio::time::Instant;
 
 use crate::chaos::{ChaosStats, ChaosTotals};
 use crate::chat::{ChatBook, ChatTotals};
+use crate::hist::{add_histogram, histogram, micros};
 use crate::replica::ReplicaStats;
 use crate::session::Tally;
-
-/// The largest latency a histogram tells apart, in microseconds; larger ones are recorded
-/// as this (a minute is far past anything a live game tolerates).
-const HIGHEST_US: u64 = 60_000_000;
-
-/// Significant digits kept: 1 % precision is plenty for milliseconds of latency.
-const SIGFIG: u8 = 2;
 
 /// How many problem descriptions a bot keeps, and the swarm reports.
 const PROBLEMS_PER_BOT: usize = 3;
 const PROBLEMS_IN_ALL: usize = 10;
-
-pub(crate) fn histogram<T: Counter>() -> Histogram<T> {
-    Histogram::new_with_bounds(1, HIGHEST_US, SIGFIG)
-        .expect("invariant: constant histogram bounds are valid")
-}
-
-pub(crate) fn micros(d: Duration) -> u64 {
-    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
-}
 
 /// What went wrong, for counting errors by kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -366,37 +351,10 @@ impl SwarmStats {
     }
 }
 
-/// Adds a bot's 32-bit histogram into a 64-bit one of the same bounds.
-pub(crate) fn add_histogram(into: &mut Histogram<u64>, from: &Histogram<u32>) {
-    for bucket in from.iter_recorded() {
-        into.saturating_record_n(
-            bucket.value_iterated_to(),
-            u64::from(bucket.count_at_value()),
-        );
-    }
-}
-
-/// The value at quantile `q` (0 to 1) in milliseconds; 0 when nothing was recorded.
-pub(crate) fn quantile_ms(h: &Histogram<u64>, q: f64) -> f64 {
-    if h.is_empty() {
-        0.0
-    } else {
-        h.value_at_quantile(q) as f64 / 1000.0
-    }
-}
-
-/// The largest value in milliseconds; 0 when nothing was recorded.
-pub(crate) fn max_ms(h: &Histogram<u64>) -> f64 {
-    if h.is_empty() {
-        0.0
-    } else {
-        h.max() as f64 / 1000.0
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hist::{max_ms, quantile_ms};
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
