@@ -28,10 +28,9 @@
 
 use std::time::Duration;
 
-use hdrhistogram::Histogram;
 use serde::Serialize;
 
-use crate::hist::{Percentiles, histogram, micros};
+use crate::hist::{Latencies, Percentiles};
 
 /// The time from now to the next drop at `rate` drops per second, with `random` in [0, 1);
 /// `None` when the rate is 0 (never) or the wait does not fit a `Duration`.
@@ -59,11 +58,10 @@ pub(crate) struct ChaosStats {
     pub(crate) failures: u64,
     /// Drops whose reconnection the deadline cut short.
     pub(crate) in_flight: u64,
-    /// Drop to back in the room, µs, one per reconnect: a handful per bot, so a list costs
-    /// less than a histogram each.
-    pub(crate) reconnect_us: Vec<u64>,
+    /// Drop to back in the room, µs, one per reconnect.
+    pub(crate) reconnect_us: Latencies,
     /// Drop to `Resumed`, µs, one per resume.
-    pub(crate) resume_us: Vec<u64>,
+    pub(crate) resume_us: Latencies,
     /// Inputs sent again after a resume.
     pub(crate) inputs_resent: u64,
     /// Inputs never acknowledged though the player played on to the end (module doc).
@@ -78,7 +76,7 @@ impl ChaosStats {
     /// Back in the room as the same player, `took` after the drop.
     pub(crate) fn resumed(&mut self, took: Duration) {
         self.resumes += 1;
-        self.resume_us.push(micros(took));
+        self.resume_us.record(took);
         self.reconnected(took);
     }
 
@@ -90,7 +88,7 @@ impl ChaosStats {
 
     fn reconnected(&mut self, took: Duration) {
         self.reconnects += 1;
-        self.reconnect_us.push(micros(took));
+        self.reconnect_us.record(took);
     }
 }
 
@@ -103,8 +101,8 @@ pub(crate) struct ChaosTotals {
     pub(crate) failed_resumes: u64,
     pub(crate) failures: u64,
     pub(crate) in_flight: u64,
-    pub(crate) reconnect_us: Histogram<u64>,
-    pub(crate) resume_us: Histogram<u64>,
+    pub(crate) reconnect_us: Latencies,
+    pub(crate) resume_us: Latencies,
     pub(crate) inputs_resent: u64,
     pub(crate) inputs_lost: u64,
     pub(crate) inputs_abandoned: u64,
@@ -120,8 +118,8 @@ impl ChaosTotals {
             failed_resumes: 0,
             failures: 0,
             in_flight: 0,
-            reconnect_us: histogram(),
-            resume_us: histogram(),
+            reconnect_us: Latencies::default(),
+            resume_us: Latencies::default(),
             inputs_resent: 0,
             inputs_lost: 0,
             inputs_abandoned: 0,
@@ -136,12 +134,8 @@ impl ChaosTotals {
         self.failed_resumes += bot.failed_resumes;
         self.failures += bot.failures;
         self.in_flight += bot.in_flight;
-        for &us in &bot.reconnect_us {
-            self.reconnect_us.saturating_record(us);
-        }
-        for &us in &bot.resume_us {
-            self.resume_us.saturating_record(us);
-        }
+        self.reconnect_us.merge(&bot.reconnect_us);
+        self.resume_us.merge(&bot.resume_us);
         self.inputs_resent += bot.inputs_resent;
         self.inputs_lost += bot.inputs_lost;
         self.inputs_abandoned += bot.inputs_abandoned;

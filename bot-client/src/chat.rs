@@ -27,12 +27,11 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
-use hdrhistogram::Histogram;
 use serde::Serialize;
 use tickwire_shared::{Chat, ChatAck, ChatMessage, ChatText};
 use tokio::time::Instant;
 
-use crate::hist::{Percentiles, add_histogram, histogram, micros};
+use crate::hist::{Latencies, Percentiles};
 
 /// Chats remembered while they wait for their ack, and accepted ones while they wait for
 /// their message: far more than a healthy server leaves waiting, and a bound on a bot's
@@ -59,7 +58,7 @@ pub(crate) struct ChatBook {
     last_seen: u64,
     counts: ChatCounts,
     /// Chat sent to its ack, µs.
-    ack_us: Histogram<u32>,
+    ack_us: Latencies,
 }
 
 /// What [`ChatBook`] counted; the same fields are summed over the swarm.
@@ -100,7 +99,7 @@ impl ChatBook {
             awaiting_message: BTreeMap::new(),
             last_seen: 0,
             counts: ChatCounts::default(),
-            ack_us: histogram(),
+            ack_us: Latencies::default(),
         }
     }
 
@@ -140,8 +139,7 @@ impl ChatBook {
         let Some((id, sent_at)) = found else {
             return Err(format!("chat ack for id {} that awaits none", ack.id));
         };
-        self.ack_us
-            .saturating_record(micros(now.saturating_duration_since(sent_at)));
+        self.ack_us.record(now.saturating_duration_since(sent_at));
         match &ack.refused {
             Some(reason) => {
                 let known = self.counts.refused.len() < MAX_REASONS
@@ -211,20 +209,20 @@ impl ChatBook {
 #[derive(Debug)]
 pub(crate) struct ChatTotals {
     counts: ChatCounts,
-    ack_us: Histogram<u64>,
+    ack_us: Latencies,
 }
 
 impl ChatTotals {
     pub(crate) fn new() -> Self {
         Self {
             counts: ChatCounts::default(),
-            ack_us: histogram(),
+            ack_us: Latencies::default(),
         }
     }
 
     pub(crate) fn add(&mut self, bot: &ChatBook) {
         self.counts.add(&bot.counts);
-        add_histogram(&mut self.ack_us, &bot.ack_us);
+        self.ack_us.merge(&bot.ack_us);
     }
 }
 

@@ -1,19 +1,17 @@
 //! What one bot measured ([`BotStats`]), and the sum over all bots ([`SwarmStats`]).
 //!
 //! Each bot owns its stats while it runs (no sharing, no locks on the hot path) and hands
-//! them back when it ends; `run` adds them up. Latencies go into HDR histograms in
-//! microseconds: a bot's are kept small (2 significant digits, 32-bit counts, about 10 KiB
-//! each) because a swarm has thousands of them; the sums use 64-bit counts.
+//! them back when it ends; `run` adds them up. Latencies go into [`Latencies`], small
+//! enough for thousands of bots (see [`crate::hist`]) and the same type in the sums.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use hdrhistogram::Histogram;
 use tokio::time::Instant;
 
 use crate::chaos::{ChaosStats, ChaosTotals};
 use crate::chat::{ChatBook, ChatTotals};
-use crate::hist::{add_histogram, histogram, micros};
+use crate::hist::Latencies;
 use crate::replica::ReplicaStats;
 use crate::session::Tally;
 
@@ -97,11 +95,11 @@ pub(crate) struct BotStats {
     /// How many such gaps there were: snapshot pairs that are not intervals.
     gap_count: u64,
     /// Time between consecutive snapshots on one connection, µs.
-    pub(crate) interval_us: Histogram<u32>,
+    pub(crate) interval_us: Latencies,
     /// Ping to pong, µs.
-    pub(crate) rtt_us: Histogram<u32>,
+    pub(crate) rtt_us: Latencies,
     /// Input sent to the first snapshot acknowledging it, µs.
-    pub(crate) ack_us: Histogram<u32>,
+    pub(crate) ack_us: Latencies,
     /// Payload bytes of binary frames received.
     pub(crate) bytes_in: u64,
     /// Payload bytes of binary frames sent.
@@ -136,9 +134,9 @@ impl BotStats {
             gap_from: None,
             gaps: Duration::ZERO,
             gap_count: 0,
-            interval_us: histogram(),
-            rtt_us: histogram(),
-            ack_us: histogram(),
+            interval_us: Latencies::default(),
+            rtt_us: Latencies::default(),
+            ack_us: Latencies::default(),
             bytes_in: 0,
             bytes_out: 0,
             inputs_sent: 0,
@@ -162,8 +160,7 @@ impl BotStats {
     pub(crate) fn snapshot(&mut self, now: Instant) {
         self.snapshots += 1;
         if let Some(last) = self.last_snapshot {
-            self.interval_us
-                .saturating_record(micros(now.saturating_duration_since(last)));
+            self.interval_us.record(now.saturating_duration_since(last));
         } else if let Some(before) = self.gap_from.take() {
             // The first snapshot after a reconnect: the time since the old connection's
             // last one was spent reconnecting, not waiting for a snapshot.
@@ -182,11 +179,11 @@ impl BotStats {
     }
 
     pub(crate) fn rtt(&mut self, rtt: Duration) {
-        self.rtt_us.saturating_record(micros(rtt));
+        self.rtt_us.record(rtt);
     }
 
     pub(crate) fn ack(&mut self, latency: Duration) {
-        self.ack_us.saturating_record(micros(latency));
+        self.ack_us.record(latency);
     }
 
     /// Counts an error of `kind`; the first few are kept in words.
@@ -245,9 +242,9 @@ pub(crate) struct SwarmStats {
     /// Sum and least of the bots' snapshot rates, for the mean and the minimum.
     rate_sum_hz: f64,
     rate_min_hz: f64,
-    pub(crate) interval_us: Histogram<u64>,
-    pub(crate) rtt_us: Histogram<u64>,
-    pub(crate) ack_us: Histogram<u64>,
+    pub(crate) interval_us: Latencies,
+    pub(crate) rtt_us: Latencies,
+    pub(crate) ack_us: Latencies,
     pub(crate) bytes_in: u64,
     pub(crate) bytes_out: u64,
     pub(crate) inputs_sent: u64,
@@ -273,9 +270,9 @@ impl SwarmStats {
             replica: ReplicaStats::default(),
             rate_sum_hz: 0.0,
             rate_min_hz: f64::INFINITY,
-            interval_us: histogram(),
-            rtt_us: histogram(),
-            ack_us: histogram(),
+            interval_us: Latencies::default(),
+            rtt_us: Latencies::default(),
+            ack_us: Latencies::default(),
             bytes_in: 0,
             bytes_out: 0,
             inputs_sent: 0,
@@ -300,9 +297,9 @@ impl SwarmStats {
         let rate = bot.snapshot_rate_hz();
         self.rate_sum_hz += rate;
         self.rate_min_hz = self.rate_min_hz.min(rate);
-        add_histogram(&mut self.interval_us, &bot.interval_us);
-        add_histogram(&mut self.rtt_us, &bot.rtt_us);
-        add_histogram(&mut self.ack_us, &bot.ack_us);
+        self.interval_us.merge(&bot.interval_us);
+        self.rtt_us.merge(&bot.rtt_us);
+        self.ack_us.merge(&bot.ack_us);
         self.bytes_in += bot.bytes_in;
         self.bytes_out += bot.bytes_out;
         self.inputs_sent += bot.inputs_sent;
@@ -354,7 +351,7 @@ impl SwarmStats {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hist::{max_ms, quantile_ms};
+    use crate::hist::Percentiles;
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
@@ -405,11 +402,8 @@ mod tests {
         }
         assert_eq!(bot.snapshots, 22);
         assert_eq!(bot.interval_us.len(), 20);
-        assert!(
-            close(bot.interval_us.max() as f64, 100_000.0),
-            "{}",
-            bot.interval_us.max()
-        );
+        let interval = Percentiles::of(&bot.interval_us);
+        assert!(close(interval.max, 100.0), "{interval:?}");
         assert!(
             close(bot.snapshot_rate_hz(), 10.0),
             "{}",
@@ -485,9 +479,10 @@ mod tests {
         assert_eq!(swarm.failed_to_connect, 1);
         assert_eq!(swarm.disconnects, 1);
         assert_eq!(swarm.rtt_us.len(), 100);
-        assert!(close(quantile_ms(&swarm.rtt_us, 0.5), 50.0));
-        assert!(close(quantile_ms(&swarm.rtt_us, 0.99), 99.0));
-        assert!(close(max_ms(&swarm.rtt_us), 100.0));
+        let rtt = Percentiles::of(&swarm.rtt_us);
+        assert!(close(rtt.p50, 50.0));
+        assert!(close(rtt.p99, 99.0));
+        assert!(close(rtt.max, 100.0));
         // 4000 bytes over two bot-seconds.
         assert_eq!(swarm.per_bot_per_s(swarm.bytes_in), 2000.0);
         assert_eq!(swarm.per_bot_per_s(swarm.bytes_out), 5.0);
@@ -578,8 +573,8 @@ mod tests {
         assert_eq!(swarm.rate_mean_hz(), 0.0);
         assert_eq!(swarm.rate_min_hz(), 0.0);
         assert_eq!(swarm.per_bot_per_s(123), 0.0);
-        assert_eq!(quantile_ms(&swarm.ack_us, 0.99), 0.0);
-        assert_eq!(max_ms(&swarm.interval_us), 0.0);
+        assert_eq!(Percentiles::of(&swarm.ack_us).p99, 0.0);
+        assert_eq!(Percentiles::of(&swarm.interval_us).max, 0.0);
     }
 
     #[test]
