@@ -43,8 +43,9 @@ pub(crate) fn next_drop_in(rate: f64, random: f64) -> Option<Duration> {
     Duration::try_from_secs_f64(wait).ok()
 }
 
-/// What chaos did to one bot, and what became of its inputs.
-#[derive(Debug, Default)]
+/// What chaos did to one bot and what became of its inputs, or the same merged over
+/// many bots.
+#[derive(Debug, Default, Clone, PartialEq)]
 pub(crate) struct ChaosStats {
     /// Connections dropped on purpose.
     pub(crate) drops: u64,
@@ -90,56 +91,21 @@ impl ChaosStats {
         self.reconnects += 1;
         self.reconnect_us.record(took);
     }
-}
 
-/// Every bot's chaos added up.
-#[derive(Debug)]
-pub(crate) struct ChaosTotals {
-    pub(crate) drops: u64,
-    pub(crate) reconnects: u64,
-    pub(crate) resumes: u64,
-    pub(crate) failed_resumes: u64,
-    pub(crate) failures: u64,
-    pub(crate) in_flight: u64,
-    pub(crate) reconnect_us: Latencies,
-    pub(crate) resume_us: Latencies,
-    pub(crate) inputs_resent: u64,
-    pub(crate) inputs_lost: u64,
-    pub(crate) inputs_abandoned: u64,
-    pub(crate) ack_regressions: u64,
-}
-
-impl ChaosTotals {
-    pub(crate) fn new() -> Self {
-        Self {
-            drops: 0,
-            reconnects: 0,
-            resumes: 0,
-            failed_resumes: 0,
-            failures: 0,
-            in_flight: 0,
-            reconnect_us: Latencies::default(),
-            resume_us: Latencies::default(),
-            inputs_resent: 0,
-            inputs_lost: 0,
-            inputs_abandoned: 0,
-            ack_regressions: 0,
-        }
-    }
-
-    pub(crate) fn add(&mut self, bot: &ChaosStats) {
-        self.drops += bot.drops;
-        self.reconnects += bot.reconnects;
-        self.resumes += bot.resumes;
-        self.failed_resumes += bot.failed_resumes;
-        self.failures += bot.failures;
-        self.in_flight += bot.in_flight;
-        self.reconnect_us.merge(&bot.reconnect_us);
-        self.resume_us.merge(&bot.resume_us);
-        self.inputs_resent += bot.inputs_resent;
-        self.inputs_lost += bot.inputs_lost;
-        self.inputs_abandoned += bot.inputs_abandoned;
-        self.ack_regressions += bot.ack_regressions;
+    /// Adds another bot's (or bots') chaos to this.
+    pub(crate) fn merge(&mut self, other: &Self) {
+        self.drops += other.drops;
+        self.reconnects += other.reconnects;
+        self.resumes += other.resumes;
+        self.failed_resumes += other.failed_resumes;
+        self.failures += other.failures;
+        self.in_flight += other.in_flight;
+        self.reconnect_us.merge(&other.reconnect_us);
+        self.resume_us.merge(&other.resume_us);
+        self.inputs_resent += other.inputs_resent;
+        self.inputs_lost += other.inputs_lost;
+        self.inputs_abandoned += other.inputs_abandoned;
+        self.ack_regressions += other.ack_regressions;
     }
 }
 
@@ -184,7 +150,7 @@ pub struct ChaosReport {
 }
 
 impl ChaosReport {
-    pub(crate) fn new(rate_per_s: f64, totals: &ChaosTotals) -> Self {
+    pub(crate) fn new(rate_per_s: f64, totals: &ChaosStats) -> Self {
         Self {
             rate_per_s,
             drops: totals.drops,
@@ -239,8 +205,9 @@ mod tests {
         );
     }
 
-    #[test]
-    fn totals_add_up_and_keep_percentiles() {
+    /// Two bots' chaos: `a` resumed in 100 ms and joined afresh in 300 ms, `b` resumed in
+    /// 50 ms.
+    fn two_bots() -> (ChaosStats, ChaosStats) {
         let mut a = ChaosStats {
             drops: 3,
             in_flight: 1,
@@ -258,9 +225,15 @@ mod tests {
             ..ChaosStats::default()
         };
         b.resumed(Duration::from_millis(50));
-        let mut totals = ChaosTotals::new();
-        totals.add(&a);
-        totals.add(&b);
+        (a, b)
+    }
+
+    #[test]
+    fn totals_add_up_and_keep_percentiles() {
+        let (a, b) = two_bots();
+        let mut totals = ChaosStats::default();
+        totals.merge(&a);
+        totals.merge(&b);
         let report = ChaosReport::new(0.5, &totals);
         assert_eq!(
             (
@@ -286,5 +259,45 @@ mod tests {
         // Only resumes are in the resume time: 50 and 100 ms, not the 300 ms fresh join.
         assert!((report.resume_ms.max - 100.0).abs() < 1.0, "{report:?}");
         assert!((report.resume_ms.p50 - 50.0).abs() < 1.0, "{report:?}");
+    }
+
+    #[test]
+    fn merging_two_bots_gives_the_sums() {
+        let (a, b) = two_bots();
+        let mut merged = a.clone();
+        merged.merge(&b);
+        let mut reconnect_us = Latencies::default();
+        let mut resume_us = Latencies::default();
+        for ms in [100, 50] {
+            resume_us.record(Duration::from_millis(ms));
+        }
+        for ms in [100, 300, 50] {
+            reconnect_us.record(Duration::from_millis(ms));
+        }
+        let sums = ChaosStats {
+            drops: 5,
+            reconnects: 3,
+            resumes: 2,
+            failed_resumes: 1,
+            failures: 1,
+            in_flight: 1,
+            reconnect_us,
+            resume_us,
+            inputs_resent: 4,
+            inputs_lost: 1,
+            inputs_abandoned: 2,
+            ack_regressions: 1,
+        };
+        assert_eq!(merged, sums);
+    }
+
+    #[test]
+    fn merging_into_nothing_changes_nothing() {
+        let (a, _) = two_bots();
+        let mut merged = ChaosStats::default();
+        merged.merge(&a);
+        assert_eq!(merged, a);
+        merged.merge(&ChaosStats::default());
+        assert_eq!(merged, a);
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::chaos::{ChaosStats, ChaosTotals};
+use crate::chaos::ChaosStats;
 use crate::chat::{ChatBook, ChatTotals};
 use crate::hist::Latencies;
 use crate::replica::ReplicaStats;
@@ -251,7 +251,7 @@ pub(crate) struct SwarmStats {
     pub(crate) inputs_forgotten: u64,
     /// The bots' time in their rooms, summed: what bytes per bot per second divide by.
     pub(crate) active: Duration,
-    pub(crate) chaos: ChaosTotals,
+    pub(crate) chaos: ChaosStats,
     pub(crate) chat: ChatTotals,
     pub(crate) errors: u64,
     pub(crate) errors_by_kind: BTreeMap<&'static str, u64>,
@@ -278,7 +278,7 @@ impl SwarmStats {
             inputs_sent: 0,
             inputs_forgotten: 0,
             active: Duration::ZERO,
-            chaos: ChaosTotals::new(),
+            chaos: ChaosStats::default(),
             chat: ChatTotals::new(),
             errors: 0,
             errors_by_kind: BTreeMap::new(),
@@ -305,7 +305,7 @@ impl SwarmStats {
         self.inputs_sent += bot.inputs_sent;
         self.inputs_forgotten += bot.inputs_forgotten;
         self.active += bot.active;
-        self.chaos.add(&bot.chaos);
+        self.chaos.merge(&bot.chaos);
         if let Some(chat) = &bot.chat {
             self.chat.add(chat);
         }
