@@ -133,9 +133,6 @@ pub(crate) async fn run(plan: BotPlan, shared: Arc<Shared>) -> BotStats {
     };
 
     stats.connected = true;
-    if shared.chat_period.is_some() {
-        stats.chat = Some(ChatBook::new(name.clone()));
-    }
     let mut bot = Bot {
         index: plan.index,
         player_id: conn.player_id,
@@ -146,6 +143,7 @@ pub(crate) async fn run(plan: BotPlan, shared: Arc<Shared>) -> BotStats {
         walk: Walk::new(plan.index),
         seq: 0,
         chats: shared.chat_period.map(ticker),
+        chat: shared.chat_period.map(|_| ChatBook::new(name.clone())),
         replica: ReplicaBook::new(),
     };
     let mut rng = XorShift64::seeded(CHAOS_SEED ^ plan.index as u64);
@@ -246,6 +244,9 @@ struct Bot<'a> {
     /// while reconnecting are skipped, so a bot never chats faster than its rate (and
     /// the server's rate limit sees no burst after each reconnect).
     chats: Option<Interval>,
+    /// What the bot's chat waits for and counted so far, when it chats; settled into
+    /// `stats.chat` when the bot finishes.
+    chat: Option<ChatBook>,
     /// The room as this connection's snapshots built it.
     replica: ReplicaBook,
 }
@@ -311,7 +312,7 @@ impl Bot<'_> {
                         }
                     }
                     () = tick(&mut chats), if chatting => {
-                        let Some(book) = self.stats.chat.as_mut() else {
+                        let Some(book) = self.chat.as_mut() else {
                             continue;
                         };
                         let chat = ClientMsg::Chat(book.next(Instant::now()));
@@ -342,7 +343,7 @@ impl Bot<'_> {
     /// starts). The inputs stay: a resume sends them again.
     fn connection_lost(&mut self) {
         self.stats.reconnected();
-        if let Some(book) = self.stats.chat.as_mut() {
+        if let Some(book) = self.chat.as_mut() {
             book.connection_lost();
         }
     }
@@ -390,8 +391,8 @@ impl Bot<'_> {
     /// and its chat.
     fn finish(&mut self, end: Instant, alive: bool) {
         self.close_input_books(alive.then_some(end));
-        if let Some(book) = self.stats.chat.as_mut() {
-            book.finish(end, IN_FLIGHT);
+        if let Some(book) = self.chat.take() {
+            self.stats.chat = book.finish(end, IN_FLIGHT);
         }
     }
 
@@ -501,7 +502,7 @@ impl Bot<'_> {
                 ),
             ),
             ServerMsg::ChatAck(ack) => {
-                let answered = match self.stats.chat.as_mut() {
+                let answered = match self.chat.as_mut() {
                     Some(book) => book.on_ack(&ack, now),
                     None => Err(format!(
                         "chat ack for id {} from a bot that never chats",
@@ -514,7 +515,7 @@ impl Bot<'_> {
             }
             // The room's chat, history included; counted only by bots that chat.
             ServerMsg::ChatMessage(msg) => {
-                if let Some(book) = self.stats.chat.as_mut() {
+                if let Some(book) = self.chat.as_mut() {
                     book.on_message(&msg);
                 }
             }

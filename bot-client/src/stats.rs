@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::chaos::ChaosStats;
-use crate::chat::{ChatBook, ChatTotals};
+use crate::chat::ChatStats;
 use crate::hist::Latencies;
 use crate::replica::ReplicaStats;
 use crate::session::Tally;
@@ -113,9 +113,9 @@ pub(crate) struct BotStats {
     pub(crate) active: Duration,
     /// Drops on purpose and reconnects (`--chaos`), and what became of the inputs.
     pub(crate) chaos: ChaosStats,
-    /// What the bot's chat saw (`--chat-rate`); `None` when it does not chat, which spares
-    /// a histogram per bot.
-    pub(crate) chat: Option<ChatBook>,
+    /// What the bot's chat saw (`--chat-rate`), settled when it finished; empty when it
+    /// does not chat.
+    pub(crate) chat: ChatStats,
     errors: BTreeMap<ErrorKind, u64>,
     /// The first few errors and disconnect reasons, in words.
     problems: Vec<String>,
@@ -143,7 +143,7 @@ impl BotStats {
             inputs_forgotten: 0,
             active: Duration::ZERO,
             chaos: ChaosStats::default(),
-            chat: None,
+            chat: ChatStats::default(),
             errors: BTreeMap::new(),
             problems: Vec::new(),
         }
@@ -252,7 +252,7 @@ pub(crate) struct SwarmStats {
     /// The bots' time in their rooms, summed: what bytes per bot per second divide by.
     pub(crate) active: Duration,
     pub(crate) chaos: ChaosStats,
-    pub(crate) chat: ChatTotals,
+    pub(crate) chat: ChatStats,
     pub(crate) errors: u64,
     pub(crate) errors_by_kind: BTreeMap<&'static str, u64>,
     /// The first few problems over all bots, each prefixed with its bot's name.
@@ -279,7 +279,7 @@ impl SwarmStats {
             inputs_forgotten: 0,
             active: Duration::ZERO,
             chaos: ChaosStats::default(),
-            chat: ChatTotals::new(),
+            chat: ChatStats::default(),
             errors: 0,
             errors_by_kind: BTreeMap::new(),
             problems: Vec::new(),
@@ -306,9 +306,7 @@ impl SwarmStats {
         self.inputs_forgotten += bot.inputs_forgotten;
         self.active += bot.active;
         self.chaos.merge(&bot.chaos);
-        if let Some(chat) = &bot.chat {
-            self.chat.add(chat);
-        }
+        self.chat.merge(&bot.chat);
         for (kind, count) in &bot.errors {
             self.errors += count;
             *self.errors_by_kind.entry(kind.name()).or_default() += count;
