@@ -29,7 +29,7 @@ use crate::rng::XorShift64;
 use crate::session::{
     self, Rejoined, ResumeRoom, SameRoom, WsSink, WsStream, close_reason, room_name,
 };
-use crate::stats::{BotStats, ErrorKind};
+use crate::stats::{BotStats, ErrorKind, SnapshotClock};
 use crate::walk::Walk;
 use crate::{CLOSE_GRACE, CONNECT_TIMEOUT, IN_FLIGHT, auth};
 
@@ -125,20 +125,21 @@ pub(crate) async fn run(plan: BotPlan, shared: Arc<Shared>) -> BotStats {
             // Each failure is a single message; `{:#}` would repeat an I/O cause.
             let why = why.to_string();
             tracing::debug!(bot = plan.index, "failed to connect: {why}");
-            stats.failed_to_connect = true;
+            stats.failed_to_connect = 1;
             stats.error(ErrorKind::Connect, why);
             shared.counters.error();
             return stats;
         }
     };
 
-    stats.connected = true;
+    stats.connected = 1;
     let mut bot = Bot {
         index: plan.index,
         player_id: conn.player_id,
         resume_token: Some(std::mem::take(&mut conn.resume_token)),
         shared: &shared,
         stats,
+        clock: SnapshotClock::default(),
         acks: AckTracker::new(ACK_WINDOW),
         walk: Walk::new(plan.index),
         seq: 0,
@@ -234,6 +235,8 @@ struct Bot<'a> {
     resume_token: Option<String>,
     shared: &'a Shared,
     stats: BotStats,
+    /// When this bot's snapshots came, for its intervals and its rate.
+    clock: SnapshotClock,
     /// The current player's inputs awaiting a snapshot's acknowledgement.
     acks: AckTracker,
     walk: Walk,
@@ -328,7 +331,8 @@ impl Bot<'_> {
         match ended {
             End::Deadline => (End::Deadline, now.min(deadline)),
             End::Lost => {
-                self.stats.disconnected = true;
+                // Once at most: a lost connection ends the bot.
+                self.stats.disconnects = 1;
                 // When the server closed, the library has queued the answering close frame:
                 // flush it, so the server sees a clean close rather than a reset.
                 let _ = timeout(CLOSE_GRACE, sink.flush()).await;
@@ -342,7 +346,7 @@ impl Bot<'_> {
     /// intervals, its own chat order and its own copy of the room (reset as its round
     /// starts). The inputs stay: a resume sends them again.
     fn connection_lost(&mut self) {
-        self.stats.reconnected();
+        self.clock.reconnected();
         if let Some(book) = self.chat.as_mut() {
             book.connection_lost();
         }
@@ -387,10 +391,11 @@ impl Bot<'_> {
         self.acks = AckTracker::new(ACK_WINDOW);
     }
 
-    /// The bot stopped playing at `end`, its session `alive` or not: settles its inputs
-    /// and its chat.
+    /// The bot stopped playing at `end`, its session `alive` or not: settles its inputs,
+    /// its chat and its snapshot rate.
     fn finish(&mut self, end: Instant, alive: bool) {
         self.close_input_books(alive.then_some(end));
+        self.clock.settle(&mut self.stats);
         if let Some(book) = self.chat.take() {
             self.stats.chat = book.finish(end, IN_FLIGHT);
         }
@@ -463,7 +468,7 @@ impl Bot<'_> {
         let now = Instant::now();
         match msg {
             ServerMsg::Snapshot(snapshot) => {
-                self.stats.snapshot(now);
+                self.clock.snapshot(now, &mut self.stats);
                 self.shared.counters.snapshot();
                 match self
                     .replica

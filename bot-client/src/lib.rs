@@ -74,7 +74,7 @@ pub use report::{Rate, Report};
 use crate::bot::{BotPlan, Shared};
 use crate::live::LiveCounters;
 use crate::misbehave::MisbehaveTotals;
-use crate::stats::{BotStats, SwarmStats};
+use crate::stats::BotStats;
 
 /// How long a bot may take from its start to `Joined`; slower counts as failed to connect.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -239,7 +239,7 @@ pub async fn run(cfg: SwarmConfig) -> anyhow::Result<Report> {
     // The last bot starts at the end of the ramp at the latest, and may then spend the whole
     // connect timeout before it plays; after that only the close grace remains.
     let give_up_at = deadline.max(ramp_end + CONNECT_TIMEOUT) + CLOSE_GRACE + OUTER_SLACK;
-    let mut totals = SwarmStats::new();
+    let mut totals = BotStats::empty();
     for (index, task) in bots.iter_mut().enumerate() {
         let stats = match timeout_at(give_up_at, &mut *task).await {
             Ok(Ok(stats)) => stats,
@@ -249,7 +249,7 @@ pub async fn run(cfg: SwarmConfig) -> anyhow::Result<Report> {
                 BotStats::lost("bot did not finish in time".to_owned())
             }
         };
-        totals.add(index, &stats);
+        totals.merge(&stats.named(index));
     }
     let mut rogue_totals = MisbehaveTotals::default();
     for (offset, task) in rogues.iter_mut().enumerate() {

@@ -12,7 +12,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::stats::SwarmStats;
+use crate::stats::BotStats;
 use crate::{ChaosReport, ChatReport, MisbehaveReport, Percentiles, ReplicaReport, SwarmConfig};
 
 /// Mean and minimum over the bots.
@@ -92,7 +92,7 @@ pub struct Report {
 
 impl Report {
     /// Sums up the swarm's stats for the configuration it ran.
-    pub(crate) fn new(cfg: &SwarmConfig, s: &SwarmStats) -> Self {
+    pub(crate) fn new(cfg: &SwarmConfig, s: &BotStats) -> Self {
         Self {
             bots: s.bots,
             rooms: cfg.rooms,
@@ -114,14 +114,10 @@ impl Report {
             inputs_acked: s.ack_us.len(),
             inputs_forgotten: s.inputs_forgotten,
             pongs: s.rtt_us.len(),
-            errors: s.errors,
-            errors_by_kind: s
-                .errors_by_kind
-                .iter()
-                .map(|(kind, n)| ((*kind).to_owned(), *n))
-                .collect(),
+            errors: s.errors(),
+            errors_by_kind: s.errors_by_kind(),
             disconnects: s.disconnects,
-            problems: s.problems.clone(),
+            problems: s.problems().to_vec(),
             chaos: None,
             chat: None,
             misbehave: None,
@@ -332,12 +328,13 @@ mod tests {
 
     use super::*;
     use crate::replica::ReplicaStats;
-    use crate::stats::{BotStats, ErrorKind};
+    use crate::stats::{ErrorKind, SnapshotClock};
 
     fn sample() -> Report {
         let t0 = Instant::now();
         let mut bot = BotStats::new();
-        bot.connected = true;
+        let mut clock = SnapshotClock::default();
+        bot.connected = 1;
         bot.active = Duration::from_secs(2);
         bot.bytes_in = 4000;
         bot.bytes_out = 600;
@@ -351,12 +348,13 @@ mod tests {
             ..ReplicaStats::default()
         };
         for i in 0..=120 {
-            bot.snapshot(t0 + Duration::from_micros(i * 16_667));
+            clock.snapshot(t0 + Duration::from_micros(i * 16_667), &mut bot);
         }
+        clock.settle(&mut bot);
         bot.rtt(Duration::from_micros(800));
         bot.ack(Duration::from_millis(9));
-        let mut stats = SwarmStats::new();
-        stats.add(0, &bot);
+        let mut stats = BotStats::empty();
+        stats.merge(&bot.named(0));
         let cfg = SwarmConfig {
             bots: 1,
             duration: Duration::from_secs(2),
@@ -461,12 +459,12 @@ mod tests {
         assert_eq!(missing.broken_promises(), 0);
 
         let mut bot = BotStats::new();
-        bot.connected = true;
+        bot.connected = 1;
         bot.replica.hash_mismatches = 1;
         bot.replica.skipped_after_error = 4;
         bot.error(ErrorKind::Replica, "delta of tick 7: state hash".into());
-        let mut stats = SwarmStats::new();
-        stats.add(0, &bot);
+        let mut stats = BotStats::empty();
+        stats.merge(&bot.named(0));
         let bad = Report::new(&SwarmConfig::default(), &stats);
         assert!(!bad.passed(), "{bad}");
         assert_eq!(bad.broken_promises(), 1);
@@ -495,10 +493,10 @@ mod tests {
         assert!(good.to_string().contains("PASS"), "{good}");
 
         let mut bot = BotStats::new();
-        bot.failed_to_connect = true;
+        bot.failed_to_connect = 1;
         bot.error(ErrorKind::Connect, "connection refused".into());
-        let mut stats = SwarmStats::new();
-        stats.add(3, &bot);
+        let mut stats = BotStats::empty();
+        stats.merge(&bot.named(3));
         let bad = Report::new(&SwarmConfig::default(), &stats);
         assert!(!bad.passed());
         let text = bad.to_string();
