@@ -172,6 +172,7 @@ impl ChaosReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hist::assert_empty_merges_as_identity;
     use crate::rng::XorShift64;
 
     #[test]
@@ -294,10 +295,6 @@ mod tests {
     #[test]
     fn merging_into_nothing_changes_nothing() {
         let (a, _) = two_bots();
-        let mut merged = ChaosStats::default();
-        merged.merge(&a);
-        assert_eq!(merged, a);
-        merged.merge(&ChaosStats::default());
-        assert_eq!(merged, a);
+        assert_empty_merges_as_identity(ChaosStats::default, ChaosStats::merge, &a);
     }
 }

@@ -258,6 +258,7 @@ impl ChatReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hist::assert_empty_merges_as_identity;
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
@@ -488,10 +489,6 @@ mod tests {
     #[test]
     fn merging_into_nothing_changes_nothing() {
         let (a, _) = two_books(Instant::now());
-        let mut merged = ChatStats::default();
-        merged.merge(a.stats());
-        assert_eq!(&merged, a.stats());
-        merged.merge(&ChatStats::default());
-        assert_eq!(&merged, a.stats());
+        assert_empty_merges_as_identity(ChatStats::default, ChatStats::merge, a.stats());
     }
 }

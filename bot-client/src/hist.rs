@@ -176,6 +176,22 @@ fn max_ms(h: &Histogram<u64>) -> f64 {
     }
 }
 
+/// Checks what every type that merges over bots promises: merging `one` into `empty()`
+/// gives `one`, and merging `empty()` into that changes nothing. For the tests of each
+/// such type (they all hold [`Latencies`]).
+#[cfg(test)]
+pub(crate) fn assert_empty_merges_as_identity<T: PartialEq + std::fmt::Debug>(
+    empty: fn() -> T,
+    merge: fn(&mut T, &T),
+    one: &T,
+) {
+    let mut merged = empty();
+    merge(&mut merged, one);
+    assert_eq!(&merged, one, "merged into empty");
+    merge(&mut merged, &empty());
+    assert_eq!(&merged, one, "empty merged in");
+}
+
 /// A latency distribution over all bots, in milliseconds (0 when nothing was measured).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Percentiles {
@@ -308,11 +324,7 @@ mod tests {
             many.record(ms(v));
         }
         for l in [Latencies::default(), few, many] {
-            let mut merged = Latencies::default();
-            merged.merge(&l);
-            assert_eq!(merged, l);
-            merged.merge(&Latencies::default());
-            assert_eq!(merged, l);
+            assert_empty_merges_as_identity(Latencies::default, Latencies::merge, &l);
         }
     }
 

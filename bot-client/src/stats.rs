@@ -348,10 +348,23 @@ impl SnapshotClock {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hist::Percentiles;
+    use crate::hist::{Percentiles, assert_empty_merges_as_identity};
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
+    }
+
+    /// Has `clock` see `n + 1` snapshots, `period` apart from `start`, counted in `bot`.
+    fn snapshots(
+        clock: &mut SnapshotClock,
+        bot: &mut BotStats,
+        start: Instant,
+        period: Duration,
+        n: u32,
+    ) {
+        for i in 0..=n {
+            clock.snapshot(start + period * i, bot);
+        }
     }
 
     /// Within hdrhistogram's 1 % at two significant digits.
@@ -374,9 +387,7 @@ mod tests {
         let mut bot = BotStats::new();
         let mut clock = SnapshotClock::default();
         assert_eq!(clock.rate_hz(&bot), 0.0);
-        for i in 0..=60 {
-            clock.snapshot(t0 + Duration::from_micros(i * 16_667), &mut bot);
-        }
+        snapshots(&mut clock, &mut bot, t0, Duration::from_micros(16_667), 60);
         assert_eq!(bot.snapshots, 61);
         assert_eq!(bot.interval_us.len(), 60);
         assert!(close(clock.rate_hz(&bot), 60.0), "{}", clock.rate_hz(&bot));
@@ -388,13 +399,9 @@ mod tests {
         let mut bot = BotStats::new();
         let mut clock = SnapshotClock::default();
         // 1 s at 10 Hz, 5 s away, then 1 s at 10 Hz again.
-        for i in 0..=10 {
-            clock.snapshot(t0 + ms(i * 100), &mut bot);
-        }
+        snapshots(&mut clock, &mut bot, t0, ms(100), 10);
         clock.reconnected();
-        for i in 0..=10 {
-            clock.snapshot(t0 + ms(6000 + i * 100), &mut bot);
-        }
+        snapshots(&mut clock, &mut bot, t0 + ms(6000), ms(100), 10);
         assert_eq!(bot.snapshots, 22);
         assert_eq!(bot.interval_us.len(), 20);
         let interval = Percentiles::of(&bot.interval_us);
@@ -409,9 +416,7 @@ mod tests {
         let mut clock = SnapshotClock::default();
         // Reconnecting before the first snapshot changes nothing.
         clock.reconnected();
-        for i in 0..=10 {
-            clock.snapshot(t0 + ms(i * 100), &mut bot);
-        }
+        snapshots(&mut clock, &mut bot, t0, ms(100), 10);
         clock.reconnected();
         clock.reconnected();
         assert_eq!(bot.interval_us.len(), 10);
@@ -540,12 +545,8 @@ mod tests {
         let mut fast = BotStats::new();
         let mut slow = BotStats::new();
         let (mut fast_clock, mut slow_clock) = (SnapshotClock::default(), SnapshotClock::default());
-        for i in 0..=60 {
-            fast_clock.snapshot(t0 + ms(i * 10), &mut fast); // 100 Hz
-        }
-        for i in 0..=10 {
-            slow_clock.snapshot(t0 + ms(i * 50), &mut slow); // 20 Hz
-        }
+        snapshots(&mut fast_clock, &mut fast, t0, ms(10), 60); // 100 Hz
+        snapshots(&mut slow_clock, &mut slow, t0, ms(50), 10); // 20 Hz
         fast_clock.settle(&mut fast);
         slow_clock.settle(&mut slow);
         let mut swarm = BotStats::empty();
@@ -584,9 +585,7 @@ mod tests {
         let mut b = BotStats::new();
         for (bot, period, rtt, bytes) in [(&mut a, 100, 3, 1000), (&mut b, 50, 7, 4000)] {
             let mut clock = SnapshotClock::default();
-            for i in 0..=10 {
-                clock.snapshot(t0 + ms(i * period), bot);
-            }
+            snapshots(&mut clock, bot, t0, ms(period), 10);
             clock.settle(bot);
             bot.connected = 1;
             bot.rtt(ms(rtt));
@@ -657,11 +656,7 @@ mod tests {
     #[test]
     fn merging_into_nothing_changes_nothing() {
         let (a, _) = two_bots();
-        let mut merged = BotStats::empty();
-        merged.merge(&a);
-        assert_eq!(merged, a);
-        merged.merge(&BotStats::empty());
-        assert_eq!(merged, a);
+        assert_empty_merges_as_identity(BotStats::empty, BotStats::merge, &a);
     }
 
     #[test]
