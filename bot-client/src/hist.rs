@@ -121,7 +121,7 @@ impl PartialEq for Latencies {
     }
 }
 
-/// An empty histogram that grows to the largest value recorded.
+/// A histogram of `values`, which grows to the largest value recorded in it.
 fn histogram_of(values: &[u64]) -> Histogram<u64> {
     let mut h =
         Histogram::new(SIGFIG).expect("invariant: 2 significant digits are a valid precision");
