@@ -15,13 +15,17 @@
 //! - **Few values are a list.** Up to [`FEW`] values are kept as they came (256 bytes),
 //!   which is what most bots need for the figures they record a handful of times
 //!   (reconnects, resumes), and nothing at all for a figure never recorded.
-//! - **More are an HDR histogram** with 64-bit counts, 2 significant digits, and room
-//!   that grows with the largest value recorded (`hdrhistogram`'s auto-resize): 128
-//!   counts per doubling of that value. Snapshot intervals at 60 Hz (up to 33 ms) take
-//!   10 KiB, a round trip under 1 ms takes 4 KiB, and only a value near the top (a
-//!   minute) takes the whole 20 KiB. A bot's three busy histograms so cost about what the
-//!   fixed-size 32-bit histograms (10 KiB each) cost before them, and the swarm's sums
-//!   are the same type with counts that cannot overflow.
+//! - **More are an HDR histogram** with 64-bit counts and 2 significant digits, whose
+//!   buckets reach the largest value recorded and no further: 128 counts (1 KiB) per
+//!   doubling of that value. Snapshot intervals at 60 Hz (up to 33 ms) take 10 KiB, a
+//!   round trip under 1 ms takes 4 KiB, and only a value near the top (a minute) takes
+//!   the whole 20 KiB. While its latencies stay under about 100 ms (11 KiB each), a bot's
+//!   three busy histograms (snapshot intervals, round trips, input acks) so cost about
+//!   what the fixed-size 32-bit histograms (10 KiB each) cost before them; a bot that
+//!   sees second-long stalls pays 14 KiB each, and one that sees a minute twice the old
+//!   cost. The swarm's sums are the same type, with counts that cannot overflow. A larger
+//!   value rebuilds the histogram at the size it then needs: `hdrhistogram`'s own
+//!   auto-resize grows its counts the way a `Vec` grows, to as much as twice that.
 //!
 //! Both forms bucket values the same way, so a figure reads the same whichever form it is
 //! in, and merging in any order gives the same percentiles.
@@ -121,19 +125,41 @@ impl PartialEq for Latencies {
     }
 }
 
-/// A histogram of `values`, which grows to the largest value recorded in it.
+/// A histogram of `values`, as large as they need.
 fn histogram_of(values: &[u64]) -> Histogram<u64> {
-    let mut h =
-        Histogram::new(SIGFIG).expect("invariant: 2 significant digits are a valid precision");
+    let mut h = reaching(values.iter().copied().max().unwrap_or(0));
     for &us in values {
         record(&mut h, us);
     }
     h
 }
 
+/// An empty histogram whose buckets reach `us` (at most [`REACH_US`]) and no further.
+fn reaching(us: u64) -> Histogram<u64> {
+    // The first bucket holds 0 to 255, and each next one reaches twice as far.
+    let mut top = 255;
+    while top < us {
+        top = top * 2 + 1;
+    }
+    Histogram::new_with_bounds(1, top, SIGFIG)
+        .expect("invariant: bounds from 1 to 255 or more, at 2 digits, are valid")
+}
+
+/// Makes `h` reach `us`, rebuilding it as large as that needs when it does not.
+fn reach(h: &mut Histogram<u64>, us: u64) {
+    if us > h.high() {
+        let mut larger = reaching(us);
+        larger
+            .add(&*h)
+            .expect("invariant: the larger histogram reaches every value of the smaller");
+        *h = larger;
+    }
+}
+
 fn record(h: &mut Histogram<u64>, us: u64) {
+    reach(h, us);
     h.record(us)
-        .expect("invariant: an auto-resizing histogram grows to any value up to REACH_US");
+        .expect("invariant: reach made the histogram reach the value");
 }
 
 fn add(h: &mut Histogram<u64>, other: &Latencies) {
@@ -143,9 +169,11 @@ fn add(h: &mut Histogram<u64>, other: &Latencies) {
                 record(h, us);
             }
         }
-        Store::Many(many) => h
-            .add(many)
-            .expect("invariant: an auto-resizing histogram grows to any other's values"),
+        Store::Many(many) => {
+            reach(h, many.max());
+            h.add(many)
+                .expect("invariant: reach made the histogram reach the other's values");
+        }
     }
 }
 
@@ -262,6 +290,25 @@ mod tests {
             assert_eq!(l.len(), n);
             assert_eq!(read(&l.histogram()), read(&fixed(&values)), "{n} values");
         }
+    }
+
+    #[test]
+    fn a_histogram_is_as_large_as_its_largest_value_needs() {
+        let mut l = Latencies::default();
+        let mut merged = Latencies::default();
+        for (us, counts) in [(100, 256), (1000, 512), (33_334, 1280), (u64::MAX, 2560)] {
+            for _ in 0..=FEW {
+                l.record(Duration::from_micros(us));
+            }
+            merged.merge(&l);
+            for latencies in [&l, &merged] {
+                let Store::Many(h) = &latencies.0 else {
+                    panic!("more than a few values are a histogram");
+                };
+                assert_eq!(h.distinct_values(), counts, "up to {us} µs");
+            }
+        }
+        assert_eq!(REACH_US, reaching(HIGHEST_US).high());
     }
 
     #[test]
