@@ -29,7 +29,7 @@ use crate::rng::XorShift64;
 use crate::session::{
     self, Rejoined, ResumeRoom, SameRoom, WsSink, WsStream, close_reason, room_name,
 };
-use crate::stats::{BotStats, ErrorKind};
+use crate::stats::{BotStats, ErrorKind, SnapshotClock};
 use crate::walk::Walk;
 use crate::{CLOSE_GRACE, CONNECT_TIMEOUT, IN_FLIGHT, auth};
 
@@ -125,27 +125,26 @@ pub(crate) async fn run(plan: BotPlan, shared: Arc<Shared>) -> BotStats {
             // Each failure is a single message; `{:#}` would repeat an I/O cause.
             let why = why.to_string();
             tracing::debug!(bot = plan.index, "failed to connect: {why}");
-            stats.failed_to_connect = true;
+            stats.failed_to_connect = 1;
             stats.error(ErrorKind::Connect, why);
             shared.counters.error();
             return stats;
         }
     };
 
-    stats.connected = true;
-    if shared.chat_period.is_some() {
-        stats.chat = Some(ChatBook::new(name.clone()));
-    }
+    stats.connected = 1;
     let mut bot = Bot {
         index: plan.index,
         player_id: conn.player_id,
         resume_token: Some(std::mem::take(&mut conn.resume_token)),
         shared: &shared,
         stats,
+        clock: SnapshotClock::default(),
         acks: AckTracker::new(ACK_WINDOW),
         walk: Walk::new(plan.index),
         seq: 0,
         chats: shared.chat_period.map(ticker),
+        chat: shared.chat_period.map(|_| ChatBook::new(name.clone())),
         replica: ReplicaBook::new(),
     };
     let mut rng = XorShift64::seeded(CHAOS_SEED ^ plan.index as u64);
@@ -236,6 +235,8 @@ struct Bot<'a> {
     resume_token: Option<String>,
     shared: &'a Shared,
     stats: BotStats,
+    /// When this bot's snapshots came, for its intervals and its rate.
+    clock: SnapshotClock,
     /// The current player's inputs awaiting a snapshot's acknowledgement.
     acks: AckTracker,
     walk: Walk,
@@ -246,6 +247,9 @@ struct Bot<'a> {
     /// while reconnecting are skipped, so a bot never chats faster than its rate (and
     /// the server's rate limit sees no burst after each reconnect).
     chats: Option<Interval>,
+    /// What the bot's chat waits for and counted so far, when it chats; settled into
+    /// `stats.chat` when the bot finishes.
+    chat: Option<ChatBook>,
     /// The room as this connection's snapshots built it.
     replica: ReplicaBook,
 }
@@ -311,7 +315,7 @@ impl Bot<'_> {
                         }
                     }
                     () = tick(&mut chats), if chatting => {
-                        let Some(book) = self.stats.chat.as_mut() else {
+                        let Some(book) = self.chat.as_mut() else {
                             continue;
                         };
                         let chat = ClientMsg::Chat(book.next(Instant::now()));
@@ -327,7 +331,8 @@ impl Bot<'_> {
         match ended {
             End::Deadline => (End::Deadline, now.min(deadline)),
             End::Lost => {
-                self.stats.disconnected = true;
+                // Once at most: a lost connection ends the bot.
+                self.stats.disconnects = 1;
                 // When the server closed, the library has queued the answering close frame:
                 // flush it, so the server sees a clean close rather than a reset.
                 let _ = timeout(CLOSE_GRACE, sink.flush()).await;
@@ -341,8 +346,8 @@ impl Bot<'_> {
     /// intervals, its own chat order and its own copy of the room (reset as its round
     /// starts). The inputs stay: a resume sends them again.
     fn connection_lost(&mut self) {
-        self.stats.reconnected();
-        if let Some(book) = self.stats.chat.as_mut() {
+        self.clock.reconnected();
+        if let Some(book) = self.chat.as_mut() {
             book.connection_lost();
         }
     }
@@ -386,12 +391,13 @@ impl Bot<'_> {
         self.acks = AckTracker::new(ACK_WINDOW);
     }
 
-    /// The bot stopped playing at `end`, its session `alive` or not: settles its inputs
-    /// and its chat.
+    /// The bot stopped playing at `end`, its session `alive` or not: settles its inputs,
+    /// its chat and its snapshot rate.
     fn finish(&mut self, end: Instant, alive: bool) {
         self.close_input_books(alive.then_some(end));
-        if let Some(book) = self.stats.chat.as_mut() {
-            book.finish(end, IN_FLIGHT);
+        self.clock.settle(&mut self.stats);
+        if let Some(book) = self.chat.take() {
+            self.stats.chat = book.finish(end, IN_FLIGHT);
         }
     }
 
@@ -462,7 +468,7 @@ impl Bot<'_> {
         let now = Instant::now();
         match msg {
             ServerMsg::Snapshot(snapshot) => {
-                self.stats.snapshot(now);
+                self.clock.snapshot(now, &mut self.stats);
                 self.shared.counters.snapshot();
                 match self
                     .replica
@@ -501,7 +507,7 @@ impl Bot<'_> {
                 ),
             ),
             ServerMsg::ChatAck(ack) => {
-                let answered = match self.stats.chat.as_mut() {
+                let answered = match self.chat.as_mut() {
                     Some(book) => book.on_ack(&ack, now),
                     None => Err(format!(
                         "chat ack for id {} from a bot that never chats",
@@ -514,7 +520,7 @@ impl Bot<'_> {
             }
             // The room's chat, history included; counted only by bots that chat.
             ServerMsg::ChatMessage(msg) => {
-                if let Some(book) = self.stats.chat.as_mut() {
+                if let Some(book) = self.chat.as_mut() {
                     book.on_message(&msg);
                 }
             }

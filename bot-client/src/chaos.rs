@@ -28,11 +28,9 @@
 
 use std::time::Duration;
 
-use hdrhistogram::Histogram;
 use serde::Serialize;
 
-use crate::report::Percentiles;
-use crate::stats::{histogram, micros};
+use crate::hist::{Latencies, Percentiles};
 
 /// The time from now to the next drop at `rate` drops per second, with `random` in [0, 1);
 /// `None` when the rate is 0 (never) or the wait does not fit a `Duration`.
@@ -45,8 +43,9 @@ pub(crate) fn next_drop_in(rate: f64, random: f64) -> Option<Duration> {
     Duration::try_from_secs_f64(wait).ok()
 }
 
-/// What chaos did to one bot, and what became of its inputs.
-#[derive(Debug, Default)]
+/// What chaos did to one bot and what became of its inputs, or the same merged over
+/// many bots.
+#[derive(Debug, Default, Clone, PartialEq)]
 pub(crate) struct ChaosStats {
     /// Connections dropped on purpose.
     pub(crate) drops: u64,
@@ -60,11 +59,10 @@ pub(crate) struct ChaosStats {
     pub(crate) failures: u64,
     /// Drops whose reconnection the deadline cut short.
     pub(crate) in_flight: u64,
-    /// Drop to back in the room, µs, one per reconnect: a handful per bot, so a list costs
-    /// less than a histogram each.
-    pub(crate) reconnect_us: Vec<u64>,
+    /// Drop to back in the room, µs, one per reconnect.
+    pub(crate) reconnect_us: Latencies,
     /// Drop to `Resumed`, µs, one per resume.
-    pub(crate) resume_us: Vec<u64>,
+    pub(crate) resume_us: Latencies,
     /// Inputs sent again after a resume.
     pub(crate) inputs_resent: u64,
     /// Inputs never acknowledged though the player played on to the end (module doc).
@@ -79,7 +77,7 @@ impl ChaosStats {
     /// Back in the room as the same player, `took` after the drop.
     pub(crate) fn resumed(&mut self, took: Duration) {
         self.resumes += 1;
-        self.resume_us.push(micros(took));
+        self.resume_us.record(took);
         self.reconnected(took);
     }
 
@@ -91,62 +89,23 @@ impl ChaosStats {
 
     fn reconnected(&mut self, took: Duration) {
         self.reconnects += 1;
-        self.reconnect_us.push(micros(took));
-    }
-}
-
-/// Every bot's chaos added up.
-#[derive(Debug)]
-pub(crate) struct ChaosTotals {
-    pub(crate) drops: u64,
-    pub(crate) reconnects: u64,
-    pub(crate) resumes: u64,
-    pub(crate) failed_resumes: u64,
-    pub(crate) failures: u64,
-    pub(crate) in_flight: u64,
-    pub(crate) reconnect_us: Histogram<u64>,
-    pub(crate) resume_us: Histogram<u64>,
-    pub(crate) inputs_resent: u64,
-    pub(crate) inputs_lost: u64,
-    pub(crate) inputs_abandoned: u64,
-    pub(crate) ack_regressions: u64,
-}
-
-impl ChaosTotals {
-    pub(crate) fn new() -> Self {
-        Self {
-            drops: 0,
-            reconnects: 0,
-            resumes: 0,
-            failed_resumes: 0,
-            failures: 0,
-            in_flight: 0,
-            reconnect_us: histogram(),
-            resume_us: histogram(),
-            inputs_resent: 0,
-            inputs_lost: 0,
-            inputs_abandoned: 0,
-            ack_regressions: 0,
-        }
+        self.reconnect_us.record(took);
     }
 
-    pub(crate) fn add(&mut self, bot: &ChaosStats) {
-        self.drops += bot.drops;
-        self.reconnects += bot.reconnects;
-        self.resumes += bot.resumes;
-        self.failed_resumes += bot.failed_resumes;
-        self.failures += bot.failures;
-        self.in_flight += bot.in_flight;
-        for &us in &bot.reconnect_us {
-            self.reconnect_us.saturating_record(us);
-        }
-        for &us in &bot.resume_us {
-            self.resume_us.saturating_record(us);
-        }
-        self.inputs_resent += bot.inputs_resent;
-        self.inputs_lost += bot.inputs_lost;
-        self.inputs_abandoned += bot.inputs_abandoned;
-        self.ack_regressions += bot.ack_regressions;
+    /// Adds another bot's (or bots') chaos to this.
+    pub(crate) fn merge(&mut self, other: &Self) {
+        self.drops += other.drops;
+        self.reconnects += other.reconnects;
+        self.resumes += other.resumes;
+        self.failed_resumes += other.failed_resumes;
+        self.failures += other.failures;
+        self.in_flight += other.in_flight;
+        self.reconnect_us.merge(&other.reconnect_us);
+        self.resume_us.merge(&other.resume_us);
+        self.inputs_resent += other.inputs_resent;
+        self.inputs_lost += other.inputs_lost;
+        self.inputs_abandoned += other.inputs_abandoned;
+        self.ack_regressions += other.ack_regressions;
     }
 }
 
@@ -191,7 +150,7 @@ pub struct ChaosReport {
 }
 
 impl ChaosReport {
-    pub(crate) fn new(rate_per_s: f64, totals: &ChaosTotals) -> Self {
+    pub(crate) fn new(rate_per_s: f64, totals: &ChaosStats) -> Self {
         Self {
             rate_per_s,
             drops: totals.drops,
@@ -213,6 +172,7 @@ impl ChaosReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hist::assert_empty_merges_as_identity;
     use crate::rng::XorShift64;
 
     #[test]
@@ -246,8 +206,9 @@ mod tests {
         );
     }
 
-    #[test]
-    fn totals_add_up_and_keep_percentiles() {
+    /// Two bots' chaos: `a` resumed in 100 ms and joined afresh in 300 ms, `b` resumed in
+    /// 50 ms.
+    fn two_bots() -> (ChaosStats, ChaosStats) {
         let mut a = ChaosStats {
             drops: 3,
             in_flight: 1,
@@ -265,9 +226,15 @@ mod tests {
             ..ChaosStats::default()
         };
         b.resumed(Duration::from_millis(50));
-        let mut totals = ChaosTotals::new();
-        totals.add(&a);
-        totals.add(&b);
+        (a, b)
+    }
+
+    #[test]
+    fn totals_add_up_and_keep_percentiles() {
+        let (a, b) = two_bots();
+        let mut totals = ChaosStats::default();
+        totals.merge(&a);
+        totals.merge(&b);
         let report = ChaosReport::new(0.5, &totals);
         assert_eq!(
             (
@@ -293,5 +260,41 @@ mod tests {
         // Only resumes are in the resume time: 50 and 100 ms, not the 300 ms fresh join.
         assert!((report.resume_ms.max - 100.0).abs() < 1.0, "{report:?}");
         assert!((report.resume_ms.p50 - 50.0).abs() < 1.0, "{report:?}");
+    }
+
+    #[test]
+    fn merging_two_bots_gives_the_sums() {
+        let (a, b) = two_bots();
+        let mut merged = a.clone();
+        merged.merge(&b);
+        let mut reconnect_us = Latencies::default();
+        let mut resume_us = Latencies::default();
+        for ms in [100, 50] {
+            resume_us.record(Duration::from_millis(ms));
+        }
+        for ms in [100, 300, 50] {
+            reconnect_us.record(Duration::from_millis(ms));
+        }
+        let sums = ChaosStats {
+            drops: 5,
+            reconnects: 3,
+            resumes: 2,
+            failed_resumes: 1,
+            failures: 1,
+            in_flight: 1,
+            reconnect_us,
+            resume_us,
+            inputs_resent: 4,
+            inputs_lost: 1,
+            inputs_abandoned: 2,
+            ack_regressions: 1,
+        };
+        assert_eq!(merged, sums);
+    }
+
+    #[test]
+    fn merging_into_nothing_changes_nothing() {
+        let (a, _) = two_bots();
+        assert_empty_merges_as_identity(ChaosStats::default, ChaosStats::merge, &a);
     }
 }

@@ -27,13 +27,11 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
-use hdrhistogram::Histogram;
 use serde::Serialize;
 use tickwire_shared::{Chat, ChatAck, ChatMessage, ChatText};
 use tokio::time::Instant;
 
-use crate::report::Percentiles;
-use crate::stats::{add_histogram, histogram, micros};
+use crate::hist::{Latencies, Percentiles};
 
 /// Chats remembered while they wait for their ack, and accepted ones while they wait for
 /// their message: far more than a healthy server leaves waiting, and a bound on a bot's
@@ -44,7 +42,7 @@ const WINDOW: usize = 1024;
 /// `other`, so it cannot grow the report without bound.
 const MAX_REASONS: usize = 16;
 
-/// One bot's chat: what it is waiting for, and what it counted.
+/// One bot's chat while it runs: what it is waiting for, and what it counted so far.
 #[derive(Debug)]
 pub(crate) struct ChatBook {
     /// The start of every text: the bot's name.
@@ -58,14 +56,13 @@ pub(crate) struct ChatBook {
     awaiting_message: BTreeMap<u64, (u32, Instant)>,
     /// The last server id seen on this connection (0 before any).
     last_seen: u64,
-    counts: ChatCounts,
-    /// Chat sent to its ack, µs.
-    ack_us: Histogram<u32>,
+    stats: ChatStats,
 }
 
-/// What [`ChatBook`] counted; the same fields are summed over the swarm.
+/// What a [`ChatBook`] counted, one bot's or merged over many: the fields of
+/// [`ChatReport`] but the rate.
 #[derive(Debug, Default, Clone, PartialEq)]
-pub(crate) struct ChatCounts {
+pub(crate) struct ChatStats {
     pub(crate) sent: u64,
     pub(crate) acked: u64,
     pub(crate) refused: BTreeMap<String, u64>,
@@ -74,10 +71,13 @@ pub(crate) struct ChatCounts {
     pub(crate) lost: u64,
     pub(crate) out_of_order: u64,
     pub(crate) received: u64,
+    /// Chat sent to its ack, µs.
+    pub(crate) ack_us: Latencies,
 }
 
-impl ChatCounts {
-    fn add(&mut self, other: &ChatCounts) {
+impl ChatStats {
+    /// Adds another bot's (or bots') chat to this.
+    pub(crate) fn merge(&mut self, other: &Self) {
         self.sent += other.sent;
         self.acked += other.acked;
         for (reason, n) in &other.refused {
@@ -88,6 +88,7 @@ impl ChatCounts {
         self.lost += other.lost;
         self.out_of_order += other.out_of_order;
         self.received += other.received;
+        self.ack_us.merge(&other.ack_us);
     }
 }
 
@@ -100,8 +101,7 @@ impl ChatBook {
             awaiting_ack: VecDeque::new(),
             awaiting_message: BTreeMap::new(),
             last_seen: 0,
-            counts: ChatCounts::default(),
-            ack_us: histogram(),
+            stats: ChatStats::default(),
         }
     }
 
@@ -116,10 +116,10 @@ impl ChatBook {
         self.next_id = self.next_id.wrapping_add(1);
         if self.awaiting_ack.len() == WINDOW {
             self.awaiting_ack.pop_front();
-            self.counts.unanswered += 1;
+            self.stats.unanswered += 1;
         }
         self.awaiting_ack.push_back((id, now));
-        self.counts.sent += 1;
+        self.stats.sent += 1;
         Chat {
             id,
             text: ChatText(self.text(id).into_bytes()),
@@ -141,21 +141,22 @@ impl ChatBook {
         let Some((id, sent_at)) = found else {
             return Err(format!("chat ack for id {} that awaits none", ack.id));
         };
-        self.ack_us
-            .saturating_record(micros(now.saturating_duration_since(sent_at)));
+        self.stats
+            .ack_us
+            .record(now.saturating_duration_since(sent_at));
         match &ack.refused {
             Some(reason) => {
-                let known = self.counts.refused.len() < MAX_REASONS
-                    || self.counts.refused.contains_key(reason);
+                let known = self.stats.refused.len() < MAX_REASONS
+                    || self.stats.refused.contains_key(reason);
                 let key = if known { reason.as_str() } else { "other" };
-                *self.counts.refused.entry(key.to_owned()).or_default() += 1;
+                *self.stats.refused.entry(key.to_owned()).or_default() += 1;
             }
             None => {
-                self.counts.acked += 1;
+                self.stats.acked += 1;
                 if self.awaiting_message.len() == WINDOW {
                     // Waited through a thousand later chats: it is not coming.
                     self.awaiting_message.pop_first();
-                    self.counts.lost += 1;
+                    self.stats.lost += 1;
                 }
                 self.awaiting_message.insert(ack.server_id, (id, now));
             }
@@ -165,15 +166,15 @@ impl ChatBook {
 
     /// A `ChatMessage` arrived: anyone's, live or from a history.
     pub(crate) fn on_message(&mut self, msg: &ChatMessage) {
-        self.counts.received += 1;
+        self.stats.received += 1;
         if msg.server_id <= self.last_seen {
-            self.counts.out_of_order += 1;
+            self.stats.out_of_order += 1;
         }
         self.last_seen = self.last_seen.max(msg.server_id);
         if let Some(&(id, _)) = self.awaiting_message.get(&msg.server_id) {
             if msg.text == self.text(id) {
                 self.awaiting_message.remove(&msg.server_id);
-                self.counts.echoed += 1;
+                self.stats.echoed += 1;
             }
         }
     }
@@ -181,14 +182,15 @@ impl ChatBook {
     /// The connection is gone: its unanswered chats will never be answered, and the next
     /// connection starts its own order.
     pub(crate) fn connection_lost(&mut self) {
-        self.counts.unanswered += self.awaiting_ack.len() as u64;
+        self.stats.unanswered += self.awaiting_ack.len() as u64;
         self.awaiting_ack.clear();
         self.last_seen = 0;
     }
 
     /// The bot stopped at `end`: chats still unanswered are unanswered, and accepted chats
     /// whose message never came are lost, unless acknowledged within `in_flight` of the end.
-    pub(crate) fn finish(&mut self, end: Instant, in_flight: Duration) {
+    /// Returns what the book counted.
+    pub(crate) fn finish(mut self, end: Instant, in_flight: Duration) -> ChatStats {
         self.connection_lost();
         // A run ending within `in_flight` of the clock's origin has only chats in flight.
         if let Some(cutoff) = end.checked_sub(in_flight) {
@@ -197,35 +199,14 @@ impl ChatBook {
                 .values()
                 .filter(|&&(_, acked_at)| acked_at <= cutoff)
                 .count();
-            self.counts.lost += lost as u64;
+            self.stats.lost += lost as u64;
         }
-        self.awaiting_message.clear();
+        self.stats
     }
 
     #[cfg(test)]
-    pub(crate) fn counts(&self) -> &ChatCounts {
-        &self.counts
-    }
-}
-
-/// Every bot's chat added up.
-#[derive(Debug)]
-pub(crate) struct ChatTotals {
-    counts: ChatCounts,
-    ack_us: Histogram<u64>,
-}
-
-impl ChatTotals {
-    pub(crate) fn new() -> Self {
-        Self {
-            counts: ChatCounts::default(),
-            ack_us: histogram(),
-        }
-    }
-
-    pub(crate) fn add(&mut self, bot: &ChatBook) {
-        self.counts.add(&bot.counts);
-        add_histogram(&mut self.ack_us, &bot.ack_us);
+    pub(crate) fn stats(&self) -> &ChatStats {
+        &self.stats
     }
 }
 
@@ -258,8 +239,7 @@ pub struct ChatReport {
 }
 
 impl ChatReport {
-    pub(crate) fn new(rate: f64, totals: &ChatTotals) -> Self {
-        let c = &totals.counts;
+    pub(crate) fn new(rate: f64, c: &ChatStats) -> Self {
         Self {
             rate,
             sent: c.sent,
@@ -270,7 +250,7 @@ impl ChatReport {
             lost: c.lost,
             out_of_order: c.out_of_order,
             received: c.received,
-            ack_ms: Percentiles::of(&totals.ack_us),
+            ack_ms: Percentiles::of(&c.ack_us),
         }
     }
 }
@@ -278,6 +258,7 @@ impl ChatReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hist::assert_empty_merges_as_identity;
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
@@ -320,7 +301,7 @@ mod tests {
         assert_eq!((a.id, b.id), (1, 2));
         assert_eq!(a.text, ChatText::from("bot-3 chat 1"));
         assert_eq!(b.text, ChatText::from("bot-3 chat 2"));
-        assert_eq!(book.counts().sent, 2);
+        assert_eq!(book.stats().sent, 2);
     }
 
     #[test]
@@ -329,17 +310,17 @@ mod tests {
         let mut book = ChatBook::new("bot-0".into());
         book.next(t0);
         assert_eq!(book.on_ack(&ack(1, 41), t0 + ms(3)), Ok(()));
-        assert_eq!(book.ack_us.len(), 1);
+        assert_eq!(book.stats().ack_us.len(), 1);
         // Someone else's message in between is received but matches nothing.
         book.on_message(&message(40, "bot-9 chat 1"));
         book.on_message(&message(41, "bot-0 chat 1"));
-        let c = book.counts();
+        let c = book.stats();
         assert_eq!(
             (c.acked, c.echoed, c.received, c.out_of_order),
             (1, 1, 2, 0)
         );
-        book.finish(t0 + ms(10_000), ms(1000));
-        assert_eq!(book.counts().lost, 0);
+        let c = book.finish(t0 + ms(10_000), ms(1000));
+        assert_eq!(c.lost, 0);
     }
 
     #[test]
@@ -355,8 +336,7 @@ mod tests {
             .expect("awaited");
         book.on_ack(&ack(3, 7), t0).expect("awaited");
         book.on_message(&message(7, "bot-0 chat 3"));
-        book.finish(t0 + ms(5000), ms(1000));
-        let c = book.counts();
+        let c = book.finish(t0 + ms(5000), ms(1000));
         assert_eq!(c.refused.get("rate_limited"), Some(&2));
         assert_eq!((c.acked, c.echoed, c.lost, c.unanswered), (1, 1, 0, 0));
     }
@@ -379,9 +359,9 @@ mod tests {
         book.next(t0);
         book.on_ack(&ack(1, 1), t0 + ms(100)).expect("awaited");
         book.on_ack(&ack(2, 2), t0 + ms(2500)).expect("awaited");
-        book.finish(t0 + ms(3000), ms(1000));
+        let c = book.finish(t0 + ms(3000), ms(1000));
         // Chat 1 waited 2.9 s for its message; chat 2 was acked 0.5 s before the end.
-        assert_eq!(book.counts().lost, 1);
+        assert_eq!(c.lost, 1);
     }
 
     #[test]
@@ -401,8 +381,7 @@ mod tests {
         book.on_message(&message(4, "bot-7 chat 9"));
         book.on_message(&message(5, "bot-0 chat 1"));
         book.on_message(&message(6, "bot-0 chat 2"));
-        book.finish(t0 + ms(9000), ms(1000));
-        let c = book.counts();
+        let c = book.finish(t0 + ms(9000), ms(1000));
         assert_eq!((c.echoed, c.lost, c.out_of_order), (2, 0, 0), "{c:?}");
         assert_eq!((c.sent, c.acked, c.unanswered), (3, 2, 1), "{c:?}");
         assert_eq!(c.received, 4);
@@ -414,7 +393,7 @@ mod tests {
         for id in [1, 2, 4, 3, 3, 5] {
             book.on_message(&message(id, "x"));
         }
-        assert_eq!(book.counts().out_of_order, 2);
+        assert_eq!(book.stats().out_of_order, 2);
     }
 
     #[test]
@@ -426,8 +405,8 @@ mod tests {
         book.connection_lost();
         // The new room's message 3 is someone else's.
         book.on_message(&message(3, "bot-1 chat 1"));
-        book.finish(t0 + ms(5000), ms(1000));
-        assert_eq!((book.counts().echoed, book.counts().lost), (0, 1));
+        let c = book.finish(t0 + ms(5000), ms(1000));
+        assert_eq!((c.echoed, c.lost), (0, 1));
     }
 
     #[test]
@@ -438,7 +417,7 @@ mod tests {
             book.next(t0);
         }
         assert_eq!(book.awaiting_ack.len(), WINDOW);
-        assert_eq!(book.counts().unanswered, 10);
+        assert_eq!(book.stats().unanswered, 10);
     }
 
     #[test]
@@ -450,27 +429,66 @@ mod tests {
             book.on_ack(&refusal(chat.id, &format!("reason-{i}")), t0)
                 .expect("awaited");
         }
-        let refused = &book.counts().refused;
+        let refused = &book.stats().refused;
         assert_eq!(refused.len(), MAX_REASONS + 1);
         assert_eq!(refused.get("other"), Some(&5));
+    }
+
+    /// Two bots' chat: `bot-0`'s chat accepted in 2 ms and echoed, `bot-1`'s refused in
+    /// 4 ms.
+    fn two_books(t0: Instant) -> (ChatBook, ChatBook) {
+        let mut a = ChatBook::new("bot-0".into());
+        let mut b = ChatBook::new("bot-1".into());
+        a.next(t0);
+        a.on_ack(&ack(1, 1), t0 + ms(2)).expect("awaited");
+        a.on_message(&message(1, "bot-0 chat 1"));
+        b.next(t0);
+        b.on_ack(&refusal(1, "too_long"), t0 + ms(4))
+            .expect("awaited");
+        b.on_message(&message(1, "bot-0 chat 1"));
+        (a, b)
     }
 
     #[test]
     fn totals_add_up() {
         let t0 = Instant::now();
-        let mut a = ChatBook::new("bot-0".into());
-        let mut b = ChatBook::new("bot-1".into());
-        a.next(t0);
-        a.on_ack(&ack(1, 1), t0 + ms(2)).expect("awaited");
-        b.next(t0);
-        b.on_ack(&refusal(1, "too_long"), t0 + ms(4))
-            .expect("awaited");
-        let mut totals = ChatTotals::new();
-        totals.add(&a);
-        totals.add(&b);
+        let (a, b) = two_books(t0);
+        let mut totals = ChatStats::default();
+        totals.merge(a.stats());
+        totals.merge(b.stats());
         let r = ChatReport::new(1.5, &totals);
         assert_eq!((r.sent, r.acked), (2, 1));
         assert_eq!(r.refused.get("too_long"), Some(&1));
         assert!((r.ack_ms.max - 4.0).abs() < 0.1, "{r:?}");
+    }
+
+    #[test]
+    fn merging_two_bots_gives_the_sums() {
+        let t0 = Instant::now();
+        let (a, b) = two_books(t0);
+        let end = t0 + ms(5000);
+        let mut merged = a.finish(end, ms(1000));
+        merged.merge(&b.finish(end, ms(1000)));
+        let mut ack_us = Latencies::default();
+        ack_us.record(ms(2));
+        ack_us.record(ms(4));
+        let sums = ChatStats {
+            sent: 2,
+            acked: 1,
+            refused: BTreeMap::from([("too_long".to_owned(), 1)]),
+            unanswered: 0,
+            echoed: 1,
+            lost: 0,
+            out_of_order: 0,
+            received: 2,
+            ack_us,
+        };
+        assert_eq!(merged, sums);
+    }
+
+    #[test]
+    fn merging_into_nothing_changes_nothing() {
+        let (a, _) = two_books(Instant::now());
+        assert_empty_merges_as_identity(ChatStats::default, ChatStats::merge, a.stats());
     }
 }

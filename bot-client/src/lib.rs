@@ -46,6 +46,7 @@ mod auth;
 mod bot;
 mod chaos;
 mod chat;
+mod hist;
 mod live;
 mod misbehave;
 mod reconnect;
@@ -64,15 +65,16 @@ use tokio::time::{Instant, timeout_at};
 
 pub use chaos::ChaosReport;
 pub use chat::ChatReport;
+pub use hist::Percentiles;
 pub use misbehave::MisbehaveReport;
 pub use reconnect::ReconnectPolicy;
 pub use replica::ReplicaReport;
-pub use report::{Percentiles, Rate, Report};
+pub use report::{Rate, Report};
 
 use crate::bot::{BotPlan, Shared};
 use crate::live::LiveCounters;
 use crate::misbehave::MisbehaveTotals;
-use crate::stats::{BotStats, SwarmStats};
+use crate::stats::BotStats;
 
 /// How long a bot may take from its start to `Joined`; slower counts as failed to connect.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -237,7 +239,7 @@ pub async fn run(cfg: SwarmConfig) -> anyhow::Result<Report> {
     // The last bot starts at the end of the ramp at the latest, and may then spend the whole
     // connect timeout before it plays; after that only the close grace remains.
     let give_up_at = deadline.max(ramp_end + CONNECT_TIMEOUT) + CLOSE_GRACE + OUTER_SLACK;
-    let mut totals = SwarmStats::new();
+    let mut totals = BotStats::empty();
     for (index, task) in bots.iter_mut().enumerate() {
         let stats = match timeout_at(give_up_at, &mut *task).await {
             Ok(Ok(stats)) => stats,
@@ -247,7 +249,7 @@ pub async fn run(cfg: SwarmConfig) -> anyhow::Result<Report> {
                 BotStats::lost("bot did not finish in time".to_owned())
             }
         };
-        totals.add(index, &stats);
+        totals.merge(&stats.named(index));
     }
     let mut rogue_totals = MisbehaveTotals::default();
     for (offset, task) in rogues.iter_mut().enumerate() {

@@ -164,8 +164,8 @@ impl ReplicaStats {
         self.players_held += players as u64;
     }
 
-    /// Adds another bot's counts.
-    pub(crate) fn add(&mut self, other: &ReplicaStats) {
+    /// Adds another bot's (or bots') counts.
+    pub(crate) fn merge(&mut self, other: &ReplicaStats) {
         self.keyframes += other.keyframes;
         self.keyframe_bytes += other.keyframe_bytes;
         self.deltas += other.deltas;
@@ -425,8 +425,8 @@ mod tests {
             ..ReplicaStats::default()
         };
         let mut totals = ReplicaStats::default();
-        totals.add(&a);
-        totals.add(&b);
+        totals.merge(&a);
+        totals.merge(&b);
         // Two bot-seconds in the rooms.
         let report = ReplicaReport::new(&totals, |bytes| bytes as f64 / 2.0);
         assert_eq!(

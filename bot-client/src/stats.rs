@@ -1,40 +1,27 @@
-//! What one bot measured ([`BotStats`]), and the sum over all bots ([`SwarmStats`]).
+//! What honest bots measured ([`BotStats`]): one bot's, and the swarm's, which is every
+//! bot's merged into one of the same type.
 //!
 //! Each bot owns its stats while it runs (no sharing, no locks on the hot path) and hands
-//! them back when it ends; `run` adds them up. Latencies go into HDR histograms in
-//! microseconds: a bot's are kept small (2 significant digits, 32-bit counts, about 10 KiB
-//! each) because a swarm has thousands of them; the sums use 64-bit counts.
+//! them back when it ends; `run` merges them. What is not a sum stays with the bot beside
+//! its stats: when its snapshots came ([`SnapshotClock`], which settles the bot's snapshot
+//! rate into its stats at the end) and its chat book ([`crate::chat::ChatBook`]).
+//! Latencies go into [`Latencies`], small enough for thousands of bots (see
+//! [`crate::hist`]).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use hdrhistogram::{Counter, Histogram};
 use tokio::time::Instant;
 
-use crate::chaos::{ChaosStats, ChaosTotals};
-use crate::chat::{ChatBook, ChatTotals};
+use crate::chaos::ChaosStats;
+use crate::chat::ChatStats;
+use crate::hist::Latencies;
 use crate::replica::ReplicaStats;
 use crate::session::Tally;
-
-/// The largest latency a histogram tells apart, in microseconds; larger ones are recorded
-/// as this (a minute is far past anything a live game tolerates).
-const HIGHEST_US: u64 = 60_000_000;
-
-/// Significant digits kept: 1 % precision is plenty for milliseconds of latency.
-const SIGFIG: u8 = 2;
 
 /// How many problem descriptions a bot keeps, and the swarm reports.
 const PROBLEMS_PER_BOT: usize = 3;
 const PROBLEMS_IN_ALL: usize = 10;
-
-pub(crate) fn histogram<T: Counter>() -> Histogram<T> {
-    Histogram::new_with_bounds(1, HIGHEST_US, SIGFIG)
-        .expect("invariant: constant histogram bounds are valid")
-}
-
-pub(crate) fn micros(d: Duration) -> u64 {
-    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
-}
 
 /// What went wrong, for counting errors by kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -87,36 +74,32 @@ pub(crate) fn snapshot_rate_hz(count: u64, span: Duration) -> f64 {
     (count - 1) as f64 / span.as_secs_f64()
 }
 
-/// One bot's measurements.
-#[derive(Debug)]
+/// What honest bots measured: one bot's while it runs, or any number of bots' merged.
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct BotStats {
-    /// The bot got `Joined`.
-    pub(crate) connected: bool,
-    /// The bot did not get `Joined` within the connect timeout.
-    pub(crate) failed_to_connect: bool,
-    /// The server ended the connection before the bot's deadline.
-    pub(crate) disconnected: bool,
+    /// Bots measured: 1 for one bot's stats, 0 for none.
+    pub(crate) bots: usize,
+    /// Bots that got `Joined` (for one bot: 0 or 1, as for the next two).
+    pub(crate) connected: usize,
+    /// Bots that did not get `Joined` within the connect timeout.
+    pub(crate) failed_to_connect: usize,
+    /// Bots whose connection the server ended before their deadline.
+    pub(crate) disconnects: usize,
     /// Snapshots received while playing.
     pub(crate) snapshots: u64,
-    /// What those snapshots were, their bytes, and what became of them in the bot's copy
+    /// What those snapshots were, their bytes, and what became of them in the bots' copies
     /// of the room.
     pub(crate) replica: ReplicaStats,
-    first_snapshot: Option<Instant>,
-    /// The last snapshot on the current connection; `None` from a reconnect to its first.
-    last_snapshot: Option<Instant>,
-    /// The last snapshot before a reconnect, until the new connection's first snapshot.
-    gap_from: Option<Instant>,
-    /// Time from the last snapshot before each reconnect to the first after it: not play,
-    /// so left out of the snapshot rate, and never recorded as an interval.
-    gaps: Duration,
-    /// How many such gaps there were: snapshot pairs that are not intervals.
-    gap_count: u64,
-    /// Time between consecutive snapshots on one connection, µs.
-    pub(crate) interval_us: Histogram<u32>,
+    /// Sum and least of the bots' snapshot rates, for the mean and the minimum; a bot's
+    /// own is settled by its [`SnapshotClock`] when it finishes.
+    rate_sum_hz: f64,
+    rate_min_hz: f64,
+    /// Time between consecutive snapshots of a bot on one connection, µs.
+    pub(crate) interval_us: Latencies,
     /// Ping to pong, µs.
-    pub(crate) rtt_us: Histogram<u32>,
+    pub(crate) rtt_us: Latencies,
     /// Input sent to the first snapshot acknowledging it, µs.
-    pub(crate) ack_us: Histogram<u32>,
+    pub(crate) ack_us: Latencies,
     /// Payload bytes of binary frames received.
     pub(crate) bytes_in: u64,
     /// Payload bytes of binary frames sent.
@@ -125,44 +108,53 @@ pub(crate) struct BotStats {
     pub(crate) inputs_sent: u64,
     /// Inputs never matched to an ack because too many were outstanding.
     pub(crate) inputs_forgotten: u64,
-    /// How long the bot was in its room, from `Joined` to the end of its connection (summed
-    /// over its connections when it reconnected).
+    /// How long the bots were in their rooms, from `Joined` to the end of each connection,
+    /// summed: what bytes per bot per second divide by.
     pub(crate) active: Duration,
     /// Drops on purpose and reconnects (`--chaos`), and what became of the inputs.
     pub(crate) chaos: ChaosStats,
-    /// What the bot's chat saw (`--chat-rate`); `None` when it does not chat, which spares
-    /// a histogram per bot.
-    pub(crate) chat: Option<ChatBook>,
+    /// What the bots' chat saw (`--chat-rate`), settled as each bot finished; empty when
+    /// they do not chat.
+    pub(crate) chat: ChatStats,
     errors: BTreeMap<ErrorKind, u64>,
-    /// The first few errors and disconnect reasons, in words.
+    /// The first few errors and disconnect reasons, in words: a bot's own, which
+    /// [`BotStats::named`] prefixes with its name before they join the swarm's.
     problems: Vec<String>,
 }
 
 impl BotStats {
-    pub(crate) fn new() -> Self {
+    /// The stats of no bots: what merging starts from.
+    pub(crate) fn empty() -> Self {
         Self {
-            connected: false,
-            failed_to_connect: false,
-            disconnected: false,
+            bots: 0,
+            connected: 0,
+            failed_to_connect: 0,
+            disconnects: 0,
             snapshots: 0,
             replica: ReplicaStats::default(),
-            first_snapshot: None,
-            last_snapshot: None,
-            gap_from: None,
-            gaps: Duration::ZERO,
-            gap_count: 0,
-            interval_us: histogram(),
-            rtt_us: histogram(),
-            ack_us: histogram(),
+            rate_sum_hz: 0.0,
+            rate_min_hz: f64::INFINITY,
+            interval_us: Latencies::default(),
+            rtt_us: Latencies::default(),
+            ack_us: Latencies::default(),
             bytes_in: 0,
             bytes_out: 0,
             inputs_sent: 0,
             inputs_forgotten: 0,
             active: Duration::ZERO,
             chaos: ChaosStats::default(),
-            chat: None,
+            chat: ChatStats::default(),
             errors: BTreeMap::new(),
             problems: Vec::new(),
+        }
+    }
+
+    /// The stats of one bot that has measured nothing yet (its snapshot rate is 0).
+    pub(crate) fn new() -> Self {
+        Self {
+            bots: 1,
+            rate_min_hz: 0.0,
+            ..Self::empty()
         }
     }
 
@@ -173,35 +165,12 @@ impl BotStats {
         stats
     }
 
-    /// A snapshot arrived at `now`.
-    pub(crate) fn snapshot(&mut self, now: Instant) {
-        self.snapshots += 1;
-        if let Some(last) = self.last_snapshot {
-            self.interval_us
-                .saturating_record(micros(now.saturating_duration_since(last)));
-        } else if let Some(before) = self.gap_from.take() {
-            // The first snapshot after a reconnect: the time since the old connection's
-            // last one was spent reconnecting, not waiting for a snapshot.
-            self.gaps += now.saturating_duration_since(before);
-            self.gap_count += 1;
-        }
-        self.first_snapshot.get_or_insert(now);
-        self.last_snapshot = Some(now);
-    }
-
-    /// The bot is on a new connection: the next snapshot starts a new run of intervals.
-    pub(crate) fn reconnected(&mut self) {
-        if let Some(last) = self.last_snapshot.take() {
-            self.gap_from = Some(last);
-        }
-    }
-
     pub(crate) fn rtt(&mut self, rtt: Duration) {
-        self.rtt_us.saturating_record(micros(rtt));
+        self.rtt_us.record(rtt);
     }
 
     pub(crate) fn ack(&mut self, latency: Duration) {
-        self.ack_us.saturating_record(micros(latency));
+        self.ack_us.record(latency);
     }
 
     /// Counts an error of `kind`; the first few are kept in words.
@@ -218,124 +187,60 @@ impl BotStats {
         }
     }
 
+    /// One bot's stats with its problems prefixed by its name, `bot-{index}`, so that the
+    /// swarm's problems say whose they were.
+    pub(crate) fn named(mut self, index: usize) -> Self {
+        for problem in &mut self.problems {
+            *problem = format!("bot-{index}: {problem}");
+        }
+        self
+    }
+
+    /// Adds another bot's (or bots') stats to these, keeping the first few problems in
+    /// the order they were merged.
+    pub(crate) fn merge(&mut self, other: &Self) {
+        self.bots += other.bots;
+        self.connected += other.connected;
+        self.failed_to_connect += other.failed_to_connect;
+        self.disconnects += other.disconnects;
+        self.snapshots += other.snapshots;
+        self.replica.merge(&other.replica);
+        self.rate_sum_hz += other.rate_sum_hz;
+        self.rate_min_hz = self.rate_min_hz.min(other.rate_min_hz);
+        self.interval_us.merge(&other.interval_us);
+        self.rtt_us.merge(&other.rtt_us);
+        self.ack_us.merge(&other.ack_us);
+        self.bytes_in += other.bytes_in;
+        self.bytes_out += other.bytes_out;
+        self.inputs_sent += other.inputs_sent;
+        self.inputs_forgotten += other.inputs_forgotten;
+        self.active += other.active;
+        self.chaos.merge(&other.chaos);
+        self.chat.merge(&other.chat);
+        for (kind, count) in &other.errors {
+            *self.errors.entry(*kind).or_default() += count;
+        }
+        let room = PROBLEMS_IN_ALL.saturating_sub(self.problems.len());
+        self.problems
+            .extend(other.problems.iter().take(room).cloned());
+    }
+
     /// All errors of every kind.
-    #[cfg(test)]
     pub(crate) fn errors(&self) -> u64 {
         self.errors.values().sum()
     }
 
-    /// This bot's snapshot rate, from its first snapshot to its last, leaving out the time
-    /// spent reconnecting.
-    pub(crate) fn snapshot_rate_hz(&self) -> f64 {
-        match (self.first_snapshot, self.last_snapshot.or(self.gap_from)) {
-            (Some(first), Some(last)) => snapshot_rate_hz(
-                self.snapshots - self.gap_count,
-                last.saturating_duration_since(first)
-                    .saturating_sub(self.gaps),
-            ),
-            _ => 0.0,
-        }
-    }
-}
-
-impl Tally for BotStats {
-    fn sent(&mut self, bytes: usize) {
-        self.bytes_out += bytes as u64;
+    /// The errors by the kinds' names in the report.
+    pub(crate) fn errors_by_kind(&self) -> BTreeMap<String, u64> {
+        self.errors
+            .iter()
+            .map(|(kind, n)| (kind.name().to_owned(), *n))
+            .collect()
     }
 
-    fn received(&mut self, bytes: usize) {
-        self.bytes_in += bytes as u64;
-    }
-}
-
-/// Every bot's measurements added up.
-#[derive(Debug)]
-pub(crate) struct SwarmStats {
-    pub(crate) bots: usize,
-    pub(crate) connected: usize,
-    pub(crate) failed_to_connect: usize,
-    pub(crate) disconnects: usize,
-    pub(crate) snapshots: u64,
-    pub(crate) replica: ReplicaStats,
-    /// Sum and least of the bots' snapshot rates, for the mean and the minimum.
-    rate_sum_hz: f64,
-    rate_min_hz: f64,
-    pub(crate) interval_us: Histogram<u64>,
-    pub(crate) rtt_us: Histogram<u64>,
-    pub(crate) ack_us: Histogram<u64>,
-    pub(crate) bytes_in: u64,
-    pub(crate) bytes_out: u64,
-    pub(crate) inputs_sent: u64,
-    pub(crate) inputs_forgotten: u64,
-    /// The bots' time in their rooms, summed: what bytes per bot per second divide by.
-    pub(crate) active: Duration,
-    pub(crate) chaos: ChaosTotals,
-    pub(crate) chat: ChatTotals,
-    pub(crate) errors: u64,
-    pub(crate) errors_by_kind: BTreeMap<&'static str, u64>,
-    /// The first few problems over all bots, each prefixed with its bot's name.
-    pub(crate) problems: Vec<String>,
-}
-
-impl SwarmStats {
-    pub(crate) fn new() -> Self {
-        Self {
-            bots: 0,
-            connected: 0,
-            failed_to_connect: 0,
-            disconnects: 0,
-            snapshots: 0,
-            replica: ReplicaStats::default(),
-            rate_sum_hz: 0.0,
-            rate_min_hz: f64::INFINITY,
-            interval_us: histogram(),
-            rtt_us: histogram(),
-            ack_us: histogram(),
-            bytes_in: 0,
-            bytes_out: 0,
-            inputs_sent: 0,
-            inputs_forgotten: 0,
-            active: Duration::ZERO,
-            chaos: ChaosTotals::new(),
-            chat: ChatTotals::new(),
-            errors: 0,
-            errors_by_kind: BTreeMap::new(),
-            problems: Vec::new(),
-        }
-    }
-
-    /// Adds bot number `index`'s measurements.
-    pub(crate) fn add(&mut self, index: usize, bot: &BotStats) {
-        self.bots += 1;
-        self.connected += usize::from(bot.connected);
-        self.failed_to_connect += usize::from(bot.failed_to_connect);
-        self.disconnects += usize::from(bot.disconnected);
-        self.snapshots += bot.snapshots;
-        self.replica.add(&bot.replica);
-        let rate = bot.snapshot_rate_hz();
-        self.rate_sum_hz += rate;
-        self.rate_min_hz = self.rate_min_hz.min(rate);
-        add_histogram(&mut self.interval_us, &bot.interval_us);
-        add_histogram(&mut self.rtt_us, &bot.rtt_us);
-        add_histogram(&mut self.ack_us, &bot.ack_us);
-        self.bytes_in += bot.bytes_in;
-        self.bytes_out += bot.bytes_out;
-        self.inputs_sent += bot.inputs_sent;
-        self.inputs_forgotten += bot.inputs_forgotten;
-        self.active += bot.active;
-        self.chaos.add(&bot.chaos);
-        if let Some(chat) = &bot.chat {
-            self.chat.add(chat);
-        }
-        for (kind, count) in &bot.errors {
-            self.errors += count;
-            *self.errors_by_kind.entry(kind.name()).or_default() += count;
-        }
-        for problem in &bot.problems {
-            if self.problems.len() < PROBLEMS_IN_ALL {
-                self.problems.push(format!("bot-{index}: {problem}"));
-            }
-        }
+    /// The first few problems, in words.
+    pub(crate) fn problems(&self) -> &[String] {
+        &self.problems
     }
 
     /// The mean of the bots' snapshot rates (0 with no bots).
@@ -366,40 +271,100 @@ impl SwarmStats {
     }
 }
 
-/// Adds a bot's 32-bit histogram into a 64-bit one of the same bounds.
-pub(crate) fn add_histogram(into: &mut Histogram<u64>, from: &Histogram<u32>) {
-    for bucket in from.iter_recorded() {
-        into.saturating_record_n(
-            bucket.value_iterated_to(),
-            u64::from(bucket.count_at_value()),
-        );
+impl Tally for BotStats {
+    fn sent(&mut self, bytes: usize) {
+        self.bytes_out += bytes as u64;
+    }
+
+    fn received(&mut self, bytes: usize) {
+        self.bytes_in += bytes as u64;
     }
 }
 
-/// The value at quantile `q` (0 to 1) in milliseconds; 0 when nothing was recorded.
-pub(crate) fn quantile_ms(h: &Histogram<u64>, q: f64) -> f64 {
-    if h.is_empty() {
-        0.0
-    } else {
-        h.value_at_quantile(q) as f64 / 1000.0
-    }
+/// When one bot's snapshots came: what its snapshot intervals and its snapshot rate are
+/// measured from. Not a sum, so it stays with the bot, beside its [`BotStats`].
+#[derive(Debug, Default)]
+pub(crate) struct SnapshotClock {
+    first: Option<Instant>,
+    /// The last snapshot on the current connection; `None` from a reconnect to its first.
+    last: Option<Instant>,
+    /// The last snapshot before a reconnect, until the new connection's first snapshot.
+    gap_from: Option<Instant>,
+    /// Time from the last snapshot before each reconnect to the first after it: not play,
+    /// so left out of the snapshot rate, and never recorded as an interval.
+    gaps: Duration,
+    /// How many such gaps there were: snapshot pairs that are not intervals.
+    gap_count: u64,
 }
 
-/// The largest value in milliseconds; 0 when nothing was recorded.
-pub(crate) fn max_ms(h: &Histogram<u64>) -> f64 {
-    if h.is_empty() {
-        0.0
-    } else {
-        h.max() as f64 / 1000.0
+impl SnapshotClock {
+    /// A snapshot arrived at `now`: counted in the bot's `stats`, with its interval since
+    /// the one before on the same connection.
+    pub(crate) fn snapshot(&mut self, now: Instant, stats: &mut BotStats) {
+        stats.snapshots += 1;
+        if let Some(last) = self.last {
+            stats
+                .interval_us
+                .record(now.saturating_duration_since(last));
+        } else if let Some(before) = self.gap_from.take() {
+            // The first snapshot after a reconnect: the time since the old connection's
+            // last one was spent reconnecting, not waiting for a snapshot.
+            self.gaps += now.saturating_duration_since(before);
+            self.gap_count += 1;
+        }
+        self.first.get_or_insert(now);
+        self.last = Some(now);
+    }
+
+    /// The bot is on a new connection: the next snapshot starts a new run of intervals.
+    pub(crate) fn reconnected(&mut self) {
+        if let Some(last) = self.last.take() {
+            self.gap_from = Some(last);
+        }
+    }
+
+    /// The bot's snapshot rate, from its first snapshot to its last, leaving out the time
+    /// spent reconnecting; `stats` are the ones [`SnapshotClock::snapshot`] counted into.
+    pub(crate) fn rate_hz(&self, stats: &BotStats) -> f64 {
+        match (self.first, self.last.or(self.gap_from)) {
+            (Some(first), Some(last)) => snapshot_rate_hz(
+                stats.snapshots - self.gap_count,
+                last.saturating_duration_since(first)
+                    .saturating_sub(self.gaps),
+            ),
+            _ => 0.0,
+        }
+    }
+
+    /// Writes the bot's snapshot rate ([`SnapshotClock::rate_hz`]) into its `stats`, as it
+    /// finishes.
+    pub(crate) fn settle(&self, stats: &mut BotStats) {
+        let rate = self.rate_hz(stats);
+        stats.rate_sum_hz = rate;
+        stats.rate_min_hz = rate;
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hist::{Percentiles, assert_empty_merges_as_identity};
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
+    }
+
+    /// Has `clock` see `n + 1` snapshots, `period` apart from `start`, counted in `bot`.
+    fn snapshots(
+        clock: &mut SnapshotClock,
+        bot: &mut BotStats,
+        start: Instant,
+        period: Duration,
+        n: u32,
+    ) {
+        for i in 0..=n {
+            clock.snapshot(start + period * i, bot);
+        }
     }
 
     /// Within hdrhistogram's 1 % at two significant digits.
@@ -420,62 +385,42 @@ mod tests {
     fn a_bot_records_snapshot_intervals_and_its_rate() {
         let t0 = Instant::now();
         let mut bot = BotStats::new();
-        assert_eq!(bot.snapshot_rate_hz(), 0.0);
-        for i in 0..=60 {
-            bot.snapshot(t0 + Duration::from_micros(i * 16_667));
-        }
+        let mut clock = SnapshotClock::default();
+        assert_eq!(clock.rate_hz(&bot), 0.0);
+        snapshots(&mut clock, &mut bot, t0, Duration::from_micros(16_667), 60);
         assert_eq!(bot.snapshots, 61);
         assert_eq!(bot.interval_us.len(), 60);
-        assert!(
-            close(bot.snapshot_rate_hz(), 60.0),
-            "{}",
-            bot.snapshot_rate_hz()
-        );
+        assert!(close(clock.rate_hz(&bot), 60.0), "{}", clock.rate_hz(&bot));
     }
 
     #[test]
     fn a_reconnect_gap_is_neither_an_interval_nor_play() {
         let t0 = Instant::now();
         let mut bot = BotStats::new();
+        let mut clock = SnapshotClock::default();
         // 1 s at 10 Hz, 5 s away, then 1 s at 10 Hz again.
-        for i in 0..=10 {
-            bot.snapshot(t0 + ms(i * 100));
-        }
-        bot.reconnected();
-        for i in 0..=10 {
-            bot.snapshot(t0 + ms(6000 + i * 100));
-        }
+        snapshots(&mut clock, &mut bot, t0, ms(100), 10);
+        clock.reconnected();
+        snapshots(&mut clock, &mut bot, t0 + ms(6000), ms(100), 10);
         assert_eq!(bot.snapshots, 22);
         assert_eq!(bot.interval_us.len(), 20);
-        assert!(
-            close(bot.interval_us.max() as f64, 100_000.0),
-            "{}",
-            bot.interval_us.max()
-        );
-        assert!(
-            close(bot.snapshot_rate_hz(), 10.0),
-            "{}",
-            bot.snapshot_rate_hz()
-        );
+        let interval = Percentiles::of(&bot.interval_us);
+        assert!(close(interval.max, 100.0), "{interval:?}");
+        assert!(close(clock.rate_hz(&bot), 10.0), "{}", clock.rate_hz(&bot));
     }
 
     #[test]
     fn a_reconnect_without_snapshots_after_it_keeps_the_rate() {
         let t0 = Instant::now();
         let mut bot = BotStats::new();
+        let mut clock = SnapshotClock::default();
         // Reconnecting before the first snapshot changes nothing.
-        bot.reconnected();
-        for i in 0..=10 {
-            bot.snapshot(t0 + ms(i * 100));
-        }
-        bot.reconnected();
-        bot.reconnected();
+        clock.reconnected();
+        snapshots(&mut clock, &mut bot, t0, ms(100), 10);
+        clock.reconnected();
+        clock.reconnected();
         assert_eq!(bot.interval_us.len(), 10);
-        assert!(
-            close(bot.snapshot_rate_hz(), 10.0),
-            "{}",
-            bot.snapshot_rate_hz()
-        );
+        assert!(close(clock.rate_hz(&bot), 10.0), "{}", clock.rate_hz(&bot));
     }
 
     #[test]
@@ -489,13 +434,13 @@ mod tests {
         assert_eq!(bot.problems.len(), PROBLEMS_PER_BOT);
         assert_eq!(bot.problems[0], "decode: bad frame 0");
 
-        let mut swarm = SwarmStats::new();
-        swarm.add(4, &bot);
-        swarm.add(5, &BotStats::lost("gone".into()));
-        assert_eq!(swarm.errors, 7);
-        assert_eq!(swarm.errors_by_kind["decode"], 5);
-        assert_eq!(swarm.errors_by_kind["server_error"], 1);
-        assert_eq!(swarm.errors_by_kind["bot_task"], 1);
+        let mut swarm = BotStats::empty();
+        swarm.merge(&bot.named(4));
+        swarm.merge(&BotStats::lost("gone".into()).named(5));
+        assert_eq!(swarm.errors(), 7);
+        assert_eq!(swarm.errors_by_kind()["decode"], 5);
+        assert_eq!(swarm.errors_by_kind()["server_error"], 1);
+        assert_eq!(swarm.errors_by_kind()["bot_task"], 1);
         assert_eq!(swarm.problems[0], "bot-4: decode: bad frame 0");
         assert_eq!(swarm.problems[3], "bot-5: bot_task: gone");
     }
@@ -510,26 +455,27 @@ mod tests {
         for v in 51..=100 {
             b.rtt(ms(v));
         }
-        a.connected = true;
-        b.disconnected = true;
-        b.failed_to_connect = true;
+        a.connected = 1;
+        b.disconnects = 1;
+        b.failed_to_connect = 1;
         a.bytes_in = 1000;
         b.bytes_in = 3000;
         a.bytes_out = 10;
         a.active = ms(1000);
         b.active = ms(1000);
 
-        let mut swarm = SwarmStats::new();
-        swarm.add(0, &a);
-        swarm.add(1, &b);
+        let mut swarm = BotStats::empty();
+        swarm.merge(&a.named(0));
+        swarm.merge(&b.named(1));
         assert_eq!(swarm.bots, 2);
         assert_eq!(swarm.connected, 1);
         assert_eq!(swarm.failed_to_connect, 1);
         assert_eq!(swarm.disconnects, 1);
         assert_eq!(swarm.rtt_us.len(), 100);
-        assert!(close(quantile_ms(&swarm.rtt_us, 0.5), 50.0));
-        assert!(close(quantile_ms(&swarm.rtt_us, 0.99), 99.0));
-        assert!(close(max_ms(&swarm.rtt_us), 100.0));
+        let rtt = Percentiles::of(&swarm.rtt_us);
+        assert!(close(rtt.p50, 50.0));
+        assert!(close(rtt.p99, 99.0));
+        assert!(close(rtt.max, 100.0));
         // 4000 bytes over two bot-seconds.
         assert_eq!(swarm.per_bot_per_s(swarm.bytes_in), 2000.0);
         assert_eq!(swarm.per_bot_per_s(swarm.bytes_out), 5.0);
@@ -566,9 +512,9 @@ mod tests {
         };
         b.error(ErrorKind::Replica, "delta of tick 9: state hash".into());
 
-        let mut swarm = SwarmStats::new();
-        swarm.add(0, &a);
-        swarm.add(1, &b);
+        let mut swarm = BotStats::empty();
+        swarm.merge(&a.named(0));
+        swarm.merge(&b.named(1));
         let r = &swarm.replica;
         assert_eq!((r.keyframes, r.deltas, r.applied), (4, 236, 230));
         assert_eq!(
@@ -586,7 +532,7 @@ mod tests {
         assert_eq!(swarm.per_bot_per_s(r.delta_bytes), 2000.0);
         assert_eq!(swarm.per_bot_per_s(swarm.bytes_in), 3000.0);
         assert!((r.mean_players_held() - 350.0 / 230.0).abs() < 1e-9);
-        assert_eq!(swarm.errors_by_kind["replica"], 1);
+        assert_eq!(swarm.errors_by_kind()["replica"], 1);
         assert_eq!(
             swarm.problems[0],
             "bot-1: replica: delta of tick 9: state hash"
@@ -598,30 +544,29 @@ mod tests {
         let t0 = Instant::now();
         let mut fast = BotStats::new();
         let mut slow = BotStats::new();
-        for i in 0..=60 {
-            fast.snapshot(t0 + ms(i * 10)); // 100 Hz
-        }
-        for i in 0..=10 {
-            slow.snapshot(t0 + ms(i * 50)); // 20 Hz
-        }
-        let mut swarm = SwarmStats::new();
-        swarm.add(0, &fast);
-        swarm.add(1, &slow);
+        let (mut fast_clock, mut slow_clock) = (SnapshotClock::default(), SnapshotClock::default());
+        snapshots(&mut fast_clock, &mut fast, t0, ms(10), 60); // 100 Hz
+        snapshots(&mut slow_clock, &mut slow, t0, ms(50), 10); // 20 Hz
+        fast_clock.settle(&mut fast);
+        slow_clock.settle(&mut slow);
+        let mut swarm = BotStats::empty();
+        swarm.merge(&fast);
+        swarm.merge(&slow);
         assert!(close(swarm.rate_mean_hz(), 60.0));
         assert!(close(swarm.rate_min_hz(), 20.0));
         // A bot that saw nothing pulls the minimum to zero.
-        swarm.add(2, &BotStats::new());
+        swarm.merge(&BotStats::new());
         assert_eq!(swarm.rate_min_hz(), 0.0);
     }
 
     #[test]
     fn empty_stats_read_as_zero_not_nan() {
-        let swarm = SwarmStats::new();
+        let swarm = BotStats::empty();
         assert_eq!(swarm.rate_mean_hz(), 0.0);
         assert_eq!(swarm.rate_min_hz(), 0.0);
         assert_eq!(swarm.per_bot_per_s(123), 0.0);
-        assert_eq!(quantile_ms(&swarm.ack_us, 0.99), 0.0);
-        assert_eq!(max_ms(&swarm.interval_us), 0.0);
+        assert_eq!(Percentiles::of(&swarm.ack_us).p99, 0.0);
+        assert_eq!(Percentiles::of(&swarm.interval_us).max, 0.0);
     }
 
     #[test]
@@ -630,5 +575,101 @@ mod tests {
         bot.ack(Duration::from_secs(3600));
         bot.ack(Duration::ZERO);
         assert_eq!(bot.ack_us.len(), 2);
+    }
+
+    /// Two bots with something in every field: `a` played at 10 Hz, `b` at 20 Hz, and
+    /// each had problems and a little chaos and chat.
+    fn two_bots() -> (BotStats, BotStats) {
+        let t0 = Instant::now();
+        let mut a = BotStats::new();
+        let mut b = BotStats::new();
+        for (bot, period, rtt, bytes) in [(&mut a, 100, 3, 1000), (&mut b, 50, 7, 4000)] {
+            let mut clock = SnapshotClock::default();
+            snapshots(&mut clock, bot, t0, ms(period), 10);
+            clock.settle(bot);
+            bot.connected = 1;
+            bot.rtt(ms(rtt));
+            bot.ack(ms(rtt * 2));
+            bot.bytes_in = bytes;
+            bot.bytes_out = bytes / 10;
+            bot.inputs_sent = bytes / 100;
+            bot.inputs_forgotten = 1;
+            bot.active = ms(bytes);
+            bot.replica.keyframes = 1;
+            bot.replica.deltas = 10;
+            bot.chaos.drops = 1;
+            bot.chaos.resumed(ms(rtt * 10));
+            bot.chat.sent = 2;
+            bot.chat.ack_us.record(ms(rtt));
+        }
+        b.disconnects = 1;
+        a.error(ErrorKind::Decode, "bad frame".into());
+        b.error(ErrorKind::Decode, "worse frame".into());
+        b.note("disconnected: going away".into());
+        (a.named(0), b.named(1))
+    }
+
+    #[test]
+    fn merging_two_bots_gives_the_sums() {
+        let (a, b) = two_bots();
+        let mut merged = a.clone();
+        merged.merge(&b);
+
+        let mut sums = BotStats::empty();
+        sums.bots = 2;
+        sums.connected = 2;
+        sums.disconnects = 1;
+        sums.snapshots = 22;
+        sums.replica.keyframes = 2;
+        sums.replica.deltas = 20;
+        sums.rate_sum_hz = a.rate_sum_hz + b.rate_sum_hz;
+        sums.rate_min_hz = a.rate_min_hz;
+        for period in [100, 50] {
+            for _ in 0..10 {
+                sums.interval_us.record(ms(period));
+            }
+        }
+        for rtt in [3, 7] {
+            sums.rtt_us.record(ms(rtt));
+            sums.ack_us.record(ms(rtt * 2));
+            sums.chaos.drops += 1;
+            sums.chaos.resumed(ms(rtt * 10));
+            sums.chat.ack_us.record(ms(rtt));
+        }
+        sums.bytes_in = 5000;
+        sums.bytes_out = 500;
+        sums.inputs_sent = 50;
+        sums.inputs_forgotten = 2;
+        sums.active = ms(5000);
+        sums.chat.sent = 4;
+        sums.errors = BTreeMap::from([(ErrorKind::Decode, 2)]);
+        sums.problems = vec![
+            "bot-0: decode: bad frame".to_owned(),
+            "bot-1: decode: worse frame".to_owned(),
+            "bot-1: disconnected: going away".to_owned(),
+        ];
+        assert_eq!(merged, sums);
+        assert!(close(merged.rate_mean_hz(), 15.0));
+        assert!(close(merged.rate_min_hz(), 10.0));
+    }
+
+    #[test]
+    fn merging_into_nothing_changes_nothing() {
+        let (a, _) = two_bots();
+        assert_empty_merges_as_identity(BotStats::empty, BotStats::merge, &a);
+    }
+
+    #[test]
+    fn the_swarm_keeps_only_its_first_few_problems() {
+        let mut swarm = BotStats::empty();
+        for index in 0..5 {
+            let mut bot = BotStats::new();
+            for i in 0..PROBLEMS_PER_BOT {
+                bot.note(format!("problem {i}"));
+            }
+            swarm.merge(&bot.named(index));
+        }
+        assert_eq!(swarm.problems().len(), PROBLEMS_IN_ALL);
+        assert_eq!(swarm.problems()[9], "bot-3: problem 0");
     }
 }

@@ -1,5 +1,6 @@
 //! The swarm's result: one [`Report`], written as JSON for machines and as a short summary
-//! for people, and the verdict ([`Report::passed`]) that sets the exit code.
+//! for people (its `Display`, in `summary.rs`), and the verdict ([`Report::passed`]) that
+//! sets the exit code.
 //!
 //! The JSON keys are an interface (scripts such as `shared/tools/swarm-cost` read them):
 //! add keys freely, but rename or remove none. Every key but `misbehave` describes the
@@ -8,12 +9,13 @@
 //! `misbehave` objects appear only when their option is on.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use serde::Serialize;
 
-use crate::stats::{SwarmStats, max_ms, quantile_ms};
-use crate::{ChaosReport, ChatReport, MisbehaveReport, ReplicaReport, SwarmConfig};
+use crate::stats::BotStats;
+use crate::{ChaosReport, ChatReport, MisbehaveReport, Percentiles, ReplicaReport, SwarmConfig};
+
+mod summary;
 
 /// Mean and minimum over the bots.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -22,27 +24,6 @@ pub struct Rate {
     pub mean: f64,
     /// The lowest bot.
     pub min: f64,
-}
-
-/// A latency distribution over all bots, in milliseconds (0 when nothing was measured).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Percentiles {
-    /// The median.
-    pub p50: f64,
-    /// The 99th percentile.
-    pub p99: f64,
-    /// The largest value seen.
-    pub max: f64,
-}
-
-impl Percentiles {
-    pub(crate) fn of(h: &hdrhistogram::Histogram<u64>) -> Self {
-        Self {
-            p50: quantile_ms(h, 0.50),
-            p99: quantile_ms(h, 0.99),
-            max: max_ms(h),
-        }
-    }
 }
 
 /// What the swarm measured, over all honest bots.
@@ -113,7 +94,7 @@ pub struct Report {
 
 impl Report {
     /// Sums up the swarm's stats for the configuration it ran.
-    pub(crate) fn new(cfg: &SwarmConfig, s: &SwarmStats) -> Self {
+    pub(crate) fn new(cfg: &SwarmConfig, s: &BotStats) -> Self {
         Self {
             bots: s.bots,
             rooms: cfg.rooms,
@@ -135,14 +116,10 @@ impl Report {
             inputs_acked: s.ack_us.len(),
             inputs_forgotten: s.inputs_forgotten,
             pongs: s.rtt_us.len(),
-            errors: s.errors,
-            errors_by_kind: s
-                .errors_by_kind
-                .iter()
-                .map(|(kind, n)| ((*kind).to_owned(), *n))
-                .collect(),
+            errors: s.errors(),
+            errors_by_kind: s.errors_by_kind(),
             disconnects: s.disconnects,
-            problems: s.problems.clone(),
+            problems: s.problems().to_vec(),
             chaos: None,
             chat: None,
             misbehave: None,
@@ -178,173 +155,6 @@ impl Report {
     }
 }
 
-/// The summary for people: a few aligned lines.
-impl fmt::Display for Report {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let ms = |p: &Percentiles| format!("p50 {:.2} ms, p99 {:.2} ms", p.p50, p.p99);
-        writeln!(
-            f,
-            "{} bots in {} rooms for {} s: {} connected, {} failed to connect",
-            self.bots, self.rooms, self.duration_s, self.connected, self.failed_to_connect
-        )?;
-        writeln!(
-            f,
-            "  snapshot rate     mean {:.1} Hz, min {:.1} Hz per bot ({} snapshots)",
-            self.snapshot_rate_hz.mean, self.snapshot_rate_hz.min, self.snapshots
-        )?;
-        writeln!(
-            f,
-            "  snapshot interval {}, max {:.2} ms",
-            ms(&self.snapshot_interval_ms),
-            self.snapshot_interval_ms.max
-        )?;
-        writeln!(
-            f,
-            "  round trip        {} ({} pongs)",
-            ms(&self.rtt_ms),
-            self.pongs
-        )?;
-        writeln!(
-            f,
-            "  input to ack      {} ({} of {} inputs acked)",
-            ms(&self.input_ack_ms),
-            self.inputs_acked,
-            self.inputs_sent
-        )?;
-        let replica = &self.replica;
-        writeln!(
-            f,
-            "  bytes per bot/s   in {:.0} (keyframes {:.0}, deltas {:.0}), out {:.0}",
-            self.bytes_in_per_bot_s,
-            replica.keyframe_bytes_per_bot_per_s,
-            replica.delta_bytes_per_bot_per_s,
-            self.bytes_out_per_bot_s
-        )?;
-        write!(
-            f,
-            "  replica           {} keyframes, {} deltas, {:.1} players held on average; hash \
-             mismatches {}, missing base {}, other errors {}",
-            replica.keyframes,
-            replica.deltas,
-            replica.mean_players_held,
-            replica.hash_mismatches,
-            replica.missing_base,
-            replica.replica_errors
-        )?;
-        if replica.skipped_after_error > 0 {
-            write!(
-                f,
-                " (deltas skipped after errors {})",
-                replica.skipped_after_error
-            )?;
-        }
-        writeln!(f)?;
-        write!(f, "  errors            {}", self.errors)?;
-        if !self.errors_by_kind.is_empty() {
-            let kinds: Vec<_> = self
-                .errors_by_kind
-                .iter()
-                .map(|(kind, n)| format!("{kind} {n}"))
-                .collect();
-            write!(f, " ({})", kinds.join(", "))?;
-        }
-        writeln!(f)?;
-        writeln!(f, "  disconnects       {}", self.disconnects)?;
-        for problem in &self.problems {
-            writeln!(f, "    {problem}")?;
-        }
-        if let Some(chaos) = &self.chaos {
-            writeln!(
-                f,
-                "  chaos             {} drops/s per bot: {} drops, {} back, {} gave up, {} still \
-                 reconnecting at the end",
-                chaos.rate_per_s,
-                chaos.drops,
-                chaos.reconnects,
-                chaos.reconnect_failures,
-                chaos.in_flight
-            )?;
-            writeln!(
-                f,
-                "  drop to rejoined  {}, max {:.2} ms ({} resumed, {} joined afresh)",
-                ms(&chaos.reconnect_ms),
-                chaos.reconnect_ms.max,
-                chaos.resumes,
-                chaos.failed_resumes
-            )?;
-            writeln!(
-                f,
-                "  drop to resumed   {}, max {:.2} ms",
-                ms(&chaos.resume_ms),
-                chaos.resume_ms.max
-            )?;
-            writeln!(
-                f,
-                "  inputs            {} re-sent after resumes, {} lost, {} abandoned, {} acks \
-                 went backwards",
-                chaos.inputs_resent,
-                chaos.inputs_lost,
-                chaos.inputs_abandoned,
-                chaos.ack_regressions
-            )?;
-        }
-        if let Some(chat) = &self.chat {
-            let refused: u64 = chat.refused.values().sum();
-            write!(
-                f,
-                "  chat              {} msg/s per bot: {} sent, {} accepted, {} refused",
-                chat.rate, chat.sent, chat.acked, refused
-            )?;
-            if !chat.refused.is_empty() {
-                let reasons: Vec<_> = chat
-                    .refused
-                    .iter()
-                    .map(|(reason, n)| format!("{reason} {n}"))
-                    .collect();
-                write!(f, " ({})", reasons.join(", "))?;
-            }
-            writeln!(
-                f,
-                ", {} unanswered; {} came back, {} lost, {} out of order",
-                chat.unanswered, chat.echoed, chat.lost, chat.out_of_order
-            )?;
-            writeln!(
-                f,
-                "  chat to ack       {}, max {:.2} ms",
-                ms(&chat.ack_ms),
-                chat.ack_ms.max
-            )?;
-        }
-        if let Some(bad) = &self.misbehave {
-            let counts = |map: &BTreeMap<String, u64>| {
-                if map.is_empty() {
-                    return "none".to_owned();
-                }
-                let parts: Vec<_> = map.iter().map(|(k, n)| format!("{k}: {n}")).collect();
-                parts.join(", ")
-            };
-            writeln!(
-                f,
-                "  misbehaving bots  {} (share {}, not in the figures above), {} connected: \
-                 {} frames sent, {} reconnects, {} gave up",
-                bad.bots,
-                bad.rate,
-                bad.connected,
-                bad.frames_sent,
-                bad.reconnects,
-                bad.reconnect_failures
-            )?;
-            writeln!(f, "    errors by code  {}", counts(&bad.errors_received))?;
-            writeln!(f, "    closes by code  {}", counts(&bad.closes))?;
-        }
-        writeln!(
-            f,
-            "  result            {}",
-            if self.passed() { "PASS" } else { "FAIL" }
-        )
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -353,12 +163,13 @@ mod tests {
 
     use super::*;
     use crate::replica::ReplicaStats;
-    use crate::stats::{BotStats, ErrorKind};
+    use crate::stats::{ErrorKind, SnapshotClock};
 
     fn sample() -> Report {
         let t0 = Instant::now();
         let mut bot = BotStats::new();
-        bot.connected = true;
+        let mut clock = SnapshotClock::default();
+        bot.connected = 1;
         bot.active = Duration::from_secs(2);
         bot.bytes_in = 4000;
         bot.bytes_out = 600;
@@ -372,12 +183,13 @@ mod tests {
             ..ReplicaStats::default()
         };
         for i in 0..=120 {
-            bot.snapshot(t0 + Duration::from_micros(i * 16_667));
+            clock.snapshot(t0 + Duration::from_micros(i * 16_667), &mut bot);
         }
+        clock.settle(&mut bot);
         bot.rtt(Duration::from_micros(800));
         bot.ack(Duration::from_millis(9));
-        let mut stats = SwarmStats::new();
-        stats.add(0, &bot);
+        let mut stats = BotStats::empty();
+        stats.merge(&bot.named(0));
         let cfg = SwarmConfig {
             bots: 1,
             duration: Duration::from_secs(2),
@@ -482,12 +294,12 @@ mod tests {
         assert_eq!(missing.broken_promises(), 0);
 
         let mut bot = BotStats::new();
-        bot.connected = true;
+        bot.connected = 1;
         bot.replica.hash_mismatches = 1;
         bot.replica.skipped_after_error = 4;
         bot.error(ErrorKind::Replica, "delta of tick 7: state hash".into());
-        let mut stats = SwarmStats::new();
-        stats.add(0, &bot);
+        let mut stats = BotStats::empty();
+        stats.merge(&bot.named(0));
         let bad = Report::new(&SwarmConfig::default(), &stats);
         assert!(!bad.passed(), "{bad}");
         assert_eq!(bad.broken_promises(), 1);
@@ -516,10 +328,10 @@ mod tests {
         assert!(good.to_string().contains("PASS"), "{good}");
 
         let mut bot = BotStats::new();
-        bot.failed_to_connect = true;
+        bot.failed_to_connect = 1;
         bot.error(ErrorKind::Connect, "connection refused".into());
-        let mut stats = SwarmStats::new();
-        stats.add(3, &bot);
+        let mut stats = BotStats::empty();
+        stats.merge(&bot.named(3));
         let bad = Report::new(&SwarmConfig::default(), &stats);
         assert!(!bad.passed());
         let text = bad.to_string();
