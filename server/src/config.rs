@@ -1,6 +1,7 @@
 //! The server's settings: command-line flags, each also readable from a `TICKWIRE_*`
 //! environment variable, with defaults that are safe on a public network.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// Settings of a running server (everything except where to listen).
@@ -144,6 +145,23 @@ pub struct Config {
     #[arg(long, env = "TICKWIRE_SHUTDOWN_GRACE_MS", default_value_t = defaults::SHUTDOWN_GRACE_MS)]
     pub shutdown_grace_ms: u64,
 
+    /// Record every room's match into this directory: what each game was told (admitted
+    /// inputs, joins, leaves, drops) and its world hash every tick, for
+    /// `tickwire-server replay FILE` to check. Off by default.
+    #[arg(long, env = "TICKWIRE_RECORD")]
+    pub record: Option<PathBuf>,
+
+    /// A room's recording goes on in a new file (which starts from the game's saved world)
+    /// once the current one holds this many MiB.
+    #[arg(long, env = "TICKWIRE_RECORD_SEGMENT_MIB", default_value_t = defaults::RECORD_SEGMENT_MIB,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub record_segment_mib: u64,
+
+    /// The newest this many files of each room's recording are kept; older ones are deleted.
+    #[arg(long, env = "TICKWIRE_RECORD_KEEP", default_value_t = defaults::RECORD_KEEP,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub record_keep: u64,
+
     /// Shared secret that signs the players' tokens (JWT, HS256); every WebSocket upgrade
     /// must then carry one, or is refused with HTTP 401. Without it the server runs in
     /// anonymous development mode: anyone can connect as anyone.
@@ -221,6 +239,10 @@ pub mod defaults {
     pub const CHAT_HISTORY: usize = 50;
     /// See [`super::Config::shutdown_grace_ms`].
     pub const SHUTDOWN_GRACE_MS: u64 = 1_000;
+    /// See [`super::Config::record_segment_mib`]: about 40 minutes of a full 64-player room.
+    pub const RECORD_SEGMENT_MIB: u64 = 64;
+    /// See [`super::Config::record_keep`].
+    pub const RECORD_KEEP: u64 = 4;
 }
 
 impl Default for Config {
@@ -254,6 +276,9 @@ impl Default for Config {
             chat_burst: defaults::CHAT_BURST,
             chat_history: defaults::CHAT_HISTORY,
             shutdown_grace_ms: defaults::SHUTDOWN_GRACE_MS,
+            record: None,
+            record_segment_mib: defaults::RECORD_SEGMENT_MIB,
+            record_keep: defaults::RECORD_KEEP,
             auth_secret: None,
         }
     }
@@ -305,6 +330,10 @@ impl Config {
             keep_alive: self.keep_alive(),
             resume_grace: Duration::from_millis(self.resume_grace_ms),
             idle_close: self.room_idle(),
+            record_segment_bytes: self
+                .record
+                .as_ref()
+                .map(|_| self.record_segment_mib.saturating_mul(1 << 20)),
         }
     }
 

@@ -38,6 +38,7 @@ pub mod metrics;
 pub mod outbox;
 pub mod peer;
 pub mod rate_limit;
+pub mod record;
 pub mod room;
 pub mod rooms;
 pub mod sessions;

@@ -2,11 +2,13 @@
 //! and whatever the lobby and the rooms hand on ([`Handoff`]): a room to run, a client for
 //! the lobby, a client to close. On shutdown it stops accepting and keeps starting what is
 //! handed on (the rooms' closing clients) until every task has finished or the grace period
-//! has run out.
+//! has run out. With `--record`, it also starts the recording writer's thread.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -21,6 +23,7 @@ use crate::game::{Arena, ArenaRules};
 use crate::handoff::{Handoff, Handoffs};
 use crate::lobby;
 use crate::metrics::Refusal;
+use crate::record::writer::{self, RecordSink};
 use crate::room::{self, RoomEnv};
 
 /// Serves `listener` until `shutdown` is cancelled, then closes every connection with
@@ -51,6 +54,13 @@ pub async fn run_with_admin(
 ) -> anyhow::Result<()> {
     // Every handoff carries a connection or a room, each of which exists once.
     let (handoffs, mut handed) = Handoffs::channel(config.max_connections + config.max_rooms);
+    let (recorder, writer) = match &config.record {
+        Some(dir) => {
+            let (sink, thread) = start_recorder(dir.clone(), config.record_keep)?;
+            (Some(sink), Some(thread))
+        }
+        None => (None, None),
+    };
     let ctx = Arc::new(ServerContext::new(config, shutdown, handoffs));
     let tracker = TaskTracker::new();
     // Not in the tracker: it answers health checks ("draining") until everything else is done.
@@ -66,7 +76,7 @@ pub async fn run_with_admin(
         tokio::select! {
             biased;
             _ = ctx.shutdown.cancelled() => break,
-            Some(handoff) = handed.recv() => start(&ctx, &tracker, handoff),
+            Some(handoff) = handed.recv() => start(&ctx, &tracker, &recorder, handoff),
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     // Past the handshake limit a peer costs nothing but the accept: it gets
@@ -89,16 +99,48 @@ pub async fn run_with_admin(
         }
     }
     drop(listener);
-    drain(&ctx, &tracker, &mut handed).await;
+    drain(&ctx, &tracker, &recorder, &mut handed).await;
     if let Some(admin) = admin {
         admin.abort();
+    }
+    // The rooms are done; with the last sink gone the writer flushes and ends.
+    drop(recorder);
+    if let Some(writer) = writer {
+        let joined = tokio::task::spawn_blocking(move || writer.join()).await;
+        if !matches!(joined, Ok(Ok(()))) {
+            tracing::warn!("the recording writer did not finish cleanly");
+        }
     }
     tracing::info!(metrics = %ctx.metrics.summary(), "server stopped");
     Ok(())
 }
 
+/// Starts the recording writer's thread, writing into `dir` (made if missing).
+///
+/// # Errors
+/// The directory cannot be made, or the thread cannot start.
+fn start_recorder(
+    dir: PathBuf,
+    keep: u64,
+) -> anyhow::Result<(RecordSink, std::thread::JoinHandle<()>)> {
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("cannot make the recording directory {}", dir.display()))?;
+    let (sink, queue) = writer::queue();
+    let keep = usize::try_from(keep).unwrap_or(usize::MAX);
+    let thread = std::thread::Builder::new()
+        .name("tickwire-record".into())
+        .spawn(move || writer::run(queue, &dir, keep))
+        .context("cannot start the recording writer")?;
+    Ok((sink, thread))
+}
+
 /// Starts the task a handoff asks for.
-fn start(ctx: &Arc<ServerContext>, tracker: &TaskTracker, handoff: Handoff) {
+fn start(
+    ctx: &Arc<ServerContext>,
+    tracker: &TaskTracker,
+    recorder: &Option<RecordSink>,
+    handoff: Handoff,
+) {
     match handoff {
         Handoff::Lobby(client) => {
             let span = client.span().clone();
@@ -116,6 +158,7 @@ fn start(ctx: &Arc<ServerContext>, tracker: &TaskTracker, handoff: Handoff) {
                 metrics: Arc::clone(&ctx.metrics),
                 handoffs: ctx.handoffs.clone(),
                 shutdown: ctx.shutdown.clone(),
+                recorder: recorder.clone(),
             };
             let game = Arena::new(ArenaRules::default());
             let rules = ctx.config.room_rules();
@@ -129,6 +172,7 @@ fn start(ctx: &Arc<ServerContext>, tracker: &TaskTracker, handoff: Handoff) {
 async fn drain(
     ctx: &Arc<ServerContext>,
     tracker: &TaskTracker,
+    recorder: &Option<RecordSink>,
     handed: &mut mpsc::Receiver<Handoff>,
 ) {
     tracker.close();
@@ -137,7 +181,7 @@ async fn drain(
     loop {
         tokio::select! {
             biased;
-            Some(handoff) = handed.recv() => start(ctx, tracker, handoff),
+            Some(handoff) = handed.recv() => start(ctx, tracker, recorder, handoff),
             // Only tasks hand on: once none runs and nothing is queued, nothing more comes.
             () = tracker.wait(), if handed.is_empty() => return,
             () = tokio::time::sleep_until(deadline) => {

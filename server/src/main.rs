@@ -1,5 +1,6 @@
 //! The `tickwire-server` binary: flags, logging, the runtime, and the shutdown signal;
-//! and the `token` subcommand, which mints a player's token with the server's secret.
+//! the `token` subcommand, which mints a player's token with the server's secret; and the
+//! `replay` subcommand, which checks recorded matches.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -44,6 +45,17 @@ struct Cli {
 enum Command {
     /// Print a player's token, signed with --auth-secret, to stdout.
     Token(TokenArgs),
+    /// Re-run recorded matches (files written with --record) offline and check every
+    /// tick's world hash; prints the first tick that differs, and fails if any does.
+    Replay(ReplayArgs),
+}
+
+/// The recordings to replay.
+#[derive(Debug, clap::Args)]
+struct ReplayArgs {
+    /// Recording files (`*.twr`).
+    #[arg(required = true)]
+    files: Vec<std::path::PathBuf>,
 }
 
 /// The claims of a token to mint.
@@ -89,8 +101,10 @@ fn main() -> anyhow::Result<()> {
     if let Some(secret) = &cli.config.auth_secret {
         anyhow::ensure!(!secret.is_empty(), "--auth-secret must not be empty");
     }
-    if let Some(Command::Token(args)) = &cli.command {
-        return print_token(cli.config.auth_secret.as_deref(), args);
+    match &cli.command {
+        Some(Command::Token(args)) => return print_token(cli.config.auth_secret.as_deref(), args),
+        Some(Command::Replay(args)) => return replay(&args.files),
+        None => {}
     }
     match &cli.config.auth_secret {
         None => tracing::warn!(
@@ -164,6 +178,43 @@ fn print_token(secret: Option<&str>, args: &TokenArgs) -> anyhow::Result<()> {
     println!(
         "{}",
         auth.mint(&args.sub, args.name.as_deref(), args.ttl, &args.rooms)
+    );
+    Ok(())
+}
+
+/// The `replay` subcommand: replays each file and says how it went.
+fn replay(files: &[std::path::PathBuf]) -> anyhow::Result<()> {
+    let mut failed = 0;
+    for file in files {
+        match tickwire_server::record::replay::replay_file(file) {
+            Ok(done) => {
+                println!(
+                    "{}: room {}, {} ticks {}..={} ({} joins/leaves/drops, {} inputs): \
+                     every tick's world hash matches{}",
+                    file.display(),
+                    done.room,
+                    done.steps,
+                    done.start_tick + 1,
+                    done.last_tick,
+                    done.membership,
+                    done.inputs,
+                    if done.cut_short {
+                        " (the file ends in a record cut short)"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            Err(err) => {
+                failed += 1;
+                println!("{}: {err}", file.display());
+            }
+        }
+    }
+    anyhow::ensure!(
+        failed == 0,
+        "{failed} of {} recordings did not replay",
+        files.len()
     );
     Ok(())
 }

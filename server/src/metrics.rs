@@ -192,6 +192,8 @@ pub struct Metrics {
     /// Inputs refused for NaN or infinite numbers.
     pub inputs_invalid: Counter,
     rate_limited: [Counter; 2],
+    /// Recording chunks dropped because the writer was behind (each ends a segment).
+    pub record_dropped: Counter,
     /// Already counted in `closed`; kept to log a summary line at shutdown.
     closed_total: AtomicU64,
 }
@@ -242,6 +244,7 @@ impl Metrics {
             frames_malformed: Counter::default(),
             inputs_invalid: Counter::default(),
             rate_limited,
+            record_dropped: Counter::default(),
             closed_total: AtomicU64::new(0),
             registry: Registry::default(),
         };
@@ -328,6 +331,11 @@ impl Metrics {
             "messages_rate_limited",
             "Messages dropped by a client's rate limit, by kind",
             limited_family,
+        );
+        r.register(
+            "record_dropped",
+            "Recording chunks dropped because the writer was behind (each ends a segment)",
+            m.record_dropped.clone(),
         );
         Self { registry, ..m }
     }

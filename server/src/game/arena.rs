@@ -2,12 +2,12 @@
 //! the world and push each other apart.
 
 use glam::Vec2;
-use slotmap::{SlotMap, new_key_type};
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use tickwire_shared::PlayerId;
 
 use super::grid::Grid;
-use super::{Game, SimPlayer, ValidInput};
+use super::{Game, RestoreError, SimPlayer, ValidInput};
 
 /// The numbers that make the arena play the way it does (documented in PROTOCOL.md for
 /// clients that predict movement).
@@ -34,12 +34,7 @@ impl Default for ArenaRules {
     }
 }
 
-new_key_type! {
-    /// A body's slot in the arena.
-    struct BodyKey;
-}
-
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 struct Body {
     id: PlayerId,
     pos: Vec2,
@@ -50,12 +45,27 @@ struct Body {
     last_input_seq: u32,
 }
 
+/// Everything that makes one arena world differ from another, as [`Game::save`] writes it.
+#[derive(Debug, Serialize, Deserialize)]
+struct Saved {
+    size: Vec2,
+    radius: f32,
+    max_speed: f32,
+    accel: f32,
+    spawn_state: u64,
+    bodies: Vec<Body>,
+}
+
 /// The arena world.
+///
+/// Bodies live in a plain vector (a leaver's place is taken by the last body), so the
+/// order they are stepped and pushed apart in follows from the joins and leaves alone:
+/// a saved world, restored, goes on exactly as the original would.
 #[derive(Debug)]
 pub struct Arena {
     rules: ArenaRules,
-    bodies: SlotMap<BodyKey, Body>,
-    by_id: HashMap<PlayerId, BodyKey>,
+    bodies: Vec<Body>,
+    by_id: HashMap<PlayerId, usize>,
     grid: Grid,
     /// Scratch copy of positions for the collision pass, kept to avoid a per-tick allocation.
     scratch: Vec<Vec2>,
@@ -68,7 +78,7 @@ impl Arena {
     pub fn new(rules: ArenaRules) -> Self {
         Self {
             rules,
-            bodies: SlotMap::with_key(),
+            bodies: Vec::new(),
             by_id: HashMap::new(),
             grid: Grid::new(rules.size, rules.radius * 2.0),
             scratch: Vec::new(),
@@ -88,9 +98,14 @@ impl Arena {
 
     /// Puts a player at an exact place (tests and benches set up scenes with it).
     pub fn place(&mut self, id: PlayerId, pos: Vec2) {
-        if let Some(body) = self.by_id.get(&id).and_then(|&k| self.bodies.get_mut(k)) {
+        if let Some(body) = self.body_mut(id) {
             body.pos = pos;
         }
+    }
+
+    fn body_mut(&mut self, id: PlayerId) -> Option<&mut Body> {
+        let &at = self.by_id.get(&id)?;
+        self.bodies.get_mut(at)
     }
 
     fn next_spawn(&mut self) -> Vec2 {
@@ -110,7 +125,7 @@ impl Arena {
     fn separate_overlaps(&mut self) {
         let diameter = self.rules.radius * 2.0;
         self.scratch.clear();
-        self.scratch.extend(self.bodies.values().map(|b| b.pos));
+        self.scratch.extend(self.bodies.iter().map(|b| b.pos));
         self.grid.rebuild(&self.scratch);
         let pos = &mut self.scratch;
         self.grid.for_each_near_pair(|i, j| {
@@ -133,7 +148,7 @@ impl Arena {
             pos[i] -= push;
             pos[j] += push;
         });
-        for (body, &p) in self.bodies.values_mut().zip(self.scratch.iter()) {
+        for (body, &p) in self.bodies.iter_mut().zip(self.scratch.iter()) {
             body.pos = p;
         }
     }
@@ -141,7 +156,7 @@ impl Arena {
     fn keep_inside(&mut self) {
         let lo = Vec2::splat(self.rules.radius);
         let hi = self.rules.size - lo;
-        for body in self.bodies.values_mut() {
+        for body in &mut self.bodies {
             let clamped = body.pos.clamp(lo, hi);
             // Stop the part of the motion that points into a wall.
             if clamped.x != body.pos.x {
@@ -156,12 +171,15 @@ impl Arena {
 }
 
 impl Game for Arena {
+    const NAME: &'static str = "arena";
+
     fn handle_join(&mut self, id: PlayerId) {
         if self.by_id.contains_key(&id) {
             return;
         }
         let pos = self.next_spawn();
-        let key = self.bodies.insert(Body {
+        self.by_id.insert(id, self.bodies.len());
+        self.bodies.push(Body {
             id,
             pos,
             vel: Vec2::ZERO,
@@ -169,23 +187,26 @@ impl Game for Arena {
             intent: Vec2::ZERO,
             last_input_seq: 0,
         });
-        self.by_id.insert(id, key);
     }
 
     fn handle_leave(&mut self, id: PlayerId) {
-        if let Some(key) = self.by_id.remove(&id) {
-            self.bodies.remove(key);
+        let Some(at) = self.by_id.remove(&id) else {
+            return;
+        };
+        self.bodies.swap_remove(at);
+        if let Some(moved) = self.bodies.get(at) {
+            self.by_id.insert(moved.id, at);
         }
     }
 
     fn handle_away(&mut self, id: PlayerId) {
-        if let Some(body) = self.by_id.get(&id).and_then(|&k| self.bodies.get_mut(k)) {
+        if let Some(body) = self.body_mut(id) {
             body.intent = Vec2::ZERO;
         }
     }
 
     fn handle_input(&mut self, id: PlayerId, input: &ValidInput) {
-        let Some(body) = self.by_id.get(&id).and_then(|&k| self.bodies.get_mut(k)) else {
+        let Some(body) = self.body_mut(id) else {
             return;
         };
         body.intent = input.dir;
@@ -197,7 +218,7 @@ impl Game for Arena {
         let ArenaRules {
             max_speed, accel, ..
         } = self.rules;
-        for body in self.bodies.values_mut() {
+        for body in &mut self.bodies {
             // Turn velocity toward the wanted velocity by at most accel·dt; with no input
             // the wanted velocity is zero, which is the friction that brings a player to rest.
             let wanted = body.intent.clamp_length_max(1.0) * max_speed;
@@ -210,13 +231,54 @@ impl Game for Arena {
     }
 
     fn snapshot(&self, out: &mut Vec<SimPlayer>) {
-        out.extend(self.bodies.values().map(|b| SimPlayer {
+        out.extend(self.bodies.iter().map(|b| SimPlayer {
             id: b.id,
             pos: b.pos,
             vel: b.vel,
             facing: b.facing,
             last_input_seq: b.last_input_seq,
         }));
+    }
+
+    fn save(&self) -> Option<Vec<u8>> {
+        let ArenaRules {
+            size,
+            radius,
+            max_speed,
+            accel,
+        } = self.rules;
+        let saved = Saved {
+            size,
+            radius,
+            max_speed,
+            accel,
+            spawn_state: self.spawn_state,
+            bodies: self.bodies.clone(),
+        };
+        rmp_serde::to_vec(&saved).ok()
+    }
+
+    fn restore(&mut self, saved: &[u8]) -> Result<(), RestoreError> {
+        let saved: Saved =
+            rmp_serde::from_slice(saved).map_err(|e| RestoreError::Corrupt(e.to_string()))?;
+        let rules = ArenaRules {
+            size: saved.size,
+            radius: saved.radius,
+            max_speed: saved.max_speed,
+            accel: saved.accel,
+        };
+        *self = Arena::new(rules);
+        self.spawn_state = saved.spawn_state;
+        for (at, body) in saved.bodies.iter().enumerate() {
+            self.by_id.insert(body.id, at);
+        }
+        if self.by_id.len() != saved.bodies.len() {
+            return Err(RestoreError::Corrupt(
+                "a player is in the world twice".into(),
+            ));
+        }
+        self.bodies = saved.bodies;
+        Ok(())
     }
 }
 
@@ -349,6 +411,43 @@ mod tests {
                 assert!(d > 20.0, "players {} and {} overlap: {d}", a.id, b.id);
             }
         }
+    }
+
+    #[test]
+    fn a_restored_world_goes_on_exactly_as_the_saved_one() {
+        let mut arena = Arena::new(ArenaRules::default());
+        for id in 0..30 {
+            arena.handle_join(id);
+            arena.handle_input(id, &input(1, [(id as f32).cos(), (id as f32).sin()]));
+        }
+        for _ in 0..30 {
+            arena.step(DT);
+        }
+        // Leaves reorder the bodies; the copy must follow the same order from here on.
+        arena.handle_leave(3);
+        arena.handle_leave(17);
+        let mut copy = Arena::new(ArenaRules::default());
+        copy.restore(&arena.save().unwrap()).unwrap();
+        for world in [&mut arena, &mut copy] {
+            world.handle_join(100);
+            world.handle_leave(5);
+            for _ in 0..120 {
+                world.step(DT);
+            }
+        }
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        arena.snapshot(&mut a);
+        copy.snapshot(&mut b);
+        assert_eq!(a, b, "bit for bit, in the same order");
+    }
+
+    #[test]
+    fn a_corrupt_save_is_refused() {
+        let mut arena = Arena::new(ArenaRules::default());
+        assert!(matches!(
+            arena.restore(b"\x93\x01"),
+            Err(RestoreError::Corrupt(_))
+        ));
     }
 
     #[test]

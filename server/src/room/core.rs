@@ -38,6 +38,7 @@ use crate::metrics::{CloseCause, Metrics};
 use crate::outbox::{CLOSE_POLICY, Close, SHUTTING_DOWN};
 use crate::peer::Peer;
 use crate::rate_limit::{FloodGuard, Verdict};
+use crate::record::{Chunk, Tape};
 use crate::snapshot::{ClientView, EncoderRules, Frame, SnapshotEncoder, SnapshotKind};
 use crate::stage::{self, Stage};
 use crate::tick_clock::{Due, TickClock};
@@ -102,9 +103,12 @@ impl<G: Game> RoomCore<G> {
             keyframe_interval: rules.keyframe_interval,
             view_radius: rules.view_radius,
         });
+        let tape = rules
+            .record_segment_bytes
+            .map(|max| Tape::new(name.clone(), G::NAME, rules.tick_rate, max));
         Self {
+            sim: Sim::new(game, clock.dt(), 0, tape),
             name,
-            sim: Sim::new(game, clock.dt()),
             chat: RoomChat::new(rules.chat.max_bytes, rules.chat.history),
             rules,
             members: SlotMap::with_key(),
@@ -176,6 +180,16 @@ impl<G: Game> RoomCore<G> {
     pub fn is_idle(&self, now: Instant) -> bool {
         self.empty_since
             .is_some_and(|since| now.saturating_duration_since(since) >= self.rules.idle_close)
+    }
+
+    /// What the room recorded since the last call, for the writer (when it records).
+    pub fn take_recording(&mut self) -> Option<Chunk> {
+        self.sim.take_recording()
+    }
+
+    /// The last recording taken did not reach the writer: the room starts a new segment.
+    pub fn recording_lost(&mut self) {
+        self.sim.recording_lost();
     }
 
     /// The next thing for the driver to carry out, in the order they happened.
@@ -305,7 +319,7 @@ impl<G: Game> RoomCore<G> {
         self.settle(now);
         self.expire_away(now);
         for _ in 0..due.steps {
-            self.sim.step();
+            self.sim.step(wall_ms);
         }
         self.write(now, wall_ms, links);
         self.settle(now);

@@ -26,6 +26,7 @@ use crate::handoff::Handoffs;
 use crate::link::Link;
 use crate::metrics::{Metrics, Traffic};
 use crate::peer::Peer;
+use crate::record::writer::RecordSink;
 use crate::rooms::{NewRoom, RoomCmd, RoomShared, Rooms};
 use crate::sessions::Sessions;
 use crate::transport::{Flow, Frame};
@@ -43,6 +44,8 @@ pub struct RoomEnv {
     pub handoffs: Handoffs,
     /// Cancelled when the server shuts down.
     pub shutdown: CancellationToken,
+    /// Where the room's recording goes, when the server records.
+    pub recorder: Option<RecordSink>,
 }
 
 /// The members' sockets, by member.
@@ -83,6 +86,9 @@ pub async fn run<G: Game>(env: RoomEnv, room: NewRoom, game: G, rules: RoomRules
     );
     let mut links = SocketLinks::default();
     let tick_period = core.tick_period();
+    // The room's recording files: its name and when it opened, so a room reopened later
+    // under the same name writes files of its own.
+    let record_as: Arc<str> = Arc::from(format!("{name}-{}", unix_ms()));
     loop {
         let deadline = tokio::time::Instant::from_std(core.next_deadline());
         tokio::select! {
@@ -100,6 +106,12 @@ pub async fn run<G: Game>(env: RoomEnv, room: NewRoom, game: G, rules: RoomRules
         if due.steps == 0 {
             continue;
         }
+        if let (Some(sink), Some(chunk)) = (&env.recorder, core.take_recording())
+            && !sink.send(&record_as, chunk)
+        {
+            core.recording_lost();
+            env.metrics.record_dropped.inc();
+        }
         let took = now.elapsed();
         let metrics = &env.metrics;
         metrics.add_traffic(std::mem::take(&mut links.traffic));
@@ -115,6 +127,12 @@ pub async fn run<G: Game>(env: RoomEnv, room: NewRoom, game: G, rules: RoomRules
     }
     core.handle_shutdown();
     carry_out(&mut core, &mut links, &env, &shared);
+    if let Some(sink) = &env.recorder {
+        if let Some(chunk) = core.take_recording() {
+            sink.send(&record_as, chunk);
+        }
+        sink.done(&record_as);
+    }
 }
 
 /// Lets in the clients the lobby sent since the last tick.

@@ -38,4 +38,7 @@ pub struct RoomRules {
     pub resume_grace: Duration,
     /// How long the room may stand empty before it closes.
     pub idle_close: Duration,
+    /// When set, the room records what its game is told, in segments of about this many
+    /// bytes.
+    pub record_segment_bytes: Option<u64>,
 }

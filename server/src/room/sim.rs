@@ -1,22 +1,34 @@
 //! The room's game and its tick count: the one way the room changes the world, so that
-//! what a tick did can be recorded and replayed.
+//! what each tick did can be recorded (when the room records) and replayed.
 
 use tickwire_shared::PlayerId;
 
-use crate::game::{Game, ValidInput};
+use crate::game::{Game, SimPlayer, ValidInput};
+use crate::record::format::world_hash;
+use crate::record::{Chunk, Tape};
 
-/// A room's game, with the number of steps it has run.
+/// A room's game, with the number of steps it has run and, when the room records, its
+/// tape.
 #[derive(Debug)]
 pub struct Sim<G> {
     game: G,
     tick: u64,
     dt: f32,
+    tape: Option<Tape>,
+    /// Scratch for the world hash.
+    players: Vec<SimPlayer>,
 }
 
 impl<G: Game> Sim<G> {
-    /// `game` at tick 0, stepping `dt` seconds a tick.
-    pub fn new(game: G, dt: f32) -> Self {
-        Self { game, tick: 0, dt }
+    /// `game` at `tick`, stepping `dt` seconds a tick, recording on `tape` if there is one.
+    pub fn new(game: G, dt: f32, tick: u64, tape: Option<Tape>) -> Self {
+        Self {
+            game,
+            tick,
+            dt,
+            tape,
+            players: Vec::new(),
+        }
     }
 
     /// The game.
@@ -32,26 +44,71 @@ impl<G: Game> Sim<G> {
     /// A player enters the world.
     pub fn join(&mut self, id: PlayerId) {
         self.game.handle_join(id);
+        if let Some(tape) = &mut self.tape {
+            tape.join(id);
+        }
     }
 
     /// A player leaves the world.
     pub fn leave(&mut self, id: PlayerId) {
         self.game.handle_leave(id);
+        if let Some(tape) = &mut self.tape {
+            tape.leave(id);
+        }
     }
 
     /// A player's connection was lost; it stays without acting.
     pub fn away(&mut self, id: PlayerId) {
         self.game.handle_away(id);
+        if let Some(tape) = &mut self.tape {
+            tape.away(id);
+        }
     }
 
     /// A player's admitted input.
     pub fn input(&mut self, id: PlayerId, input: &ValidInput) {
         self.game.handle_input(id, input);
+        if let Some(tape) = &mut self.tape {
+            tape.input(id, input);
+        }
     }
 
-    /// One step of the world.
-    pub fn step(&mut self) {
+    /// One step of the world, at `wall_ms` on the wall clock (for a recording's header).
+    pub fn step(&mut self, wall_ms: u64) {
+        if let Some(tape) = &mut self.tape
+            && tape.needs_segment()
+        {
+            match self.game.save() {
+                Some(world) => tape.begin_segment(self.tick, wall_ms, world),
+                None => tape.pause(),
+            }
+        }
         self.game.step(self.dt);
         self.tick += 1;
+        if self.tape.is_some() {
+            let hash = self.world_hash();
+            if let Some(tape) = &mut self.tape {
+                tape.step(hash);
+            }
+        }
+    }
+
+    /// The world hash of the game as it is now (see [`crate::record::format`]).
+    pub fn world_hash(&mut self) -> u32 {
+        self.players.clear();
+        self.game.snapshot(&mut self.players);
+        world_hash(&self.players)
+    }
+
+    /// What the room recorded since the last call.
+    pub fn take_recording(&mut self) -> Option<Chunk> {
+        self.tape.as_mut()?.take()
+    }
+
+    /// The last chunk taken did not reach the writer.
+    pub fn recording_lost(&mut self) {
+        if let Some(tape) = &mut self.tape {
+            tape.lost();
+        }
     }
 }

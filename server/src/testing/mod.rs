@@ -45,6 +45,7 @@ use crate::lobby::{Entry, Lobby, Outcome};
 use crate::metrics::Metrics;
 use crate::outbox::SHUTTING_DOWN;
 use crate::peer::{ClientRules, Peer};
+use crate::record::Chunk;
 use crate::room::{Event, MemberKey, Next, RoomCore, RoomRules};
 use crate::rooms::{RoomShared, Rooms, Seat};
 use crate::sessions::Sessions;
@@ -98,6 +99,8 @@ pub struct Harness {
     sessions: Arc<Sessions>,
     metrics: Arc<Metrics>,
     open: BTreeMap<String, RoomSim>,
+    /// Every room's recording so far, when rooms record.
+    recordings: BTreeMap<String, Vec<Chunk>>,
     places: Vec<Place>,
     pipes: Vec<Pipe>,
     clients: Vec<TestClient>,
@@ -126,6 +129,7 @@ impl Harness {
             sessions,
             metrics,
             open: BTreeMap::new(),
+            recordings: BTreeMap::new(),
             places: Vec::new(),
             pipes: Vec::new(),
             clients: Vec::new(),
@@ -170,6 +174,25 @@ impl Harness {
     /// Client `c`'s connection.
     pub fn pipe_mut(&mut self, c: ClientId) -> &mut Pipe {
         &mut self.pipes[c]
+    }
+
+    /// Rooms opened from now on record their matches, in segments of about
+    /// `segment_bytes` (see [`Harness::recording`]).
+    pub fn record(&mut self, segment_bytes: u64) {
+        self.room_rules.record_segment_bytes = Some(segment_bytes);
+    }
+
+    /// Room `name`'s recording so far, one file's bytes per segment, as the writer would
+    /// have written them.
+    pub fn recording(&self, name: &str) -> Vec<Vec<u8>> {
+        let mut files: Vec<Vec<u8>> = Vec::new();
+        for chunk in self.recordings.get(name).into_iter().flatten() {
+            match files.last_mut() {
+                Some(file) if !chunk.new_segment => file.extend_from_slice(&chunk.bytes),
+                _ => files.push(chunk.bytes.clone()),
+            }
+        }
+        files
     }
 
     /// The room client `c`'s connection is in (or on its way into).
@@ -512,6 +535,9 @@ impl Harness {
                 now,
             };
             room.core.handle_tick(now, wall_ms, &mut pipes);
+            if let Some(chunk) = room.core.take_recording() {
+                self.recordings.entry(name.clone()).or_default().push(chunk);
+            }
             carry_out(
                 room,
                 &mut self.places,
