@@ -43,11 +43,30 @@ fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
-/// A real server with `config`, and a proxy that treats its frames by `tamper`.
-async fn behind_proxy(config: Config, tamper: Tamper) -> (RealServer, Proxy) {
+/// Runs the swarm `swarm` makes of a URL against a real server with `config`.
+async fn against(config: Config, swarm: impl FnOnce(String) -> SwarmConfig) -> Report {
+    let server = RealServer::start(config).await;
+    let report = run(swarm(server.url()))
+        .await
+        .expect("a usable configuration");
+    server.stop().await;
+    report
+}
+
+/// Runs the swarm `swarm` makes of a URL through a proxy that treats the frames of a real
+/// server with `config` by `tamper`; returns the report, and the proxy for what it saw.
+async fn through_proxy(
+    config: Config,
+    tamper: Tamper,
+    swarm: impl FnOnce(String) -> SwarmConfig,
+) -> (Report, Proxy) {
     let server = RealServer::start(config).await;
     let proxy = Proxy::start(server.addr(), tamper).await;
-    (server, proxy)
+    let report = run(swarm(proxy.url()))
+        .await
+        .expect("a usable configuration");
+    server.stop().await;
+    (report, proxy)
 }
 
 /// A keyframe for everyone every 30 snapshots, half a second: a spoiled delta's
@@ -61,11 +80,7 @@ fn keyframes_twice_a_second() -> Config {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_well_behaved_server_gets_a_clean_report() {
-    let server = RealServer::start(test_config()).await;
-    let r: Report = run(config(server.url(), 6))
-        .await
-        .expect("a usable configuration");
-    server.stop().await;
+    let r = against(test_config(), |url| config(url, 6)).await;
     assert!(r.passed(), "{r}");
     assert_eq!((r.bots, r.connected, r.failed_to_connect), (6, 6, 0), "{r}");
     assert_eq!((r.errors, r.disconnects), (0, 0), "{r}");
@@ -116,18 +131,15 @@ async fn a_well_behaved_server_gets_a_clean_report() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_delta_with_a_wrong_state_hash_is_a_mismatch_and_fails_the_run() {
-    let (server, proxy) = behind_proxy(
+    let (r, proxy) = through_proxy(
         keyframes_twice_a_second(),
         Tamper {
             spoil: Some(Spoil::WrongHash { nth: 10 }),
             ..Tamper::default()
         },
+        |url| config(url, 1),
     )
     .await;
-    let r = run(config(proxy.url(), 1))
-        .await
-        .expect("a usable configuration");
-    server.stop().await;
     let seen = proxy.seen();
     let spoiled = seen.spoiled_ticks.lock().expect("ticks").clone();
     let [tick] = spoiled[..] else {
@@ -161,18 +173,15 @@ async fn a_delta_with_a_wrong_state_hash_is_a_mismatch_and_fails_the_run() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_delta_against_a_base_the_bot_lacks_is_a_missing_base_not_an_error() {
-    let (server, proxy) = behind_proxy(
+    let (r, proxy) = through_proxy(
         keyframes_twice_a_second(),
         Tamper {
             spoil: Some(Spoil::Lose { nth: 10 }),
             ..Tamper::default()
         },
+        |url| config(url, 2),
     )
     .await;
-    let r = run(config(proxy.url(), 2))
-        .await
-        .expect("a usable configuration");
-    server.stop().await;
     let seen = proxy.seen();
     assert_eq!(seen.spoiled_ticks.lock().expect("ticks").len(), 2, "{r}");
     assert!(r.passed(), "{r}");
@@ -201,19 +210,16 @@ async fn a_delta_against_a_base_the_bot_lacks_is_a_missing_base_not_an_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn junk_and_early_closes_are_counted() {
-    let (server, proxy) = behind_proxy(
+    let (r, _) = through_proxy(
         test_config(),
         Tamper {
             junk_after_joined: true,
             close_after_joined: Some(ms(300)),
             ..Tamper::default()
         },
+        |url| config(url, 4),
     )
     .await;
-    let r = run(config(proxy.url(), 4))
-        .await
-        .expect("a usable configuration");
-    server.stop().await;
     assert!(!r.passed(), "{r}");
     assert_eq!(r.connected, 4, "{r}");
     assert_eq!(r.disconnects, 4, "{r}");
@@ -227,15 +233,14 @@ async fn junk_and_early_closes_are_counted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_join_is_a_failed_connect() {
-    let server = RealServer::start(Config {
-        max_rooms: 0,
-        ..test_config()
-    })
+    let r = against(
+        Config {
+            max_rooms: 0,
+            ..test_config()
+        },
+        |url| config(url, 3),
+    )
     .await;
-    let r = run(config(server.url(), 3))
-        .await
-        .expect("a usable configuration");
-    server.stop().await;
     assert!(!r.passed(), "{r}");
     assert_eq!((r.connected, r.failed_to_connect), (0, 3), "{r}");
     assert_eq!(r.errors_by_kind.get("connect"), Some(&3), "{r}");
@@ -344,11 +349,7 @@ fn acks_held_back() -> Tamper {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_bot_resumes_with_its_newest_token_and_resends_what_was_not_acked() {
-    let (server, proxy) = behind_proxy(test_config(), acks_held_back()).await;
-    let r = run(chaos(proxy.url(), 6))
-        .await
-        .expect("a usable configuration");
-    server.stop().await;
+    let (r, proxy) = through_proxy(test_config(), acks_held_back(), |url| chaos(url, 6)).await;
     let seen = proxy.seen();
     let chaos = r.chaos.as_ref().expect("a chaos report");
     assert!(r.passed(), "{r}");
@@ -392,11 +393,7 @@ async fn a_refused_resume_falls_back_to_hello_and_join() {
         resume_grace_ms: 0,
         ..test_config()
     };
-    let (server, proxy) = behind_proxy(no_grace, acks_held_back()).await;
-    let r = run(chaos(proxy.url(), 6))
-        .await
-        .expect("a usable configuration");
-    server.stop().await;
+    let (r, proxy) = through_proxy(no_grace, acks_held_back(), |url| chaos(url, 6)).await;
     let seen = proxy.seen();
     let chaos = r.chaos.as_ref().expect("a chaos report");
     // A refusal is no error: the bot is back, as a new player.
@@ -444,11 +441,7 @@ fn chat_server() -> Config {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chats_are_acked_and_come_back_in_order() {
-    let server = RealServer::start(chat_server()).await;
-    let r = run(chatty(server.url(), 4))
-        .await
-        .expect("a usable configuration");
-    server.stop().await;
+    let r = against(chat_server(), |url| chatty(url, 4)).await;
     let chat = r.chat.as_ref().expect("a chat report");
     assert!(r.passed(), "{r}");
     assert_eq!(chat.rate, 10.0);
@@ -477,11 +470,7 @@ async fn refused_chats_are_counted_by_reason() {
         chat_burst: 1,
         ..test_config()
     };
-    let (server, proxy) = behind_proxy(strict, Tamper::default()).await;
-    let r = run(chatty(proxy.url(), 4))
-        .await
-        .expect("a usable configuration");
-    server.stop().await;
+    let (r, proxy) = through_proxy(strict, Tamper::default(), |url| chatty(url, 4)).await;
     let chat = r.chat.as_ref().expect("a chat report");
     assert!(r.passed(), "refusals are answers, not failures: {r}");
     let refused = chat.refused.get("rate_limited").copied().unwrap_or(0);
@@ -499,19 +488,16 @@ async fn refused_chats_are_counted_by_reason() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chats_missing_or_out_of_order_fail_the_run() {
-    let (server, proxy) = behind_proxy(
+    let (r, proxy) = through_proxy(
         chat_server(),
         Tamper {
             skip_own_chat_every: Some(3),
             swap_own_chat: true,
             ..Tamper::default()
         },
+        |url| chatty(url, 4),
     )
     .await;
-    let r = run(chatty(proxy.url(), 4))
-        .await
-        .expect("a usable configuration");
-    server.stop().await;
     let seen = proxy.seen();
     let chat = r.chat.as_ref().expect("a chat report");
     assert!(!r.passed(), "{r}");
@@ -532,27 +518,24 @@ async fn chats_missing_or_out_of_order_fail_the_run() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_chat_message_cut_off_by_a_drop_comes_back_in_the_history_after_resumed() {
-    let (server, proxy) = behind_proxy(
+    let (r, proxy) = through_proxy(
         chat_server(),
         Tamper {
             hold_chat: Some(ms(150)),
             ..Tamper::default()
         },
+        |url| SwarmConfig {
+            chaos: 3.0,
+            reconnect: ReconnectPolicy {
+                base: ms(20),
+                cap: ms(40),
+                max_attempts: 3,
+            },
+            duration: ms(2500),
+            ..chatty(url, 4)
+        },
     )
     .await;
-    let r = run(SwarmConfig {
-        chaos: 3.0,
-        reconnect: ReconnectPolicy {
-            base: ms(20),
-            cap: ms(40),
-            max_attempts: 3,
-        },
-        duration: ms(2500),
-        ..chatty(proxy.url(), 4)
-    })
-    .await
-    .expect("a usable configuration");
-    server.stop().await;
     let chaos = r.chaos.as_ref().expect("a chaos report");
     let chat = r.chat.as_ref().expect("a chat report");
     assert!(chaos.resumes >= 4, "{r}");
@@ -569,23 +552,17 @@ async fn a_chat_message_cut_off_by_a_drop_comes_back_in_the_history_after_resume
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_bot_presents_its_own_token() {
-    let (server, proxy) = behind_proxy(
-        Config {
-            auth_secret: Some("s3cret".into()),
-            ..test_config()
-        },
-        Tamper::default(),
-    )
-    .await;
+    let server = Config {
+        auth_secret: Some("s3cret".into()),
+        ..test_config()
+    };
     // A URL with a query of its own gets the token after `&`.
-    let r = run(SwarmConfig {
+    let (r, proxy) = through_proxy(server, Tamper::default(), |url| SwarmConfig {
         auth_secret: Some("s3cret".into()),
         misbehave: 0.25,
-        ..config(format!("{}/?lobby=1", proxy.url()), 4)
+        ..config(format!("{url}/?lobby=1"), 4)
     })
-    .await
-    .expect("a usable configuration");
-    server.stop().await;
+    .await;
     // The server took every token: everyone is in.
     assert!(r.passed(), "{r}");
     assert_eq!(r.connected, 3, "{r}");
@@ -606,26 +583,24 @@ async fn each_bot_presents_its_own_token() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_with_the_wrong_secret_is_refused() {
-    let server = RealServer::start(Config {
-        auth_secret: Some("s3cret".into()),
-        ..test_config()
-    })
+    let r = against(
+        Config {
+            auth_secret: Some("s3cret".into()),
+            ..test_config()
+        },
+        |url| SwarmConfig {
+            auth_secret: Some("guess".into()),
+            ..config(url, 2)
+        },
+    )
     .await;
-    let r = run(SwarmConfig {
-        auth_secret: Some("guess".into()),
-        ..config(server.url(), 2)
-    })
-    .await
-    .expect("a usable configuration");
-    server.stop().await;
     assert_eq!((r.connected, r.failed_to_connect), (0, 2), "{r}");
     assert!(r.problems[0].contains("401"), "{r}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn misbehaving_bots_are_answered_and_kept_out_of_the_honest_figures() {
-    let server = RealServer::start(test_config()).await;
-    let r = run(SwarmConfig {
+    let r = against(test_config(), |url| SwarmConfig {
         misbehave: 0.5,
         reconnect: ReconnectPolicy {
             base: ms(20),
@@ -633,11 +608,9 @@ async fn misbehaving_bots_are_answered_and_kept_out_of_the_honest_figures() {
             max_attempts: 5,
         },
         duration: ms(3000),
-        ..config(server.url(), 8)
+        ..config(url, 8)
     })
-    .await
-    .expect("a usable configuration");
-    server.stop().await;
+    .await;
 
     // The honest half saw a clean server and only their own traffic.
     assert!(r.passed(), "{r}");

@@ -42,6 +42,9 @@ use line::{Held, Line};
 
 type Ws = WebSocketStream<TcpStream>;
 
+/// What reading one side gives: a message, an error, or the end.
+type Frame = Option<Result<Message, tungstenite::Error>>;
+
 /// A running proxy in front of one server.
 pub struct Proxy {
     addr: SocketAddr,
@@ -146,6 +149,17 @@ enum Side {
     Done,
 }
 
+impl Side {
+    /// The side's stream ended: done after a close frame, else `lost` (abruptly).
+    fn end(&mut self, lost: Lost) -> Option<Lost> {
+        if *self == Side::Open {
+            return Some(lost);
+        }
+        *self = Side::Done;
+        None
+    }
+}
+
 /// Which side ended abruptly.
 #[derive(Debug, Clone, Copy)]
 enum Lost {
@@ -203,11 +217,7 @@ impl Relay {
     }
 
     /// What the bot sent, or its end.
-    async fn handle_bot(
-        &mut self,
-        frame: Option<Result<Message, tungstenite::Error>>,
-        seen: &Seen,
-    ) -> Option<Lost> {
+    async fn handle_bot(&mut self, frame: Frame, seen: &Seen) -> Option<Lost> {
         match frame {
             Some(Ok(Message::Close(close))) => {
                 // Tungstenite answers it; the server is told.
@@ -223,21 +233,13 @@ impl Relay {
                 None
             }
             Some(Ok(_)) => None,
-            Some(Err(_)) | None if self.bot_side == Side::Open => Some(Lost::Bot),
-            Some(Err(_)) | None => {
-                self.bot_side = Side::Done;
-                None
-            }
+            Some(Err(_)) | None => self.bot_side.end(Lost::Bot),
         }
     }
 
     /// What the server sent, or its end. Frames for the bot go through the line's policy
     /// into `held`, and out in [`Relay::deliver`].
-    async fn handle_server(
-        &mut self,
-        frame: Option<Result<Message, tungstenite::Error>>,
-        seen: &Seen,
-    ) -> Option<Lost> {
+    async fn handle_server(&mut self, frame: Frame, seen: &Seen) -> Option<Lost> {
         match frame {
             Some(Ok(Message::Close(close))) => {
                 self.server_side = Side::Closing;
@@ -254,11 +256,7 @@ impl Relay {
                 None
             }
             Some(Ok(_)) => None,
-            Some(Err(_)) | None if self.server_side == Side::Open => Some(Lost::Server),
-            Some(Err(_)) | None => {
-                self.server_side = Side::Done;
-                None
-            }
+            Some(Err(_)) | None => self.server_side.end(Lost::Server),
         }
     }
 
