@@ -7,20 +7,14 @@
 //! misbehaving bots, whose hostility the real server must answer without the honest bots
 //! seeing any of it. Every run's snapshots must rebuild the server's state in every bot.
 
-use std::net::SocketAddr;
+mod real_server;
+
 use std::time::Duration;
 
 use clap::Parser as _;
 use tickwire_bot::{ReconnectPolicy, Report, SwarmConfig, run};
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
-/// A real server on a free port, shut down by [`Server::stop`].
-struct Server {
-    addr: SocketAddr,
-    shutdown: CancellationToken,
-    task: JoinHandle<anyhow::Result<()>>,
-}
+use real_server::{RealServer, test_config};
 
 /// The server's own flags, to configure it as its command line would.
 #[derive(Debug, clap::Parser)]
@@ -29,37 +23,10 @@ struct ServerFlags {
     config: tickwire_server::Config,
 }
 
-impl Server {
-    async fn start() -> anyhow::Result<Self> {
-        Self::start_with(tickwire_server::Config::default()).await
-    }
-
-    /// A server configured by `flags`, as on its command line.
-    async fn start_with_flags(flags: &[&str]) -> anyhow::Result<Self> {
-        let args = std::iter::once("tickwire-server").chain(flags.iter().copied());
-        Self::start_with(ServerFlags::try_parse_from(args)?.config).await
-    }
-
-    async fn start_with(config: tickwire_server::Config) -> anyhow::Result<Self> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let shutdown = CancellationToken::new();
-        let task = tokio::spawn(tickwire_server::run(listener, config, shutdown.clone()));
-        Ok(Self {
-            addr,
-            shutdown,
-            task,
-        })
-    }
-
-    fn url(&self) -> String {
-        format!("ws://{}", self.addr)
-    }
-
-    async fn stop(self) -> anyhow::Result<()> {
-        self.shutdown.cancel();
-        self.task.await?
-    }
+/// A server configured by `flags`, as on its command line.
+async fn start_with_flags(flags: &[&str]) -> anyhow::Result<RealServer> {
+    let args = std::iter::once("tickwire-server").chain(flags.iter().copied());
+    Ok(RealServer::start(ServerFlags::try_parse_from(args)?.config).await)
 }
 
 /// Every honest bot connected, saw no error and got its snapshots at about 60 Hz, each
@@ -100,7 +67,7 @@ fn assert_honest_bots_played_cleanly(report: &Report, bots: usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_bots_in_two_rooms_play_cleanly_at_sixty_hertz() -> anyhow::Result<()> {
-    let server = Server::start().await?;
+    let server = RealServer::start(test_config()).await;
     let report = run(SwarmConfig {
         url: server.url(),
         bots: 20,
@@ -113,7 +80,7 @@ async fn twenty_bots_in_two_rooms_play_cleanly_at_sixty_hertz() -> anyhow::Resul
         ..SwarmConfig::default()
     })
     .await?;
-    server.stop().await?;
+    server.stop().await;
 
     assert_honest_bots_played_cleanly(&report, 20);
     // Everyone sees everyone: ten in each room.
@@ -137,7 +104,7 @@ async fn twenty_bots_in_two_rooms_play_cleanly_at_sixty_hertz() -> anyhow::Resul
 /// come into view and leave it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn under_a_view_radius_bots_hold_only_their_neighbours() -> anyhow::Result<()> {
-    let server = Server::start_with_flags(&["--view-radius", "300"]).await?;
+    let server = start_with_flags(&["--view-radius", "300"]).await?;
     let report = run(SwarmConfig {
         url: server.url(),
         bots: 20,
@@ -146,7 +113,7 @@ async fn under_a_view_radius_bots_hold_only_their_neighbours() -> anyhow::Result
         ..SwarmConfig::default()
     })
     .await?;
-    server.stop().await?;
+    server.stop().await;
 
     assert_honest_bots_played_cleanly(&report, 20);
     // Spawned at random in a 2000-unit square, a bot has one or two others within 300
@@ -158,7 +125,7 @@ async fn under_a_view_radius_bots_hold_only_their_neighbours() -> anyhow::Result
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_chaos_bots_drop_resume_their_seats_and_lose_no_input() -> anyhow::Result<()> {
-    let server = Server::start().await?;
+    let server = RealServer::start(test_config()).await;
     let report = run(SwarmConfig {
         url: server.url(),
         bots: 10,
@@ -173,7 +140,7 @@ async fn with_chaos_bots_drop_resume_their_seats_and_lose_no_input() -> anyhow::
         ..SwarmConfig::default()
     })
     .await?;
-    server.stop().await?;
+    server.stop().await;
 
     let chaos = report.chaos.as_ref().expect("a chaos report");
     assert!(chaos.drops >= 10, "{report}");
@@ -201,7 +168,7 @@ fn assert_every_drop_resumed_losing_nothing(report: &Report) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chatting_bots_get_every_message_back_in_order() -> anyhow::Result<()> {
-    let server = Server::start().await?;
+    let server = RealServer::start(test_config()).await;
     let report = run(SwarmConfig {
         url: server.url(),
         bots: 10,
@@ -212,7 +179,7 @@ async fn chatting_bots_get_every_message_back_in_order() -> anyhow::Result<()> {
         ..SwarmConfig::default()
     })
     .await?;
-    server.stop().await?;
+    server.stop().await;
 
     assert_honest_bots_played_cleanly(&report, 10);
     let chat = report.chat.as_ref().expect("a chat report");
@@ -233,7 +200,7 @@ async fn chatting_bots_get_every_message_back_in_order() -> anyhow::Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chat_and_inputs_survive_chaos() -> anyhow::Result<()> {
-    let server = Server::start().await?;
+    let server = RealServer::start(test_config()).await;
     let report = run(SwarmConfig {
         url: server.url(),
         bots: 10,
@@ -249,7 +216,7 @@ async fn chat_and_inputs_survive_chaos() -> anyhow::Result<()> {
         ..SwarmConfig::default()
     })
     .await?;
-    server.stop().await?;
+    server.stop().await;
 
     assert_honest_bots_played_cleanly(&report, 10);
     assert_every_drop_resumed_losing_nothing(&report);
@@ -263,7 +230,7 @@ async fn chat_and_inputs_survive_chaos() -> anyhow::Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bots_with_tokens_get_into_a_server_that_demands_them() -> anyhow::Result<()> {
-    let server = Server::start_with_flags(&["--auth-secret", "s3cret"]).await?;
+    let server = start_with_flags(&["--auth-secret", "s3cret"]).await?;
     let swarm = |auth_secret: Option<&str>| SwarmConfig {
         url: server.url(),
         bots: 6,
@@ -275,7 +242,7 @@ async fn bots_with_tokens_get_into_a_server_that_demands_them() -> anyhow::Resul
     let with_token = run(swarm(Some("s3cret"))).await?;
     let without = run(swarm(None)).await?;
     let wrong = run(swarm(Some("guess"))).await?;
-    server.stop().await?;
+    server.stop().await;
 
     assert_honest_bots_played_cleanly(&with_token, 6);
     for refused in [&without, &wrong] {
@@ -290,7 +257,7 @@ async fn bots_with_tokens_get_into_a_server_that_demands_them() -> anyhow::Resul
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn misbehaving_bots_get_answers_and_the_honest_ones_see_none_of_it() -> anyhow::Result<()> {
-    let server = Server::start().await?;
+    let server = RealServer::start(test_config()).await;
     let report = run(SwarmConfig {
         url: server.url(),
         bots: 12,
@@ -305,7 +272,7 @@ async fn misbehaving_bots_get_answers_and_the_honest_ones_see_none_of_it() -> an
         ..SwarmConfig::default()
     })
     .await?;
-    server.stop().await?;
+    server.stop().await;
 
     assert_honest_bots_played_cleanly(&report, 8);
     // An honest bot sends 60 inputs of about 24 bytes and 2 pings a second.
