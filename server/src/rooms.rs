@@ -449,6 +449,161 @@ impl Registry {
 mod tests {
     use super::*;
 
+    fn rooms(max_room_players: usize) -> Rooms {
+        Rooms::new(RoomLimits {
+            max_rooms: 16,
+            max_room_players,
+        })
+    }
+
+    fn reserve(rooms: &Rooms, request: Request<'_>, user: &str) -> Result<Reserved, JoinRefused> {
+        rooms.reserve(request, user, &Identity::default())
+    }
+
+    /// A seat in the room called `name` (opened if new), held until the result is dropped.
+    fn sit(rooms: &Rooms, name: &str, user: &str) -> Reserved {
+        let request = Request::Join {
+            room: Some(name),
+            key: None,
+        };
+        reserve(rooms, request, user).unwrap_or_else(|refused| panic!("{name}: {refused}"))
+    }
+
+    fn quick_join(rooms: &Rooms, user: &str) -> Result<Reserved, JoinRefused> {
+        let request = Request::Join {
+            room: None,
+            key: None,
+        };
+        reserve(rooms, request, user)
+    }
+
+    fn name(reserved: &Reserved) -> &str {
+        &reserved.room.shared.name
+    }
+
+    /// A new private room with no key, of the server's size.
+    fn create_private(room: &str) -> Request<'_> {
+        Request::Create {
+            room,
+            private: true,
+            key: None,
+            capacity: None,
+        }
+    }
+
+    #[test]
+    fn quick_join_takes_the_fullest_public_room_with_a_free_seat_and_never_a_private_one() {
+        let rooms = rooms(3);
+        let den = create_private("den");
+        let invited = Identity {
+            rooms: vec!["den".into()],
+            ..Identity::default()
+        };
+        let into_den = Request::Join {
+            room: Some("den"),
+            key: None,
+        };
+        // den: 2 of 3 (the fullest, but private); b and c: 1 of 3; a: open and empty.
+        let mut held = vec![
+            reserve(&rooms, den, "u1").unwrap(),
+            rooms.reserve(into_den, "u2", &invited).unwrap(),
+            sit(&rooms, "c", "u3"),
+            sit(&rooms, "b", "u4"),
+        ];
+        drop(sit(&rooms, "a", "u5"));
+        let chosen: Vec<String> = (0..8)
+            .map(|i| {
+                let reserved = quick_join(&rooms, &format!("q{i}")).unwrap();
+                let room = name(&reserved).to_owned();
+                held.push(reserved);
+                room
+            })
+            .collect();
+        // b before c at a tie (by name), each filled before the next; a new room last.
+        assert_eq!(chosen, ["b", "b", "c", "c", "a", "a", "a", "quick-1"]);
+    }
+
+    #[test]
+    fn quick_join_opens_a_room_of_its_own_when_every_public_room_is_full() {
+        let rooms = rooms(1);
+        let _a = sit(&rooms, "a", "u1");
+        let quick = quick_join(&rooms, "u2").unwrap();
+        assert_eq!(name(&quick), "quick-1");
+        assert!(quick.opened.is_some(), "for the caller to start");
+        assert_eq!(name(&quick_join(&rooms, "u3").unwrap()), "quick-2");
+    }
+
+    /// Fails today: quick-join names its rooms `quick-N` by a counter of its own, and
+    /// `Registry::open` inserts without asking whether the name is taken, so a room a
+    /// client created (or joined by name) as `quick-1` is replaced in the registry by the
+    /// next room quick-join opens: the registry forgets it while it runs, and whoever asks
+    /// for `quick-1` from then on gets the other room.
+    #[test]
+    #[ignore = "known bug: quick-join opens `quick-N` over a room that already has the name"]
+    fn quick_join_never_opens_a_room_over_one_that_has_its_name() {
+        let rooms = rooms(4);
+        let _den = reserve(&rooms, create_private("quick-1"), "owner").unwrap();
+        let quick = quick_join(&rooms, "player").unwrap();
+        assert_ne!(name(&quick), "quick-1", "a room under a name of its own");
+        assert_eq!(rooms.list().len(), 2, "both rooms: {:?}", rooms.list());
+    }
+
+    #[test]
+    fn a_full_room_refuses_a_seat_until_a_reservation_is_given_back() {
+        let rooms = rooms(2);
+        let first = sit(&rooms, "r", "u1");
+        let _second = sit(&rooms, "r", "u2");
+        let join = Request::Join {
+            room: Some("r"),
+            key: None,
+        };
+        assert_eq!(
+            reserve(&rooms, join, "u3").err(),
+            Some(JoinRefused::Full("r".into()))
+        );
+        drop(first);
+        let third = reserve(&rooms, join, "u3").expect("the dropped seat is free again");
+        // A filled seat is the room's to give back, when its player leaves.
+        third.seat.fill();
+        assert!(reserve(&rooms, join, "u4").is_err());
+        rooms.get("r").unwrap().shared.release_seat();
+        assert!(reserve(&rooms, join, "u4").is_ok());
+    }
+
+    #[test]
+    fn a_seated_user_may_take_its_seat_over_in_a_full_room() {
+        let rooms = rooms(1);
+        let seated = sit(&rooms, "r", "alice");
+        seated.seat.fill();
+        let shared = Arc::clone(&rooms.get("r").unwrap().shared);
+        shared.user_seated("alice");
+        let join = Request::Join {
+            room: Some("r"),
+            key: None,
+        };
+        assert!(matches!(
+            reserve(&rooms, join, "bob"),
+            Err(JoinRefused::Full(_))
+        ));
+        assert!(reserve(&rooms, join, "alice").is_ok(), "her own seat");
+        shared.user_left("alice");
+        assert!(matches!(
+            reserve(&rooms, join, "alice"),
+            Err(JoinRefused::Full(_))
+        ));
+    }
+
+    #[test]
+    fn a_room_closes_only_with_no_seat_taken_and_its_name_opens_a_new_one() {
+        let rooms = rooms(4);
+        let held = sit(&rooms, "r", "u1");
+        assert!(!rooms.close_if_empty("r"), "a reservation holds it open");
+        drop(held);
+        assert!(rooms.close_if_empty("r"));
+        assert!(rooms.list().is_empty());
+        assert!(sit(&rooms, "r", "u1").opened.is_some(), "a new room");
+    }
+
     #[test]
     fn room_names_follow_the_rule() {
         for ok in ["a", "lobby-1", "A.b_c", &"x".repeat(32)] {

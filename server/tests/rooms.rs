@@ -1,74 +1,109 @@
-//! Rooms end to end over real sockets: joining, seeing each other move, quick-join.
+//! Rooms on the in-memory harness, as players meet them: a move seen alike by both players
+//! and a goodbye that is a leave at once, quick-join filling rooms to their cap, the lobby's
+//! ping, the room limit given back when an empty room closes, private rooms (by key and by
+//! a token naming them) and their precise refusals, and room chat with its refusals and
+//! history.
+//!
+//! This is the lobby's, the registry's and the room's logic, so it runs on [`Harness`]:
+//! virtual time, no sockets, every run the same. The same play over real sockets, once, is
+//! the smoke test in `end_to_end.rs`; the registry's own rules (quick-join's choice,
+//! capacity, seats) are unit tests beside it, in `src/rooms.rs`.
 
-mod common;
+use std::time::Duration;
 
-use common::{Client, TestServer, input};
 use tickwire_server::Config;
+use tickwire_server::identity::Identity;
+use tickwire_server::rooms::RoomSummary;
+use tickwire_server::testing::{ClientId, Ending, Harness};
+use tickwire_server::transport::Frame;
 use tickwire_shared::*;
 
-#[tokio::test]
-async fn two_players_in_one_room_both_see_one_move() {
-    let server = TestServer::start(Config::default()).await;
-    let (mut ana, joined) = Client::joined(&server, "ana", Some("arena")).await;
-    assert_eq!(joined.room, "arena");
-    assert!(joined.players.is_empty());
-    let (mut bo, joined) = Client::joined(&server, "bo", Some("arena")).await;
-    assert_eq!(
-        joined.players,
-        vec![PlayerInfo {
-            id: ana.id,
-            name: "ana".into()
-        }]
-    );
-    let arrived = ana
-        .recv_where(|m| matches!(m, ServerMsg::PlayerJoined(_)))
-        .await;
-    assert_eq!(
-        arrived,
-        ServerMsg::PlayerJoined(PlayerJoined {
-            id: bo.id,
-            name: "bo".into()
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+fn join(room: Option<&str>, key: Option<&str>) -> ClientMsg {
+    ClientMsg::Join(Join {
+        room: room.map(Into::into),
+        key: key.map(Into::into),
+    })
+}
+
+fn create(room: &str, private: bool, key: Option<&str>, capacity: Option<u32>) -> ClientMsg {
+    ClientMsg::Create(Create {
+        room: room.into(),
+        private,
+        key: key.map(Into::into),
+        capacity,
+    })
+}
+
+/// The error code of a refusal (`None` for any other answer).
+fn code(answer: &ServerMsg) -> Option<ErrorCode> {
+    match answer {
+        ServerMsg::Error(e) => Some(e.code),
+        _ => None,
+    }
+}
+
+/// Client `c` asks with `msg`; the error code of the refusal (`None` for any other answer).
+fn ask_code(h: &mut Harness, c: ClientId, msg: ClientMsg) -> Option<ErrorCode> {
+    code(&h.ask(c, msg))
+}
+
+/// The room a `Joined` answer names (`None` for any other answer).
+fn joined(answer: &ServerMsg) -> Option<&str> {
+    match answer {
+        ServerMsg::Joined(j) => Some(&j.room),
+        _ => None,
+    }
+}
+
+fn user(name: &str, rooms: &[&str]) -> Identity {
+    Identity {
+        user_id: Some(name.into()),
+        name: Some(name.into()),
+        rooms: rooms.iter().map(|r| r.to_string()).collect(),
+    }
+}
+
+#[test]
+fn a_move_is_seen_alike_by_both_players_and_a_goodbye_is_a_leave_at_once() {
+    let mut h = Harness::new(Config::default());
+    let ana = h.join("ana", Some("arena"));
+    let bo = h.join("bo", Some("arena"));
+    let (ana_id, bo_id) = (h.client(ana).id, h.client(bo).id);
+    h.run_until(ms(100), |h| h.client(ana).replica.players().len() == 2);
+    let before = h.client(ana).replica.player(ana_id).unwrap().pos();
+
+    h.send_input(ana, 1, [1.0, 0.0]);
+    // Both see input 1 applied and ana moving right, in the same snapshot.
+    h.run_until(ms(100), |h| {
+        [ana, bo].iter().all(|&c| {
+            let seen = h.client(c).replica.player(ana_id);
+            seen.is_some_and(|p| p.last_input_seq == 1 && p.vx > 0)
         })
+    });
+    let seen = h.client(bo).replica.player(ana_id).unwrap();
+    assert!(
+        seen.pos()[0] > before[0],
+        "moved right: {before:?} -> {seen:?}"
     );
-
-    let start = ana.recv_snapshot().await;
-    let before = start.players.iter().find(|p| p.id == ana.id).unwrap().pos();
-    ana.send(input(1, [1.0, 0.0])).await;
-
-    // Both clients see ana move right, with input 1 applied, within a few ticks.
-    for client in [&mut ana, &mut bo] {
-        let mut seen = false;
-        for _ in 0..30 {
-            let snap = client.recv_snapshot().await;
-            assert_eq!(snap.players.len(), 2);
-            let p = snap.players.iter().find(|p| p.last_input_seq == 1);
-            if let Some(p) = p {
-                assert!(
-                    p.pos()[0] > before[0],
-                    "moved right: {:?} -> {:?}",
-                    before,
-                    p.pos()
-                );
-                assert!(p.vel()[0] > 0.0);
-                seen = true;
-                break;
-            }
-        }
-        assert!(seen, "the move showed within 30 snapshots");
+    assert_eq!(
+        h.client(ana).replica.players(),
+        h.client(bo).replica.players()
+    );
+    for c in [ana, bo] {
+        let ticks: Vec<u64> = h.client(c).snapshots.iter().map(|s| s.tick).collect();
+        assert!(
+            ticks.is_sorted_by(|a, b| a < b),
+            "ticks go forward: {ticks:?}"
+        );
     }
 
-    // Snapshot ticks only go forward.
-    let a = bo.recv_snapshot().await.tick;
-    let b = bo.recv_snapshot().await.tick;
-    assert!(b > a);
-
-    // A clean close ends the session at once (a lost connection would keep the seat for
-    // the resume grace).
-    let bo_id = bo.id;
-    bo.ws.close(None).await.unwrap();
-    let left = ana
-        .recv_where(|m| matches!(m, ServerMsg::PlayerLeft(_)))
-        .await;
+    // A close frame ends the session at once: the others are told, no seat is kept.
+    h.send_frame(bo, Frame::Close);
+    let left = h.expect(ana, |m| matches!(m, ServerMsg::PlayerLeft(_)));
     assert_eq!(
         left,
         ServerMsg::PlayerLeft(PlayerLeft {
@@ -76,23 +111,19 @@ async fn two_players_in_one_room_both_see_one_move() {
             name: "bo".into()
         })
     );
-    server.stop().await;
+    assert_eq!(h.client(bo).ended, Some(Ending::Answered));
+    assert_eq!(h.room("arena").unwrap().away(), 0);
+    assert_eq!(h.rooms().list()[0].players, 1);
 }
 
-#[tokio::test]
-async fn quick_join_fills_a_room_to_its_cap_then_opens_another() {
-    let config = Config {
+#[test]
+fn quick_join_fills_a_room_to_its_cap_then_opens_another() {
+    let mut h = Harness::new(Config {
         max_room_players: 3,
         ..Config::default()
-    };
-    let server = TestServer::start(config).await;
-    let mut clients = Vec::new();
-    let mut rooms = Vec::new();
-    for i in 0..7 {
-        let (c, joined) = Client::joined(&server, &format!("p{i}"), None).await;
-        clients.push(c);
-        rooms.push(joined.room);
-    }
+    });
+    let players: Vec<ClientId> = (0..7).map(|i| h.join(&format!("p{i}"), None)).collect();
+    let rooms: Vec<&str> = players.iter().map(|&c| h.room_of(c).unwrap()).collect();
     assert_eq!(
         rooms,
         [
@@ -101,118 +132,203 @@ async fn quick_join_fills_a_room_to_its_cap_then_opens_another() {
     );
 
     // A full named room refuses, and says which request it answers.
-    let mut late = Client::greeted(&server, "late").await;
-    late.send(ClientMsg::Join(Join {
-        room: Some("quick-1".into()),
-        key: None,
-    }))
-    .await;
-    let err = late.recv_error().await;
-    assert_eq!(err.code, ErrorCode::ROOM_FULL);
-    assert_eq!(err.in_reply_to, Some(1));
+    let late = h.greet("late");
+    let ServerMsg::Error(err) = h.ask(late, join(Some("quick-1"), None)) else {
+        panic!("a full room refuses")
+    };
+    assert_eq!(
+        (err.code, err.in_reply_to),
+        (ErrorCode::ROOM_FULL, Some(Join::KIND))
+    );
 
-    // A seat freed by a leave is taken by the next quick-join.
-    let mut leaver = clients.remove(1);
-    leaver.send(ClientMsg::Leave(Leave {})).await;
-    // Once the room has let the leaver go, quick-1 (2 of 3) is the fullest room with space.
-    clients[0]
-        .recv_where(|m| matches!(m, ServerMsg::PlayerLeft(_)))
-        .await;
-    late.send(ClientMsg::Join(Join {
-        room: None,
-        key: None,
-    }))
-    .await;
-    match late
-        .recv_where(|m| matches!(m, ServerMsg::Joined(_) | ServerMsg::Error(_)))
-        .await
-    {
-        ServerMsg::Joined(j) => assert_eq!(j.room, "quick-1"),
-        other => panic!("quick-join never refuses: {other:?}"),
-    }
-    server.stop().await;
+    // Once the room has let a leaver go, quick-1 (2 of 3) is the fullest room with space.
+    h.send(players[1], ClientMsg::Leave(Leave {}));
+    h.run_until(ms(100), |h| h.in_lobby(players[1]));
+    let answer = h.ask(late, join(None, None));
+    assert_eq!(joined(&answer), Some("quick-1"), "{answer:?}");
 }
 
-#[tokio::test]
-async fn pings_are_answered_at_once_with_the_room_tick() {
-    let server = TestServer::start(Config::default()).await;
-    let mut c = Client::greeted(&server, "pinger").await;
-    c.send(ClientMsg::Ping(Ping { client_time: 12.5 })).await;
+#[test]
+fn a_ping_in_the_lobby_is_answered_with_tick_0() {
+    let mut h = Harness::new(Config::default());
+    let c = h.greet("pinger");
+    h.send(c, ClientMsg::Ping(Ping { client_time: 12.5 }));
+    h.step();
     assert_eq!(
-        c.recv().await,
-        ServerMsg::Pong(Pong {
+        h.client_mut(c).take_all(),
+        [ServerMsg::Pong(Pong {
             client_time: 12.5,
             server_tick: 0
-        })
+        })]
     );
-    c.send(ClientMsg::Join(Join {
-        room: None,
-        key: None,
-    }))
-    .await;
-    let snap = c.recv_snapshot().await;
-    c.send(ClientMsg::Ping(Ping { client_time: 99.0 })).await;
-    let pong = c.recv_where(|m| matches!(m, ServerMsg::Pong(_))).await;
-    let ServerMsg::Pong(pong) = pong else {
-        unreachable!()
-    };
-    assert_eq!(pong.client_time, 99.0);
-    assert!(pong.server_tick >= snap.tick);
-    server.stop().await;
 }
 
-#[tokio::test]
-async fn shutdown_closes_every_socket_with_going_away() {
-    let server = TestServer::start(Config::default()).await;
-    let (mut a, _) = Client::joined(&server, "a", Some("r")).await;
-    let mut b = Client::greeted(&server, "b").await;
-    server.shutdown.cancel();
-    assert_eq!(a.recv_close().await.0, 1001);
-    assert_eq!(b.recv_close().await.0, 1001);
-    server.stop().await;
-}
-
-#[tokio::test]
-async fn an_empty_room_closes_after_its_idle_time() {
-    // One room at most, so whether the first has closed shows in whether a second opens.
-    let config = Config {
+#[test]
+fn an_empty_room_gives_its_place_under_the_room_limit_back_when_it_closes() {
+    let mut h = Harness::new(Config {
         max_rooms: 1,
         room_idle_secs: 1,
         ..Config::default()
-    };
-    let server = TestServer::start(config).await;
-    let (mut c, _) = Client::joined(&server, "wanderer", Some("first")).await;
-    c.send(ClientMsg::Leave(Leave {})).await;
-    c.send(ClientMsg::Join(Join {
-        room: Some("second".into()),
-        key: None,
-    }))
-    .await;
-    assert_eq!(c.recv_error().await.code, ErrorCode::UNAVAILABLE);
+    });
+    let c = h.join("wanderer", Some("first"));
+    h.send(c, ClientMsg::Leave(Leave {}));
+    h.run_until(ms(100), |h| h.in_lobby(c));
+    let refused = h.ask(c, join(Some("second"), None));
+    assert_eq!(code(&refused), Some(ErrorCode::UNAVAILABLE), "{refused:?}");
 
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
-    loop {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the empty room never closed"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        c.send(ClientMsg::Join(Join {
-            room: Some("second".into()),
-            key: None,
-        }))
-        .await;
-        match c
-            .recv_where(|m| matches!(m, ServerMsg::Joined(_) | ServerMsg::Error(_)))
-            .await
-        {
-            ServerMsg::Joined(j) => {
-                assert_eq!(j.room, "second");
-                break;
-            }
-            ServerMsg::Error(e) => assert_eq!(e.code, ErrorCode::UNAVAILABLE),
-            _ => unreachable!(),
-        }
+    h.run_until(ms(1_100), |h| h.room("first").is_none());
+    assert!(h.rooms().list().is_empty());
+    let answer = h.ask(c, join(Some("second"), None));
+    assert_eq!(joined(&answer), Some("second"), "{answer:?}");
+}
+
+#[test]
+fn private_rooms_answer_with_precise_codes_and_the_connection_stays_usable() {
+    let mut h = Harness::new(Config::default());
+    let owner = h.greet("owner");
+    let answer = h.ask(owner, create("den", true, Some("sesame"), Some(2)));
+    assert_eq!(joined(&answer), Some("den"), "{answer:?}");
+
+    let guest = h.greet("guest");
+    assert_eq!(
+        ask_code(&mut h, guest, join(Some("den"), None)),
+        Some(ErrorCode::ACCESS_DENIED)
+    );
+    assert_eq!(
+        ask_code(&mut h, guest, join(Some("den"), Some("wrong"))),
+        Some(ErrorCode::ACCESS_DENIED)
+    );
+    assert_eq!(
+        ask_code(&mut h, guest, join(Some("nowhere"), Some("sesame"))),
+        Some(ErrorCode::NOT_FOUND),
+        "a key says a private room was meant: none is opened"
+    );
+    let other = h.greet("other");
+    assert_eq!(
+        ask_code(&mut h, other, create("den", false, None, None)),
+        Some(ErrorCode::ROOM_EXISTS)
+    );
+    assert_eq!(
+        ask_code(&mut h, other, create("big", false, None, Some(100_000))),
+        Some(ErrorCode::INVALID_VALUE)
+    );
+    // Quick-join never lands in a private room.
+    let quick = h.ask(other, join(None, None));
+    assert!(
+        joined(&quick).is_some_and(|room| room != "den"),
+        "{quick:?}"
+    );
+
+    // The right key works; the room's capacity of 2 is then full.
+    let ok = h.ask(guest, join(Some("den"), Some("sesame")));
+    assert_eq!(joined(&ok), Some("den"), "{ok:?}");
+    let third = h.greet("third");
+    let full = h.ask(third, join(Some("den"), Some("sesame")));
+    assert_eq!(code(&full), Some(ErrorCode::ROOM_FULL), "{full:?}");
+    // After all those refusals the connection still works.
+    let open = h.ask(third, join(Some("open"), None));
+    assert_eq!(joined(&open), Some("open"), "{open:?}");
+    let den = RoomSummary {
+        id: "den".into(),
+        players: 2,
+        capacity: 2,
+        private: true,
+    };
+    assert!(h.rooms().list().contains(&den), "{:?}", h.rooms().list());
+}
+
+#[test]
+fn a_token_naming_a_private_room_admits_without_a_key() {
+    let mut h = Harness::new(Config::default());
+    let owner = h.greet_as(user("owner", &[]), "owner");
+    let answer = h.ask(owner, create("vip", true, None, None));
+    assert_eq!(joined(&answer), Some("vip"), "{answer:?}");
+
+    let stranger = h.greet_as(user("stranger", &[]), "stranger");
+    let refused = h.ask(stranger, join(Some("vip"), None));
+    assert_eq!(
+        code(&refused),
+        Some(ErrorCode::ACCESS_DENIED),
+        "{refused:?}"
+    );
+    let invited = h.greet_as(user("invited", &["vip", "later"]), "invited");
+    let answer = h.ask(invited, join(Some("vip"), None));
+    assert_eq!(joined(&answer), Some("vip"), "{answer:?}");
+    // A room the token names but nobody opened yet is not there, and is not opened.
+    let early = h.greet_as(user("early", &["later"]), "early");
+    let answer = h.ask(early, join(Some("later"), None));
+    assert_eq!(code(&answer), Some(ErrorCode::NOT_FOUND), "{answer:?}");
+    assert!(h.rooms().get("later").is_none());
+}
+
+#[test]
+fn chat_refusals_say_why_and_a_newcomer_gets_the_history_oldest_first() {
+    let mut h = Harness::new(Config {
+        chat_rate: 100,
+        chat_burst: 100,
+        chat_max_bytes: 16,
+        ..Config::default()
+    });
+    let say = |id: u32, text: &[u8]| {
+        ClientMsg::Chat(Chat {
+            id,
+            text: ChatText(text.to_vec()),
+        })
+    };
+    let ana = h.join("ana", Some("r"));
+    let bo = h.join("bo", Some("r"));
+    let ana_id = h.client(ana).id;
+    for i in 0..5 {
+        h.send(ana, say(i, format!("a{i}").as_bytes()));
+        h.send(bo, say(100 + i, format!("b{i}").as_bytes()));
     }
-    server.stop().await;
+    h.send(ana, say(9, b""));
+    h.send(ana, say(10, &[b'x'; 17]));
+    h.send(ana, say(11, &[0xff, 0xfe]));
+    h.run_for(ms(100));
+
+    let chat = |h: &mut Harness, c| {
+        let mut acks = Vec::new();
+        let mut seen = Vec::new();
+        for msg in h.client_mut(c).take_all() {
+            match msg {
+                ServerMsg::ChatAck(ack) => acks.push(ack),
+                ServerMsg::ChatMessage(m) => seen.push(m),
+                _ => {}
+            }
+        }
+        (acks, seen)
+    };
+    let ids = |seen: &[ChatMessage]| seen.iter().map(|m| m.server_id).collect::<Vec<_>>();
+    let (acks, at_ana) = chat(&mut h, ana);
+    let (_, at_bo) = chat(&mut h, bo);
+    assert_eq!(ids(&at_ana), (1..=10).collect::<Vec<_>>(), "no gaps");
+    assert_eq!(ids(&at_ana), ids(&at_bo), "one order");
+    let refused: Vec<(u32, &str)> = acks
+        .iter()
+        .filter_map(|a| Some((a.id, a.refused.as_deref()?)))
+        .collect();
+    assert_eq!(refused, [(9, "empty"), (10, "too_long"), (11, "not_utf8")]);
+    for ack in acks.iter().filter(|a| a.refused.is_none()) {
+        let m = at_ana
+            .iter()
+            .find(|m| m.server_id == ack.server_id)
+            .unwrap();
+        assert_eq!(m.text, format!("a{}", ack.id));
+        assert_eq!((m.from, m.name.as_str()), (ana_id, "ana"));
+        assert_eq!(m.time_ms, ack.time_ms, "the ack says when it was accepted");
+    }
+
+    // Outside a room chat is refused; a newcomer gets the history, oldest first.
+    let late = h.greet("late");
+    h.send(late, say(1, b"hi"));
+    let ack = h.expect(late, |m| matches!(m, ServerMsg::ChatAck(_)));
+    assert!(
+        matches!(&ack, ServerMsg::ChatAck(a) if a.refused.as_deref() == Some("not_in_room")),
+        "{ack:?}"
+    );
+    assert!(joined(&h.ask(late, join(Some("r"), None))).is_some());
+    h.step();
+    let (_, history) = chat(&mut h, late);
+    assert_eq!(history, at_ana, "the same messages, in the same order");
 }

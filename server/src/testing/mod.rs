@@ -26,6 +26,7 @@
 //! ```
 
 mod client;
+mod extra;
 mod pipe;
 
 use std::collections::{BTreeMap, VecDeque};

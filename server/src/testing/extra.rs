@@ -1,0 +1,70 @@
+//! Conveniences for tests: inputs in one call, one request at a time, connections whose
+//! token named a user, and the server's counters read as an operator reads them.
+
+use tickwire_shared::{ClientMsg, Hello, Input, PROTOCOL_VERSION, ServerMsg};
+
+use super::{ClientId, Harness};
+use crate::identity::Identity;
+
+impl Harness {
+    /// Client `c` sends its input number `seq`: running toward `dir`, facing 0, no buttons.
+    pub fn send_input(&mut self, c: ClientId, seq: u32, dir: [f32; 2]) {
+        let input = Input {
+            seq,
+            dir,
+            facing: 0.0,
+            buttons: 0,
+        };
+        self.send(c, ClientMsg::Input(input));
+    }
+
+    /// Client `c` sends `msg` and takes the answer: the oldest `Welcome`, `Resumed`,
+    /// `Joined` or `Error` in its inbox, within two seconds of virtual time. For the
+    /// requests a client makes one at a time (hello, resume, join, create).
+    ///
+    /// # Panics
+    /// When no answer came in time.
+    pub fn ask(&mut self, c: ClientId, msg: ClientMsg) -> ServerMsg {
+        self.send(c, msg);
+        self.expect(c, |m| {
+            matches!(
+                m,
+                ServerMsg::Welcome(_)
+                    | ServerMsg::Resumed(_)
+                    | ServerMsg::Joined(_)
+                    | ServerMsg::Error(_)
+            )
+        })
+    }
+
+    /// A new connection whose handshake's token said `identity`, greeted with a hello as
+    /// `name` (the token's name, when it has one, is the player's instead).
+    ///
+    /// # Panics
+    /// When the server does not welcome it.
+    pub fn greet_as(&mut self, identity: Identity, name: &str) -> ClientId {
+        let c = self.connect_as(identity);
+        let hello = ClientMsg::Hello(Hello {
+            version: PROTOCOL_VERSION,
+            name: name.into(),
+        });
+        let answer = self.ask(c, hello);
+        assert!(
+            matches!(answer, ServerMsg::Welcome(_)),
+            "client {c}: {answer:?}"
+        );
+        c
+    }
+
+    /// The value of one series of the server's metrics, named as the admin endpoint's
+    /// `/metrics` shows it (`tickwire_connections_closed_total{reason="flood"}`); 0 when
+    /// there is no such series.
+    pub fn metric(&self, series: &str) -> f64 {
+        self.metrics()
+            .encode()
+            .lines()
+            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+            .and_then(|value| value.trim().parse().ok())
+            .unwrap_or(0.0)
+    }
+}
