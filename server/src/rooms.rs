@@ -370,8 +370,14 @@ impl Rooms {
                 match fullest {
                     Some(handle) => handle,
                     None => {
-                        reg.quick_rooms_opened += 1;
-                        let name = format!("quick-{}", reg.quick_rooms_opened);
+                        // A client may have taken `quick-N` by name already: skip it.
+                        let name = loop {
+                            reg.quick_rooms_opened += 1;
+                            let name = format!("quick-{}", reg.quick_rooms_opened);
+                            if !reg.rooms.contains_key(&name) {
+                                break name;
+                            }
+                        };
                         reg.open(max_rooms, name, server_cap, Access::Public, &mut opened)?
                     }
                 }
@@ -533,13 +539,10 @@ mod tests {
         assert_eq!(name(&quick_join(&rooms, "u3").unwrap()), "quick-2");
     }
 
-    /// Fails today: quick-join names its rooms `quick-N` by a counter of its own, and
-    /// `Registry::open` inserts without asking whether the name is taken, so a room a
-    /// client created (or joined by name) as `quick-1` is replaced in the registry by the
-    /// next room quick-join opens: the registry forgets it while it runs, and whoever asks
-    /// for `quick-1` from then on gets the other room.
+    /// Quick-join names its rooms `quick-N` by a counter of its own; a room a client
+    /// created (or joined by name) as `quick-1` must not be replaced in the registry by the
+    /// next room quick-join opens, or the registry would forget it while it runs.
     #[test]
-    #[ignore = "known bug: quick-join opens `quick-N` over a room that already has the name"]
     fn quick_join_never_opens_a_room_over_one_that_has_its_name() {
         let rooms = rooms(4);
         let _den = reserve(&rooms, create_private("quick-1"), "owner").unwrap();
