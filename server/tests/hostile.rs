@@ -286,67 +286,6 @@ async fn bad_frames_get_errors_and_the_connection_stays_usable() {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn text_frames_are_closed_with_1003() {
-    let server = TestServer::start(Config::default()).await;
-    let mut honest = Honest::join(&server, "r").await;
-    let mut in_lobby = Client::greeted(&server, "lobby-texter").await;
-    let (mut in_room, _) = Client::joined(&server, "room-texter", Some("r")).await;
-
-    for c in [&mut in_lobby, &mut in_room] {
-        c.ws.send(Message::Text("{\"hello\":1}".into()))
-            .await
-            .unwrap();
-        match ending(&mut c.ws, common::WAIT).await {
-            Some(Ending::Closed { code, reason }) => {
-                assert_eq!(code, 1003, "{reason}");
-                assert!(reason.contains("text"), "{reason}");
-            }
-            other => panic!("expected close 1003, got {other:?}"),
-        }
-    }
-    honest.sees_leave(in_room.id).await;
-    honest.finish().await.assert_steady();
-    server.stop().await;
-}
-
-#[tokio::test]
-async fn oversize_frames_are_closed_with_1009() {
-    let config = Config {
-        max_message_bytes: 512,
-        ..Config::default()
-    };
-    let server = TestServer::start(config).await;
-    let mut honest = Honest::join(&server, "r").await;
-    let mut in_lobby = Client::greeted(&server, "lobby-big").await;
-    let (mut in_room, _) = Client::joined(&server, "room-big", Some("r")).await;
-
-    for c in [&mut in_lobby, &mut in_room] {
-        // At the limit: read, and answered as the bad message it is.
-        c.send_raw(vec![0x90; 512]).await;
-        let err = c.recv_error().await;
-        assert_error(&err, ErrorCode::MALFORMED, None, "512 bytes");
-        // One byte over: closed.
-        c.send_raw(vec![0x90; 513]).await;
-        match ending(&mut c.ws, common::WAIT).await {
-            Some(Ending::Closed { code, reason }) => {
-                assert_eq!(code, 1009, "{reason}");
-                assert!(reason.contains("too big"), "{reason}");
-            }
-            other => panic!("expected close 1009, got {other:?}"),
-        }
-    }
-    honest.sees_leave(in_room.id).await;
-    let watch = honest.finish().await;
-    watch.assert_steady();
-    assert_eq!(
-        watch.last.unwrap().len(),
-        1,
-        "only the honest player is left"
-    );
-    server.stop().await;
-}
-
 /// Inputs the server must refuse with INVALID_VALUE (PROTOCOL.md, "Input"): a NaN or
 /// infinite number anywhere, a direction longer than 1.01, a facing beyond ±4π.
 fn refused_inputs() -> Vec<([f32; 2], f32)> {
