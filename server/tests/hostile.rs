@@ -33,12 +33,34 @@ fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
-fn input(seq: u32, dir: [f32; 2]) -> ClientMsg {
+/// Input `seq`: run toward `dir`, face `facing`, no buttons.
+fn input_facing(seq: u32, dir: [f32; 2], facing: f32) -> ClientMsg {
     ClientMsg::Input(Input {
         seq,
         dir,
-        facing: 0.0,
+        facing,
         buttons: 0,
+    })
+}
+
+/// Input `seq`: run toward `dir`, face along +x.
+fn input(seq: u32, dir: [f32; 2]) -> ClientMsg {
+    input_facing(seq, dir, 0.0)
+}
+
+/// A hello in this server's protocol version.
+fn hello(name: &str) -> ClientMsg {
+    ClientMsg::Hello(Hello {
+        version: PROTOCOL_VERSION,
+        name: name.into(),
+    })
+}
+
+/// A join of `room`, or a quick-join with `None`; no key.
+fn join(room: Option<&str>) -> ClientMsg {
+    ClientMsg::Join(Join {
+        room: room.map(Into::into),
+        key: None,
     })
 }
 
@@ -318,18 +340,9 @@ fn bad_frames() -> Vec<Bad> {
 
     // Every message cut short: no type yet → nil, otherwise the type it claims.
     let whole = [
-        ClientMsg::Hello(Hello {
-            version: PROTOCOL_VERSION,
-            name: "ana".into(),
-        }),
-        ClientMsg::Join(Join {
-            room: Some("lobby".into()),
-            key: None,
-        }),
-        ClientMsg::Join(Join {
-            room: None,
-            key: None,
-        }),
+        hello("ana"),
+        join(Some("lobby")),
+        join(None),
         input(300, [0.5, -0.5]),
         ClientMsg::Ping(Ping {
             client_time: 1500.25,
@@ -416,23 +429,11 @@ fn bad_frames_get_errors_and_the_connection_stays_usable() {
     // Before hello, in the lobby.
     let vandal = s.connect();
     send_bad_frames_and_check_answers(&mut s, vandal, &bad, "before hello");
-    s.send(
-        vandal,
-        ClientMsg::Hello(Hello {
-            version: PROTOCOL_VERSION,
-            name: "vandal".into(),
-        }),
-    );
+    s.send(vandal, hello("vandal"));
     s.expect(vandal, |m| matches!(m, ServerMsg::Welcome(_)));
 
     // In the honest player's room.
-    s.send(
-        vandal,
-        ClientMsg::Join(Join {
-            room: Some("r".into()),
-            key: None,
-        }),
-    );
+    s.send(vandal, join(Some("r")));
     s.expect(vandal, |m| matches!(m, ServerMsg::Joined(_)));
     send_bad_frames_and_check_answers(&mut s, vandal, &bad, "in a room");
 
@@ -475,15 +476,7 @@ fn refused_inputs() -> Vec<([f32; 2], f32)> {
 fn send_refused_inputs(s: &mut Watched, c: ClientId, mut seq: u32) -> u32 {
     let refused = refused_inputs();
     for &(dir, facing) in &refused {
-        s.send(
-            c,
-            ClientMsg::Input(Input {
-                seq,
-                dir,
-                facing,
-                buttons: 0,
-            }),
-        );
+        s.send(c, input_facing(seq, dir, facing));
         seq += 1;
     }
     let (_, answers) = s.sync(c);
@@ -519,15 +512,7 @@ fn invalid_inputs_are_refused_and_never_reach_the_simulation() {
 
     // A valid input after them is applied: the snapshots above were not blind.
     let toward = toward_the_middle(&spawned);
-    s.send(
-        c,
-        ClientMsg::Input(Input {
-            seq,
-            dir: [toward, 0.0],
-            facing: 0.5,
-            buttons: 0,
-        }),
-    );
+    s.send(c, input_facing(seq, [toward, 0.0], 0.5));
     let now = s.acked(c, seq);
     let half_radian = facing_to_steps(0.5);
     assert_eq!(now.facing, half_radian);
@@ -580,14 +565,7 @@ fn old_and_repeated_sequence_numbers_are_ignored() {
     let c = s.join("rewinder", Some("r"));
     let id = s.client(c).id;
     let toward = toward_the_middle(&s.next_state(c));
-    let move_input = |seq, x: f32, facing| {
-        ClientMsg::Input(Input {
-            seq,
-            dir: [x, 0.0],
-            facing,
-            buttons: 0,
-        })
-    };
+    let move_input = |seq, x: f32, facing| input_facing(seq, [x, 0.0], facing);
 
     s.send(c, move_input(10, toward, 1.0));
     s.acked(c, 10);
@@ -638,13 +616,7 @@ fn old_and_repeated_sequence_numbers_are_ignored() {
         honest,
         |m| matches!(m, ServerMsg::PlayerLeft(left) if left.id == id),
     );
-    s.send(
-        c,
-        ClientMsg::Join(Join {
-            room: Some("r".into()),
-            key: None,
-        }),
-    );
+    s.send(c, join(Some("r")));
     s.expect(c, |m| matches!(m, ServerMsg::Joined(_)));
     s.send(c, move_input(1, 0.0, 0.25));
     let now = s.acked(c, 1);
@@ -660,13 +632,7 @@ fn requests_out_of_order_are_refused() {
     // Before hello: everything but hello is BAD_STATE, and says what it answers.
     let c = s.connect();
     for (msg, kind) in [
-        (
-            ClientMsg::Join(Join {
-                room: None,
-                key: None,
-            }),
-            1,
-        ),
+        (join(None), 1),
         (ClientMsg::Leave(Leave {}), 2),
         (input(1, [1.0, 0.0]), 3),
         (ClientMsg::Ping(Ping { client_time: 1.0 }), 4),
@@ -677,31 +643,15 @@ fn requests_out_of_order_are_refused() {
     }
     // A bad name leaves the connection un-greeted, so a better hello is welcome.
     for name in ["", "a\nb", &"x".repeat(33)] {
-        let hello = Hello {
-            version: PROTOCOL_VERSION,
-            name: name.into(),
-        };
-        s.send(c, ClientMsg::Hello(hello));
+        s.send(c, hello(name));
         let err = s.expect_error(c);
         assert_error(&err, ErrorCode::INVALID_VALUE, Some(0), name);
     }
-    s.send(
-        c,
-        ClientMsg::Hello(Hello {
-            version: PROTOCOL_VERSION,
-            name: "x".into(),
-        }),
-    );
+    s.send(c, hello("x"));
     s.expect(c, |m| matches!(m, ServerMsg::Welcome(_)));
 
     // After hello, outside a room.
-    s.send(
-        c,
-        ClientMsg::Hello(Hello {
-            version: PROTOCOL_VERSION,
-            name: "again".into(),
-        }),
-    );
+    s.send(c, hello("again"));
     let err = s.expect_error(c);
     assert_error(&err, ErrorCode::BAD_STATE, Some(0), "second hello");
     s.send(c, input(1, [1.0, 0.0]));
@@ -720,13 +670,7 @@ fn requests_out_of_order_are_refused() {
         Some(2),
         "leave outside a room",
     );
-    s.send(
-        c,
-        ClientMsg::Join(Join {
-            room: Some("no spaces allowed".into()),
-            key: None,
-        }),
-    );
+    s.send(c, join(Some("no spaces allowed")));
     let err = s.expect_error(c);
     assert_error(&err, ErrorCode::INVALID_VALUE, Some(1), "bad room name");
     assert_eq!(s.sync(c), (0, vec![]), "still usable, still in the lobby");
@@ -745,13 +689,7 @@ fn joining_twice_is_refused_and_the_player_stays_in_its_room() {
     let c = s.join("twice", Some("r"));
     let id = s.client(c).id;
     for room in [Some("r"), Some("elsewhere"), None] {
-        s.send(
-            c,
-            ClientMsg::Join(Join {
-                room: room.map(Into::into),
-                key: None,
-            }),
-        );
+        s.send(c, join(room));
     }
     let (tick, answers) = s.sync(c);
     assert!(tick > 0, "the pong comes from the room");
@@ -789,13 +727,7 @@ fn a_full_room_refuses_with_room_full_and_the_connection_stays_usable() {
     let late = s.greet("late");
     let late_id = s.client(late).id;
     for _ in 0..3 {
-        s.send(
-            late,
-            ClientMsg::Join(Join {
-                room: Some("r".into()),
-                key: None,
-            }),
-        );
+        s.send(late, join(Some("r")));
         let err = s.expect_error(late);
         assert_error(&err, ErrorCode::ROOM_FULL, Some(1), "join a full room");
     }
@@ -804,13 +736,7 @@ fn a_full_room_refuses_with_room_full_and_the_connection_stays_usable() {
         (0, vec![]),
         "still usable, still in the lobby"
     );
-    s.send(
-        late,
-        ClientMsg::Join(Join {
-            room: Some("s".into()),
-            key: None,
-        }),
-    );
+    s.send(late, join(Some("s")));
     match s.expect(late, |m| {
         matches!(m, ServerMsg::Joined(_) | ServerMsg::Error(_))
     }) {

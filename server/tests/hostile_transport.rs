@@ -18,19 +18,22 @@ use common::honest::{Ending, Honest, ending};
 use common::{Client, TestServer};
 use futures::SinkExt;
 use tickwire_server::Config;
-use tickwire_shared::{Error, ErrorCode};
+use tickwire_shared::ErrorCode;
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use tokio_tungstenite::MaybeTlsStream;
 use tokio_tungstenite::tungstenite::Message;
 
-fn assert_error(err: &Error, code: ErrorCode, in_reply_to: Option<u8>, what: &str) {
-    assert_eq!(
-        (err.code, err.in_reply_to),
-        (code, in_reply_to),
-        "{what}: {}",
-        err.message
-    );
+/// Reads `c` until its connection ends; checks that the server closed it with `code` and
+/// a reason that says `why`.
+async fn assert_closed(c: &mut Client, code: u16, why: &str) {
+    match ending(&mut c.ws, common::WAIT).await {
+        Some(Ending::Closed { code: got, reason }) => {
+            assert_eq!(got, code, "{reason}");
+            assert!(reason.contains(why), "{reason}");
+        }
+        other => panic!("expected close {code}, got {other:?}"),
+    }
 }
 
 #[tokio::test]
@@ -44,13 +47,7 @@ async fn text_frames_are_closed_with_1003() {
         c.ws.send(Message::Text("{\"hello\":1}".into()))
             .await
             .unwrap();
-        match ending(&mut c.ws, common::WAIT).await {
-            Some(Ending::Closed { code, reason }) => {
-                assert_eq!(code, 1003, "{reason}");
-                assert!(reason.contains("text"), "{reason}");
-            }
-            other => panic!("expected close 1003, got {other:?}"),
-        }
+        assert_closed(c, 1003, "text").await;
     }
     honest.sees_leave(in_room.id).await;
     honest.finish().await.assert_steady();
@@ -72,16 +69,11 @@ async fn oversize_frames_are_closed_with_1009() {
         // At the limit: read, and answered as the bad message it is.
         c.send_raw(vec![0x90; 512]).await;
         let err = c.recv_error().await;
-        assert_error(&err, ErrorCode::MALFORMED, None, "512 bytes");
+        let answer = (err.code, err.in_reply_to);
+        assert_eq!(answer, (ErrorCode::MALFORMED, None), "{}", err.message);
         // One byte over: closed.
         c.send_raw(vec![0x90; 513]).await;
-        match ending(&mut c.ws, common::WAIT).await {
-            Some(Ending::Closed { code, reason }) => {
-                assert_eq!(code, 1009, "{reason}");
-                assert!(reason.contains("too big"), "{reason}");
-            }
-            other => panic!("expected close 1009, got {other:?}"),
-        }
+        assert_closed(c, 1009, "too big").await;
     }
     honest.sees_leave(in_room.id).await;
     let watch = honest.finish().await;
