@@ -1,90 +1,273 @@
-//! Untrusted messages over real sockets: every bad frame gets an error or a close with a
-//! reason, floods are closed, and meanwhile an honest player in the room keeps getting its
-//! snapshots at 60 Hz (`common::honest`). Transport-level faults (handshakes, connection
-//! limits, stalled and reset sockets) are in `faults.rs`.
+//! Untrusted input, on the in-memory harness: every bad frame and every request out of
+//! place gets its error, invalid inputs never reach the game, old sequence numbers are
+//! ignored, floods are closed and inputs just over the burst only dropped, a wrong protocol
+//! version is told and closed, and a peer from which nothing arrives is closed for
+//! idleness. Meanwhile the honest players in the room ([`Watched`]) get one snapshot per
+//! tick, with no gap, and every input they send is acknowledged by the next snapshot.
+//!
+//! These are the server's own decisions (the lobby's, the inbound policy's, the room
+//! core's), the same whatever carries the bytes, so they are tested on the harness
+//! (`tickwire_server::testing`): on virtual time, so the checks are exact, the real default
+//! timeouts cost no wall time, and every run is the same run. What only a real transport
+//! can show (text and oversize frames refused by the WebSocket layer, a real client library
+//! answering real pings) is in `hostile_transport.rs`.
 
-mod common;
-
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
+use std::collections::BTreeSet;
+use std::ops::{Deref, DerefMut};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use common::honest::{Ending, Honest, ending};
-use common::{Client, Seen, TestServer, input};
-use futures::stream::SplitSink;
-use futures::{SinkExt, StreamExt};
 use tickwire_server::Config;
+use tickwire_server::testing::{ClientId, Harness};
+use tickwire_server::transport::Frame;
 use tickwire_shared::quant::facing_to_steps;
-use tickwire_shared::*;
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tickwire_shared::{
+    ClientMsg, Error, ErrorCode, Hello, Input, Join, Leave, PROTOCOL_VERSION, Ping, PlayerLeft,
+    PlayerState, ServerMsg, encode_client,
+};
 
-/// Message limits so high that tests about what a frame means never meet the rate limit.
-fn unlimited() -> Config {
-    Config {
-        message_rate: 1_000_000,
-        message_burst: 1_000_000,
-        ..Config::default()
+/// How long any one expected answer may take, in virtual time.
+const WAIT: Duration = Duration::from_secs(2);
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// Input `seq`: run toward `dir`, face `facing`, no buttons.
+fn input_facing(seq: u32, dir: [f32; 2], facing: f32) -> ClientMsg {
+    ClientMsg::Input(Input {
+        seq,
+        dir,
+        facing,
+        buttons: 0,
+    })
+}
+
+/// Input `seq`: run toward `dir`, face along +x.
+fn input(seq: u32, dir: [f32; 2]) -> ClientMsg {
+    input_facing(seq, dir, 0.0)
+}
+
+/// A hello in this server's protocol version.
+fn hello(name: &str) -> ClientMsg {
+    ClientMsg::Hello(Hello {
+        version: PROTOCOL_VERSION,
+        name: name.into(),
+    })
+}
+
+/// A join of `room`, or a quick-join with `None`; no key.
+fn join(room: Option<&str>) -> ClientMsg {
+    ClientMsg::Join(Join {
+        room: room.map(Into::into),
+        key: None,
+    })
+}
+
+/// A harness with honest players in it: each sends an input before every step taken
+/// through here, and [`Watched::assert_steady`] checks at the end how they were served.
+///
+/// Everything but stepping is the harness's own, through `Deref`. The steps the harness
+/// takes by itself (in `greet`, `join` and `resume`) carry no honest input, which the
+/// checks allow for: they ask that each snapshot acknowledges every input sent before it.
+struct Watched {
+    h: Harness,
+    honest: Vec<Honest>,
+}
+
+/// One honest player.
+struct Honest {
+    c: ClientId,
+    room: String,
+    /// When it joined, and watching began.
+    joined: Instant,
+    /// When each input was sent: seq `i + 1` at `sent[i]`.
+    sent: Vec<Instant>,
+}
+
+/// The shortest time an honest player is watched for, so that the watch covers what
+/// follows an offence as well: a second, 60 ticks.
+const MIN_WINDOW: Duration = Duration::from_secs(1);
+
+impl Deref for Watched {
+    type Target = Harness;
+
+    fn deref(&self) -> &Harness {
+        &self.h
     }
 }
 
-/// The offender's own state in a snapshot.
-fn me(snap: &Seen, id: PlayerId) -> PlayerState {
-    *snap
-        .player(id)
-        .unwrap_or_else(|| panic!("player {id} is not in the snapshot of tick {}", snap.tick))
+impl DerefMut for Watched {
+    fn deref_mut(&mut self) -> &mut Harness {
+        &mut self.h
+    }
 }
 
-/// Pings and waits for the pong, so everything sent before has been read by the server.
-/// Returns the tick the ping was read at (0 outside a room) and what arrived before the
-/// pong, snapshots left out.
-async fn sync(c: &mut Client) -> (u64, Vec<ServerMsg>) {
-    let stamp = 4242.5;
-    c.send(ClientMsg::Ping(Ping { client_time: stamp })).await;
-    let mut before = Vec::new();
-    let deadline = tokio::time::Instant::now() + common::WAIT;
-    loop {
-        assert!(tokio::time::Instant::now() < deadline, "no pong");
-        match c.recv().await {
-            ServerMsg::Pong(p) if p.client_time == stamp => return (p.server_tick, before),
-            ServerMsg::Snapshot(_) => {}
-            other => before.push(other),
+impl Watched {
+    /// A server with `config`, and an honest player ("honest") in room "r".
+    fn new(config: Config) -> Self {
+        let mut watched = Self {
+            h: Harness::new(config),
+            honest: Vec::new(),
+        };
+        watched.watch("honest", "r");
+        watched
+    }
+
+    /// One more honest player, `name`, in `room`; watched from its join on.
+    fn watch(&mut self, name: &str, room: &str) -> ClientId {
+        let c = self.h.join(name, Some(room));
+        self.honest.push(Honest {
+            c,
+            room: room.into(),
+            joined: self.h.now(),
+            sent: Vec::new(),
+        });
+        c
+    }
+
+    /// The honest player watched first.
+    fn first_honest(&self) -> ClientId {
+        self.honest[0].c
+    }
+
+    /// Every honest player sends its next input (half speed, turning slowly, so it circles
+    /// near its spawn point), then the harness steps.
+    fn step(&mut self) {
+        for honest in &mut self.honest {
+            let seq = honest.sent.len() as u32 + 1;
+            let angle = seq as f32 * 0.05;
+            self.h
+                .send(honest.c, input(seq, [0.5 * angle.cos(), 0.5 * angle.sin()]));
+            honest.sent.push(self.h.now());
+        }
+        self.h.step();
+    }
+
+    /// Steps until `done`; fails the test when `limit` of virtual time passes first.
+    fn run_until(&mut self, limit: Duration, mut done: impl FnMut(&Harness) -> bool) {
+        let until = self.h.now() + limit;
+        while !done(&self.h) {
+            assert!(self.h.now() < until, "condition not met within {limit:?}");
+            self.step();
+        }
+    }
+
+    /// Steps until `c` has a message `want` accepts, and takes it.
+    fn expect(&mut self, c: ClientId, want: impl Fn(&ServerMsg) -> bool) -> ServerMsg {
+        self.run_until(WAIT, |h| h.client(c).inbox.iter().any(&want));
+        self.h.client_mut(c).take(want).expect("just seen")
+    }
+
+    /// The next error `c` gets.
+    fn expect_error(&mut self, c: ClientId) -> Error {
+        match self.expect(c, |m| matches!(m, ServerMsg::Error(_))) {
+            ServerMsg::Error(err) => err,
+            _ => unreachable!(),
+        }
+    }
+
+    /// Pings from `c` and steps until the pong. Returns the tick the pong names (0 from the
+    /// lobby) and everything `c` was sent before it (snapshots aside), taken from its inbox:
+    /// all that it sent before the ping has then been read and answered.
+    fn sync(&mut self, c: ClientId) -> (u64, Vec<ServerMsg>) {
+        const STAMP: f64 = 4242.5;
+        let is_pong = |m: &ServerMsg| matches!(m, ServerMsg::Pong(p) if p.client_time == STAMP);
+        self.h.send(c, ClientMsg::Ping(Ping { client_time: STAMP }));
+        self.run_until(WAIT, |h| h.client(c).inbox.iter().any(is_pong));
+        let client = self.h.client_mut(c);
+        let mut before = client.take_all();
+        let at = before.iter().position(is_pong).expect("just seen");
+        let mut after = before.split_off(at);
+        let ServerMsg::Pong(pong) = after.remove(0) else {
+            unreachable!()
+        };
+        client.inbox.extend(after);
+        (pong.server_tick, before)
+    }
+
+    /// Steps to `c`'s next snapshot and returns `c`'s own state in it; fails the test on an
+    /// error waiting in `c`'s inbox (nothing sent since the last check earned one).
+    fn next_state(&mut self, c: ClientId) -> PlayerState {
+        let seen = self.h.client(c).snapshots.len();
+        self.run_until(WAIT, |h| h.client(c).snapshots.len() > seen);
+        let errors: Vec<_> = self
+            .h
+            .client(c)
+            .inbox
+            .iter()
+            .filter(|m| matches!(m, ServerMsg::Error(_)))
+            .collect();
+        assert!(errors.is_empty(), "unexpected errors: {errors:?}");
+        me(&self.h, c)
+    }
+
+    /// Steps until the server has applied `c`'s input `seq`; returns `c`'s state then.
+    fn acked(&mut self, c: ClientId, seq: u32) -> PlayerState {
+        loop {
+            let state = self.next_state(c);
+            if state.last_input_seq >= seq {
+                return state;
+            }
+        }
+    }
+
+    /// Watches on until every honest player was watched for [`MIN_WINDOW`], then checks
+    /// they were served throughout: connected, sent no error, one snapshot per tick with
+    /// no gap up to the room's last tick, and every snapshot acknowledging every input
+    /// sent before it.
+    fn assert_steady(&mut self) {
+        let until = self.honest.iter().map(|x| x.joined + MIN_WINDOW).max();
+        while until.is_some_and(|until| self.h.now() < until) {
+            self.step();
+        }
+        for honest in &self.honest {
+            let client = self.h.client(honest.c);
+            let who = format!("honest player {}", client.id);
+            assert_eq!(client.ended, None, "{who}'s connection ended");
+            let errors: Vec<_> = client
+                .inbox
+                .iter()
+                .filter(|m| matches!(m, ServerMsg::Error(_)))
+                .collect();
+            assert!(errors.is_empty(), "{who} got errors: {errors:?}");
+            let seen = &client.snapshots;
+            for pair in seen.windows(2) {
+                assert_eq!(pair[1].tick, pair[0].tick + 1, "{who}: a gap {pair:?}");
+            }
+            let room = self.h.room(&honest.room).expect("its room is open");
+            assert_eq!(
+                seen.last().map(|s| s.tick),
+                Some(room.tick()),
+                "{who}: served up to the room's last tick"
+            );
+            for snap in seen {
+                let sent = honest.sent.partition_point(|&at| at < snap.at) as u32;
+                assert_eq!(
+                    snap.acked,
+                    (sent > 0).then_some(sent),
+                    "{who}: the snapshot of tick {} acknowledges every input sent before it",
+                    snap.tick
+                );
+            }
+            let acked = seen.last().and_then(|s| s.acked);
+            assert!(acked.is_some(), "{who} played");
         }
     }
 }
 
-/// The next snapshot; panics on an error message (nothing here should earn one).
-async fn snapshot_without_errors(c: &mut Client) -> Seen {
-    loop {
-        match c.recv().await {
-            ServerMsg::Snapshot(s) => return c.seen(&s),
-            ServerMsg::Error(e) => panic!("unexpected error: {e:?}"),
-            _ => {}
-        }
-    }
+/// `c`'s own state in the room it holds.
+fn me(h: &Harness, c: ClientId) -> PlayerState {
+    let client = h.client(c);
+    *client
+        .replica
+        .player(client.id)
+        .unwrap_or_else(|| panic!("player {} is not in its own snapshot", client.id))
 }
 
-/// The first snapshot of a tick after `tick`.
-async fn snapshot_after(c: &mut Client, tick: u64) -> Seen {
-    loop {
-        let snap = snapshot_without_errors(c).await;
-        if snap.tick > tick {
-            return snap;
-        }
-    }
-}
-
-/// Waits until the server acknowledges input `seq` for `c`; returns that snapshot.
-async fn acked(c: &mut Client, seq: u32) -> Seen {
-    for _ in 0..120 {
-        let snap = snapshot_without_errors(c).await;
-        if me(&snap, c.id).last_input_seq >= seq {
-            return snap;
-        }
-    }
-    panic!("input {seq} was not applied within 120 snapshots");
+/// True when `c` was sent a message `want` accepts (and the test has not taken it).
+fn saw(h: &Harness, c: ClientId, want: impl Fn(&ServerMsg) -> bool) -> bool {
+    h.client(c).inbox.iter().any(want)
 }
 
 fn assert_error(err: &Error, code: ErrorCode, in_reply_to: Option<u8>, what: &str) {
@@ -94,6 +277,15 @@ fn assert_error(err: &Error, code: ErrorCode, in_reply_to: Option<u8>, what: &st
         "{what}: {}",
         err.message
     );
+}
+
+/// Message limits so high that tests about what a frame means never meet the rate limit.
+fn unlimited() -> Config {
+    Config {
+        message_rate: 1_000_000,
+        message_burst: 1_000_000,
+        ..Config::default()
+    }
 }
 
 /// A frame the server must answer with an error, and the answer.
@@ -148,18 +340,9 @@ fn bad_frames() -> Vec<Bad> {
 
     // Every message cut short: no type yet → nil, otherwise the type it claims.
     let whole = [
-        ClientMsg::Hello(Hello {
-            version: PROTOCOL_VERSION,
-            name: "ana".into(),
-        }),
-        ClientMsg::Join(Join {
-            room: Some("lobby".into()),
-            key: None,
-        }),
-        ClientMsg::Join(Join {
-            room: None,
-            key: None,
-        }),
+        hello("ana"),
+        join(Some("lobby")),
+        join(None),
         input(300, [0.5, -0.5]),
         ClientMsg::Ping(Ping {
             client_time: 1500.25,
@@ -224,127 +407,45 @@ fn bad_frames() -> Vec<Bad> {
     bad
 }
 
-/// Sends every bad frame, then reads the answers, which come in order.
-async fn send_bad_frames_and_check_answers(c: &mut Client, bad: &[Bad], place: &str) {
+/// Sends every bad frame, then takes the answers, which come in order.
+fn send_bad_frames_and_check_answers(s: &mut Watched, c: ClientId, bad: &[Bad], place: &str) {
     for b in bad {
-        c.send_raw(b.frame.clone()).await;
+        s.send_frame(c, Frame::Binary(Bytes::from(b.frame.clone())));
     }
     for b in bad {
-        let err = c.recv_error().await;
-        assert_error(
-            &err,
-            b.code,
-            b.in_reply_to,
-            &format!("{place}: {:02x?}", b.frame),
-        );
+        let err = s.expect_error(c);
+        let what = format!("{place}: {:02x?}", b.frame);
+        assert_error(&err, b.code, b.in_reply_to, &what);
     }
 }
 
-#[tokio::test]
-async fn bad_frames_get_errors_and_the_connection_stays_usable() {
-    let server = TestServer::start(unlimited()).await;
-    let honest = Honest::join(&server, "r").await;
+#[test]
+fn bad_frames_get_errors_and_the_connection_stays_usable() {
+    let mut s = Watched::new(unlimited());
+    let honest = s.first_honest();
     let bad = bad_frames();
     assert!(bad.len() > 100, "{} bad frames", bad.len());
 
     // Before hello, in the lobby.
-    let mut vandal = Client::connect(&server).await;
-    send_bad_frames_and_check_answers(&mut vandal, &bad, "before hello").await;
-    vandal
-        .send(ClientMsg::Hello(Hello {
-            version: PROTOCOL_VERSION,
-            name: "vandal".into(),
-        }))
-        .await;
-    let ServerMsg::Welcome(welcome) = vandal.recv().await else {
-        panic!("hello after garbage is still welcome");
-    };
-    vandal.id = welcome.player_id;
+    let vandal = s.connect();
+    send_bad_frames_and_check_answers(&mut s, vandal, &bad, "before hello");
+    s.send(vandal, hello("vandal"));
+    s.expect(vandal, |m| matches!(m, ServerMsg::Welcome(_)));
 
     // In the honest player's room.
-    vandal
-        .send(ClientMsg::Join(Join {
-            room: Some("r".into()),
-            key: None,
-        }))
-        .await;
-    vandal
-        .recv_where(|m| matches!(m, ServerMsg::Joined(_)))
-        .await;
-    send_bad_frames_and_check_answers(&mut vandal, &bad, "in a room").await;
+    s.send(vandal, join(Some("r")));
+    s.expect(vandal, |m| matches!(m, ServerMsg::Joined(_)));
+    send_bad_frames_and_check_answers(&mut s, vandal, &bad, "in a room");
 
     // Still connected, served, and in the room.
-    let (tick, _) = sync(&mut vandal).await;
+    let (tick, _) = s.sync(vandal);
     assert!(tick > 0, "the pong comes from the room");
-    let snap = snapshot_after(&mut vandal, tick).await;
-    me(&snap, vandal.id);
-    me(&snap, honest.id);
+    s.next_state(vandal);
+    let honest_id = s.client(honest).id;
+    assert!(s.client(vandal).replica.player(honest_id).is_some());
 
-    let watch = honest.finish().await;
-    watch.assert_steady();
-    assert!(!watch.saw(|m| matches!(m, ServerMsg::PlayerLeft(_))));
-    server.stop().await;
-}
-
-#[tokio::test]
-async fn text_frames_are_closed_with_1003() {
-    let server = TestServer::start(Config::default()).await;
-    let mut honest = Honest::join(&server, "r").await;
-    let mut in_lobby = Client::greeted(&server, "lobby-texter").await;
-    let (mut in_room, _) = Client::joined(&server, "room-texter", Some("r")).await;
-
-    for c in [&mut in_lobby, &mut in_room] {
-        c.ws.send(Message::Text("{\"hello\":1}".into()))
-            .await
-            .unwrap();
-        match ending(&mut c.ws, common::WAIT).await {
-            Some(Ending::Closed { code, reason }) => {
-                assert_eq!(code, 1003, "{reason}");
-                assert!(reason.contains("text"), "{reason}");
-            }
-            other => panic!("expected close 1003, got {other:?}"),
-        }
-    }
-    honest.sees_leave(in_room.id).await;
-    honest.finish().await.assert_steady();
-    server.stop().await;
-}
-
-#[tokio::test]
-async fn oversize_frames_are_closed_with_1009() {
-    let config = Config {
-        max_message_bytes: 512,
-        ..Config::default()
-    };
-    let server = TestServer::start(config).await;
-    let mut honest = Honest::join(&server, "r").await;
-    let mut in_lobby = Client::greeted(&server, "lobby-big").await;
-    let (mut in_room, _) = Client::joined(&server, "room-big", Some("r")).await;
-
-    for c in [&mut in_lobby, &mut in_room] {
-        // At the limit: read, and answered as the bad message it is.
-        c.send_raw(vec![0x90; 512]).await;
-        let err = c.recv_error().await;
-        assert_error(&err, ErrorCode::MALFORMED, None, "512 bytes");
-        // One byte over: closed.
-        c.send_raw(vec![0x90; 513]).await;
-        match ending(&mut c.ws, common::WAIT).await {
-            Some(Ending::Closed { code, reason }) => {
-                assert_eq!(code, 1009, "{reason}");
-                assert!(reason.contains("too big"), "{reason}");
-            }
-            other => panic!("expected close 1009, got {other:?}"),
-        }
-    }
-    honest.sees_leave(in_room.id).await;
-    let watch = honest.finish().await;
-    watch.assert_steady();
-    assert_eq!(
-        watch.last.unwrap().len(),
-        1,
-        "only the honest player is left"
-    );
-    server.stop().await;
+    s.assert_steady();
+    assert!(!saw(&s, honest, |m| matches!(m, ServerMsg::PlayerLeft(_))));
 }
 
 /// Inputs the server must refuse with INVALID_VALUE (PROTOCOL.md, "Input"): a NaN or
@@ -370,70 +471,58 @@ fn refused_inputs() -> Vec<([f32; 2], f32)> {
     refused
 }
 
-/// Sends every refused input (numbered from `seq` up) and checks each got INVALID_VALUE;
-/// returns the tick the last was read at, and the next free sequence number.
-async fn send_refused_inputs(c: &mut Client, mut seq: u32) -> (u64, u32) {
+/// Sends every refused input from `c` (numbered from `seq` up) and checks each got
+/// INVALID_VALUE; returns the next free sequence number.
+fn send_refused_inputs(s: &mut Watched, c: ClientId, mut seq: u32) -> u32 {
     let refused = refused_inputs();
     for &(dir, facing) in &refused {
-        c.send(ClientMsg::Input(Input {
-            seq,
-            dir,
-            facing,
-            buttons: 0,
-        }))
-        .await;
+        s.send(c, input_facing(seq, dir, facing));
         seq += 1;
     }
-    let (tick, answers) = sync(c).await;
+    let (_, answers) = s.sync(c);
     assert_eq!(answers.len(), refused.len(), "{answers:?}");
     for (answer, input) in answers.iter().zip(&refused) {
         let ServerMsg::Error(err) = answer else {
             panic!("expected an error, got {answer:?}");
         };
-        assert_error(
-            err,
-            ErrorCode::INVALID_VALUE,
-            Some(3),
-            &format!("input {input:?}"),
-        );
+        let what = format!("input {input:?}");
+        assert_error(err, ErrorCode::INVALID_VALUE, Some(3), &what);
     }
-    (tick, seq)
+    seq
 }
 
-#[tokio::test]
-async fn invalid_inputs_are_refused_and_never_reach_the_simulation() {
-    let server = TestServer::start(Config::default()).await;
-    let honest = Honest::join(&server, "r").await;
-    let (mut c, _) = Client::joined(&server, "nan", Some("r")).await;
-    let spawned = me(&c.recv_snapshot().await, c.id);
+/// +1 or -1: the way along x from `state` toward the middle of the world, so that no wall
+/// stops a player running that way during a test.
+fn toward_the_middle(state: &PlayerState) -> f32 {
+    if state.pos()[0] < 1000.0 { 1.0 } else { -1.0 }
+}
+
+#[test]
+fn invalid_inputs_are_refused_and_never_reach_the_simulation() {
+    let mut s = Watched::new(Config::default());
+    let c = s.join("nan", Some("r"));
+    let spawned = s.next_state(c);
     assert_eq!((spawned.vel(), spawned.last_input_seq), ([0.0, 0.0], 0));
 
     // From rest: none is applied, so the player stays where it spawned, at rest, facing 0.
-    let (tick, seq) = send_refused_inputs(&mut c, 1).await;
+    let seq = send_refused_inputs(&mut s, c, 1);
     for _ in 0..10 {
-        let now = me(&snapshot_after(&mut c, tick).await, c.id);
-        assert_eq!(now, spawned, "a refused input reached the game");
+        assert_eq!(s.next_state(c), spawned, "a refused input reached the game");
     }
 
     // A valid input after them is applied: the snapshots above were not blind.
-    let toward = if spawned.pos()[0] < 1000.0 { 1.0 } else { -1.0 };
-    c.send(ClientMsg::Input(Input {
-        seq,
-        dir: [toward, 0.0],
-        facing: 0.5,
-        buttons: 0,
-    }))
-    .await;
-    let now = me(&acked(&mut c, seq).await, c.id);
+    let toward = toward_the_middle(&spawned);
+    s.send(c, input_facing(seq, [toward, 0.0], 0.5));
+    let now = s.acked(c, seq);
     let half_radian = facing_to_steps(0.5);
     assert_eq!(now.facing, half_radian);
     let applied = seq;
 
     // While moving: the player keeps acting on its last valid input.
-    let (tick, _) = send_refused_inputs(&mut c, seq + 1).await;
-    let mut last = me(&snapshot_after(&mut c, tick).await, c.id);
+    send_refused_inputs(&mut s, c, seq + 1);
+    let mut last = s.next_state(c);
     for _ in 0..10 {
-        let now = me(&snapshot_without_errors(&mut c).await, c.id);
+        let now = s.next_state(c);
         assert_eq!((now.last_input_seq, now.facing), (applied, half_radian));
         // Inside the world: no NaN or infinity reached a position (it would round to 0
         // or saturate far outside).
@@ -448,58 +537,47 @@ async fn invalid_inputs_are_refused_and_never_reach_the_simulation() {
         );
         last = now;
     }
-    honest.finish().await.assert_steady();
-    server.stop().await;
+    s.assert_steady();
 }
 
-#[tokio::test]
-async fn a_direction_a_little_over_one_is_scaled_to_top_speed() {
-    let server = TestServer::start(Config::default()).await;
-    let honest = Honest::join(&server, "r").await;
-    let (mut c, _) = Client::joined(&server, "speeder", Some("r")).await;
-    let spawned = me(&c.recv_snapshot().await, c.id);
-    // A unit vector with float rounding, toward the middle so no wall stops the player.
-    let toward = if spawned.pos()[0] < 1000.0 { 1.0 } else { -1.0 };
+#[test]
+fn a_direction_a_little_over_one_is_scaled_to_top_speed() {
+    let mut s = Watched::new(Config::default());
+    let c = s.join("speeder", Some("r"));
+    let spawned = s.next_state(c);
+    // A unit vector with float rounding.
+    let toward = toward_the_middle(&spawned);
     let mut speed = 0.0;
     for seq in 1..=60 {
-        c.send(input(seq, [1.005 * toward, 0.0])).await;
-        let v = me(&snapshot_without_errors(&mut c).await, c.id).vel();
+        s.send(c, input(seq, [1.005 * toward, 0.0]));
+        let v = s.next_state(c).vel();
         speed = (v[0] * v[0] + v[1] * v[1]).sqrt();
         assert!(speed <= 300.0 + 1e-3, "faster than top speed: {v:?}");
     }
     assert!(speed >= 299.0, "accepted and applied: {speed}");
-    honest.finish().await.assert_steady();
-    server.stop().await;
+    s.assert_steady();
 }
 
-#[tokio::test]
-async fn old_and_repeated_sequence_numbers_are_ignored() {
-    let server = TestServer::start(Config::default()).await;
-    let mut honest = Honest::join(&server, "r").await;
-    let (mut c, _) = Client::joined(&server, "rewinder", Some("r")).await;
-    let spawned = me(&c.recv_snapshot().await, c.id);
-    // Move toward the middle, so no wall stops the player during the test.
-    let toward = if spawned.pos()[0] < 1000.0 { 1.0 } else { -1.0 };
-    let move_input = |seq, x: f32, facing| {
-        ClientMsg::Input(Input {
-            seq,
-            dir: [x, 0.0],
-            facing,
-            buttons: 0,
-        })
-    };
+#[test]
+fn old_and_repeated_sequence_numbers_are_ignored() {
+    let mut s = Watched::new(Config::default());
+    let honest = s.first_honest();
+    let c = s.join("rewinder", Some("r"));
+    let id = s.client(c).id;
+    let toward = toward_the_middle(&s.next_state(c));
+    let move_input = |seq, x: f32, facing| input_facing(seq, [x, 0.0], facing);
 
-    c.send(move_input(10, toward, 1.0)).await;
-    acked(&mut c, 10).await;
+    s.send(c, move_input(10, toward, 1.0));
+    s.acked(c, 10);
     // A repeat and older numbers, each asking for the other way and another facing.
     for seq in [10, 9, 1, 0] {
-        c.send(move_input(seq, -toward, -2.0)).await;
+        s.send(c, move_input(seq, -toward, -2.0));
     }
-    let (tick, answers) = sync(&mut c).await;
+    let (_, answers) = s.sync(c);
     assert!(answers.is_empty(), "ignored silently: {answers:?}");
-    let mut last = me(&snapshot_after(&mut c, tick).await, c.id);
+    let mut last = s.next_state(c);
     for _ in 0..20 {
-        let now = me(&snapshot_without_errors(&mut c).await, c.id);
+        let now = s.next_state(c);
         assert_eq!(now.last_input_seq, 10, "the acknowledged seq went back");
         assert_eq!(
             now.facing,
@@ -518,12 +596,12 @@ async fn old_and_repeated_sequence_numbers_are_ignored() {
     }
 
     // A newer number is applied: facing and direction change.
-    c.send(move_input(11, -toward, 2.5)).await;
-    let now = me(&acked(&mut c, 11).await, c.id);
+    s.send(c, move_input(11, -toward, 2.5));
+    let now = s.acked(c, 11);
     assert_eq!(now.facing, facing_to_steps(2.5));
     let mut turned = false;
     for _ in 0..60 {
-        let now = me(&snapshot_without_errors(&mut c).await, c.id);
+        let now = s.next_state(c);
         assert_eq!(now.last_input_seq, 11);
         if now.vel()[0] * toward < 0.0 {
             turned = true;
@@ -533,125 +611,87 @@ async fn old_and_repeated_sequence_numbers_are_ignored() {
     assert!(turned, "input 11 reversed the player");
 
     // Each join starts a fresh sequence.
-    c.send(ClientMsg::Leave(Leave {})).await;
-    honest.sees_leave(c.id).await;
-    c.send(ClientMsg::Join(Join {
-        room: Some("r".into()),
-        key: None,
-    }))
-    .await;
-    c.recv_where(|m| matches!(m, ServerMsg::Joined(_))).await;
-    c.send(move_input(1, 0.0, 0.25)).await;
-    let now = me(&acked(&mut c, 1).await, c.id);
+    s.send(c, ClientMsg::Leave(Leave {}));
+    s.expect(
+        honest,
+        |m| matches!(m, ServerMsg::PlayerLeft(left) if left.id == id),
+    );
+    s.send(c, join(Some("r")));
+    s.expect(c, |m| matches!(m, ServerMsg::Joined(_)));
+    s.send(c, move_input(1, 0.0, 0.25));
+    let now = s.acked(c, 1);
     assert_eq!((now.last_input_seq, now.facing), (1, facing_to_steps(0.25)));
-
-    honest.finish().await.assert_steady();
-    server.stop().await;
+    s.assert_steady();
 }
 
-#[tokio::test]
-async fn requests_out_of_order_are_refused() {
-    let server = TestServer::start(Config::default()).await;
-    let honest = Honest::join(&server, "r").await;
+#[test]
+fn requests_out_of_order_are_refused() {
+    let mut s = Watched::new(Config::default());
+    let honest = s.first_honest();
 
     // Before hello: everything but hello is BAD_STATE, and says what it answers.
-    let mut c = Client::connect(&server).await;
+    let c = s.connect();
     for (msg, kind) in [
-        (
-            ClientMsg::Join(Join {
-                room: None,
-                key: None,
-            }),
-            1,
-        ),
+        (join(None), 1),
         (ClientMsg::Leave(Leave {}), 2),
         (input(1, [1.0, 0.0]), 3),
         (ClientMsg::Ping(Ping { client_time: 1.0 }), 4),
     ] {
-        c.send(msg).await;
-        let err = c.recv_error().await;
+        s.send(c, msg);
+        let err = s.expect_error(c);
         assert_error(&err, ErrorCode::BAD_STATE, Some(kind), "before hello");
     }
     // A bad name leaves the connection un-greeted, so a better hello is welcome.
     for name in ["", "a\nb", &"x".repeat(33)] {
-        c.send(ClientMsg::Hello(Hello {
-            version: PROTOCOL_VERSION,
-            name: name.into(),
-        }))
-        .await;
-        let err = c.recv_error().await;
+        s.send(c, hello(name));
+        let err = s.expect_error(c);
         assert_error(&err, ErrorCode::INVALID_VALUE, Some(0), name);
     }
-    c.send(ClientMsg::Hello(Hello {
-        version: PROTOCOL_VERSION,
-        name: "x".into(),
-    }))
-    .await;
-    assert!(matches!(c.recv().await, ServerMsg::Welcome(_)));
+    s.send(c, hello("x"));
+    s.expect(c, |m| matches!(m, ServerMsg::Welcome(_)));
 
     // After hello, outside a room.
-    c.send(ClientMsg::Hello(Hello {
-        version: PROTOCOL_VERSION,
-        name: "again".into(),
-    }))
-    .await;
+    s.send(c, hello("again"));
+    let err = s.expect_error(c);
+    assert_error(&err, ErrorCode::BAD_STATE, Some(0), "second hello");
+    s.send(c, input(1, [1.0, 0.0]));
+    let err = s.expect_error(c);
     assert_error(
-        &c.recv_error().await,
-        ErrorCode::BAD_STATE,
-        Some(0),
-        "second hello",
-    );
-    c.send(input(1, [1.0, 0.0])).await;
-    assert_error(
-        &c.recv_error().await,
+        &err,
         ErrorCode::NOT_IN_ROOM,
         Some(3),
         "input outside a room",
     );
-    c.send(ClientMsg::Leave(Leave {})).await;
+    s.send(c, ClientMsg::Leave(Leave {}));
+    let err = s.expect_error(c);
     assert_error(
-        &c.recv_error().await,
+        &err,
         ErrorCode::NOT_IN_ROOM,
         Some(2),
         "leave outside a room",
     );
-    c.send(ClientMsg::Join(Join {
-        room: Some("no spaces allowed".into()),
-        key: None,
-    }))
-    .await;
-    assert_error(
-        &c.recv_error().await,
-        ErrorCode::INVALID_VALUE,
-        Some(1),
-        "bad room name",
-    );
-    let (tick, answers) = sync(&mut c).await;
-    assert_eq!(
-        (tick, answers),
-        (0, vec![]),
-        "still usable, still in the lobby"
-    );
+    s.send(c, join(Some("no spaces allowed")));
+    let err = s.expect_error(c);
+    assert_error(&err, ErrorCode::INVALID_VALUE, Some(1), "bad room name");
+    assert_eq!(s.sync(c), (0, vec![]), "still usable, still in the lobby");
 
-    let watch = honest.finish().await;
-    watch.assert_steady();
-    assert!(!watch.saw(|m| matches!(m, ServerMsg::PlayerJoined(_))));
-    server.stop().await;
+    s.assert_steady();
+    assert!(!saw(&s, honest, |m| matches!(
+        m,
+        ServerMsg::PlayerJoined(_)
+    )));
 }
 
-#[tokio::test]
-async fn joining_twice_is_refused_and_the_player_stays_in_its_room() {
-    let server = TestServer::start(Config::default()).await;
-    let honest = Honest::join(&server, "r").await;
-    let (mut c, _) = Client::joined(&server, "twice", Some("r")).await;
+#[test]
+fn joining_twice_is_refused_and_the_player_stays_in_its_room() {
+    let mut s = Watched::new(Config::default());
+    let honest = s.first_honest();
+    let c = s.join("twice", Some("r"));
+    let id = s.client(c).id;
     for room in [Some("r"), Some("elsewhere"), None] {
-        c.send(ClientMsg::Join(Join {
-            room: room.map(Into::into),
-            key: None,
-        }))
-        .await;
+        s.send(c, join(room));
     }
-    let (tick, answers) = sync(&mut c).await;
+    let (tick, answers) = s.sync(c);
     assert!(tick > 0, "the pong comes from the room");
     assert_eq!(answers.len(), 3, "{answers:?}");
     for answer in &answers {
@@ -661,242 +701,281 @@ async fn joining_twice_is_refused_and_the_player_stays_in_its_room() {
         assert_error(err, ErrorCode::NOT_IN_ROOM, Some(1), "second join");
     }
     // Still in the same room as the honest player, and still playing.
-    c.send(input(1, [0.0, 0.0])).await;
-    let snap = acked(&mut c, 1).await;
-    me(&snap, honest.id);
+    s.send(c, input(1, [0.0, 0.0]));
+    s.acked(c, 1);
+    let honest_id = s.client(honest).id;
+    assert!(s.client(c).replica.player(honest_id).is_some());
 
-    let watch = honest.finish().await;
-    watch.assert_steady();
-    let joins = watch
-        .events
+    s.assert_steady();
+    let events = &s.client(honest).inbox;
+    let joins = events
         .iter()
-        .filter(|m| matches!(m, ServerMsg::PlayerJoined(j) if j.id == c.id))
+        .filter(|m| matches!(m, ServerMsg::PlayerJoined(j) if j.id == id))
         .count();
-    assert_eq!(joins, 1, "{:?}", watch.events);
-    assert!(!watch.saw(|m| matches!(m, ServerMsg::PlayerLeft(_))));
-    server.stop().await;
+    assert_eq!(joins, 1, "{events:?}");
+    assert!(!saw(&s, honest, |m| matches!(m, ServerMsg::PlayerLeft(_))));
 }
 
-#[tokio::test]
-async fn a_full_room_refuses_with_room_full_and_the_connection_stays_usable() {
-    let config = Config {
+#[test]
+fn a_full_room_refuses_with_room_full_and_the_connection_stays_usable() {
+    let mut s = Watched::new(Config {
         max_room_players: 2,
         ..Config::default()
-    };
-    let server = TestServer::start(config).await;
-    let honest = Honest::join(&server, "r").await;
-    let second = Honest::join_as(&server, "second", "r").await;
-    let mut late = Client::greeted(&server, "late").await;
+    });
+    let honest = s.first_honest();
+    let second = s.watch("second", "r");
+    let late = s.greet("late");
+    let late_id = s.client(late).id;
     for _ in 0..3 {
-        late.send(ClientMsg::Join(Join {
-            room: Some("r".into()),
-            key: None,
-        }))
-        .await;
-        let err = late.recv_error().await;
+        s.send(late, join(Some("r")));
+        let err = s.expect_error(late);
         assert_error(&err, ErrorCode::ROOM_FULL, Some(1), "join a full room");
     }
-    let (tick, answers) = sync(&mut late).await;
     assert_eq!(
-        (tick, answers),
+        s.sync(late),
         (0, vec![]),
         "still usable, still in the lobby"
     );
-    late.send(ClientMsg::Join(Join {
-        room: Some("s".into()),
-        key: None,
-    }))
-    .await;
-    match late.recv().await {
+    s.send(late, join(Some("s")));
+    match s.expect(late, |m| {
+        matches!(m, ServerMsg::Joined(_) | ServerMsg::Error(_))
+    }) {
         ServerMsg::Joined(j) => assert_eq!(j.room, "s"),
         other => panic!("expected to join another room, got {other:?}"),
     }
 
-    let members = std::collections::BTreeSet::from([honest.id, second.id]);
-    for watch in [honest.finish().await, second.finish().await] {
-        watch.assert_steady();
-        assert!(!watch.saw(|m| matches!(m, ServerMsg::PlayerJoined(j) if j.id == late.id)));
-        assert_eq!(
-            watch.seen, members,
+    s.assert_steady();
+    let members = BTreeSet::from([s.client(honest).id, s.client(second).id]);
+    for c in [honest, second] {
+        let client = s.client(c);
+        assert!(!saw(
+            &s,
+            c,
+            |m| matches!(m, ServerMsg::PlayerJoined(j) if j.id == late_id)
+        ));
+        assert!(
+            client.snapshots.iter().all(|snap| snap.players <= 2),
             "only the two members were ever in the room"
         );
+        let held: BTreeSet<_> = client.replica.players().iter().map(|p| p.id).collect();
+        assert_eq!(held, members);
     }
-    server.stop().await;
 }
 
-#[tokio::test]
-async fn wrong_protocol_version_is_told_and_closed() {
-    let server = TestServer::start(Config::default()).await;
-    let honest = Honest::join(&server, "r").await;
-    let mut c = Client::connect(&server).await;
-    c.send(ClientMsg::Hello(Hello {
-        version: PROTOCOL_VERSION + 1,
-        name: "future".into(),
-    }))
-    .await;
-    let err = c.recv_error().await;
+#[test]
+fn wrong_protocol_version_is_told_and_closed_with_1002() {
+    let mut s = Watched::new(Config::default());
+    let c = s.connect();
+    s.send(
+        c,
+        ClientMsg::Hello(Hello {
+            version: PROTOCOL_VERSION + 1,
+            name: "future".into(),
+        }),
+    );
+    let err = s.expect_error(c);
     assert_error(&err, ErrorCode::VERSION_MISMATCH, Some(0), "future hello");
-    assert_eq!(c.recv_close().await.0, 1002);
-    honest.finish().await.assert_steady();
-    server.stop().await;
+    s.run_until(WAIT, |h| h.client(c).ended.is_some());
+    assert_eq!(s.client(c).close().map(|(code, _)| code), Some(1002));
+    s.assert_steady();
 }
 
-type Sink = SplitSink<WebSocketStream<MaybeTlsStream<TcpStream>>, Message>;
-
-/// How long a flooder may take to be closed.
+/// How long a flooder may take to be closed, in virtual time.
 const FLOOD_CLOSE_WITHIN: Duration = Duration::from_secs(3);
 
-/// Sends `frame(n)` for n = 1, 2, ... at about 4000 frames a second until the connection
-/// refuses, counting them in `sent`.
-fn flood(
-    mut sink: Sink,
-    sent: Arc<AtomicU32>,
-    frame: impl Fn(u32) -> Bytes + Send + 'static,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut n = 0;
-        loop {
-            for _ in 0..20 {
-                n += 1;
-                if sink.feed(Message::Binary(frame(n))).await.is_err() {
-                    return;
-                }
-            }
-            if sink.flush().await.is_err() {
-                return;
-            }
-            sent.store(n, Ordering::Relaxed);
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-}
+/// Frames a flooder sends per step: about 3,800 a second, as fast as the socket tests'
+/// flooders did.
+const FLOOD_PER_STEP: u32 = 64;
 
-/// Floods from `flooder` and expects it closed with 1008 for flooding; returns how many
-/// frames it had sent by then.
-async fn flood_until_closed(
-    flooder: Client,
+/// Floods `frame(n)` for n = 1, 2, ... from `flooder`, [`FLOOD_PER_STEP`] frames a step,
+/// and expects it closed with 1008 for flooding within [`FLOOD_CLOSE_WITHIN`]; `burst` is
+/// the limit it floods.
+fn flood_until_closed(
+    s: &mut Watched,
+    flooder: ClientId,
     burst: u32,
-    frame: impl Fn(u32) -> Bytes + Send + 'static,
-) -> u32 {
-    let (sink, mut stream) = flooder.ws.split();
-    let sent = Arc::new(AtomicU32::new(0));
-    let flooding = flood(sink, Arc::clone(&sent), frame);
-    let end = ending(&mut stream, FLOOD_CLOSE_WITHIN).await;
-    flooding.abort();
-    let sent = sent.load(Ordering::Relaxed);
-    match end {
-        Some(Ending::Closed { code, reason }) => {
-            assert_eq!(code, 1008, "{reason}");
-            assert!(
-                reason.contains("flood"),
-                "the reason names the flood: {reason}"
-            );
+    frame: impl Fn(u32) -> Bytes,
+) {
+    let until = s.now() + FLOOD_CLOSE_WITHIN;
+    let mut sent = 0;
+    while s.client(flooder).ended.is_none() {
+        assert!(
+            s.now() < until,
+            "a flooder that sent {sent} frames was not closed within {FLOOD_CLOSE_WITHIN:?}"
+        );
+        for _ in 0..FLOOD_PER_STEP {
+            sent += 1;
+            s.send_frame(flooder, Frame::Binary(frame(sent)));
         }
-        other => panic!(
-            "a flooder that sent {sent} frames was not closed within {FLOOD_CLOSE_WITHIN:?}: \
-             {other:?}"
-        ),
+        s.step();
     }
+    let (code, reason) = s.client(flooder).close().expect("a close frame");
+    assert_eq!(code, 1008, "{reason}");
+    assert!(
+        reason.contains("flood"),
+        "the reason names the flood: {reason}"
+    );
     assert!(sent > 3 * burst, "it was a flood: {sent} frames");
-    sent
+    let text = s.metrics().encode();
+    assert!(
+        text.contains("tickwire_connections_closed_total{reason=\"flood\"} 1"),
+        "counted as a flood: {text}"
+    );
 }
 
-#[tokio::test]
-async fn an_input_flood_is_closed_with_1008() {
-    let config = Config {
+/// Steps until the honest player is told that `c` left.
+fn honest_sees_leave(s: &mut Watched, c: ClientId) {
+    let id = s.client(c).id;
+    let honest = s.first_honest();
+    s.expect(
+        honest,
+        |m| matches!(m, ServerMsg::PlayerLeft(left) if left.id == id),
+    );
+}
+
+#[test]
+fn an_input_flood_is_closed_with_1008() {
+    let mut s = Watched::new(Config {
         input_rate: 120,
         input_burst: 120,
         ..Config::default()
-    };
-    let server = TestServer::start(config).await;
-    let mut honest = Honest::join(&server, "r").await;
-    let (flooder, _) = Client::joined(&server, "flooder", Some("r")).await;
-    let id = flooder.id;
-    flood_until_closed(flooder, 120, |seq| encode_client(&input(seq, [1.0, 0.0]))).await;
-    honest.sees_leave(id).await;
-    honest.finish().await.assert_steady();
-    server.stop().await;
+    });
+    let flooder = s.join("flooder", Some("r"));
+    flood_until_closed(&mut s, flooder, 120, |seq| {
+        encode_client(&input(seq, [1.0, 0.0]))
+    });
+    honest_sees_leave(&mut s, flooder);
+    s.assert_steady();
 }
 
-#[tokio::test]
-async fn a_ping_flood_is_closed_with_1008() {
-    let config = Config {
+#[test]
+fn a_ping_flood_is_closed_with_1008() {
+    let mut s = Watched::new(Config {
         message_rate: 20,
         message_burst: 40,
         ..Config::default()
-    };
-    let server = TestServer::start(config).await;
-    let mut honest = Honest::join(&server, "r").await;
-    let (flooder, _) = Client::joined(&server, "pinger", Some("r")).await;
-    let id = flooder.id;
-    flood_until_closed(flooder, 40, |n| {
+    });
+    let flooder = s.join("pinger", Some("r"));
+    flood_until_closed(&mut s, flooder, 40, |n| {
         encode_client(&ClientMsg::Ping(Ping {
             client_time: f64::from(n),
         }))
-    })
-    .await;
-    honest.sees_leave(id).await;
-    honest.finish().await.assert_steady();
-    server.stop().await;
+    });
+    honest_sees_leave(&mut s, flooder);
+    s.assert_steady();
 }
 
-#[tokio::test]
-async fn a_flood_of_bad_frames_in_the_lobby_is_closed_with_1008() {
-    let config = Config {
+#[test]
+fn a_flood_of_bad_frames_in_the_lobby_is_closed_with_1008() {
+    let mut s = Watched::new(Config {
         message_rate: 20,
         message_burst: 40,
         ..Config::default()
-    };
-    let server = TestServer::start(config).await;
-    let honest = Honest::join(&server, "r").await;
-    let flooder = Client::greeted(&server, "vandal").await;
-    flood_until_closed(flooder, 40, |_| Bytes::from_static(b"\xc1\xc1\xc1")).await;
-    honest.finish().await.assert_steady();
-    server.stop().await;
+    });
+    let flooder = s.greet("vandal");
+    flood_until_closed(&mut s, flooder, 40, |_| Bytes::from_static(b"\xc1\xc1\xc1"));
+    s.assert_steady();
 }
 
-#[tokio::test]
-async fn inputs_just_above_the_burst_are_dropped_not_closed() {
+#[test]
+fn inputs_just_above_the_burst_are_dropped_not_closed() {
     const BURST: u32 = 8;
     const SENT: u32 = BURST + 4;
-    let config = Config {
+    let mut s = Watched::new(Config {
         input_rate: 120,
         input_burst: BURST,
         ..Config::default()
-    };
-    let server = TestServer::start(config).await;
-    let honest = Honest::join(&server, "r").await;
-    let (mut c, _) = Client::joined(&server, "eager", Some("r")).await;
-    let id = c.id;
+    });
+    let c = s.join("eager", Some("r"));
 
-    // All in one write, so the room reads them in one tick (two at worst) and the bucket
-    // has no time to refill: the first BURST are applied, the rest dropped.
+    // All at once, so the room reads them in one tick and the bucket has no time to
+    // refill: the first BURST are applied, the rest dropped.
     for seq in 1..=SENT {
-        let frame = encode_client(&input(seq, [0.0, 0.0]));
-        c.ws.feed(Message::Binary(frame)).await.unwrap();
+        s.send(c, input(seq, [0.0, 0.0]));
     }
-    c.ws.flush().await.unwrap();
-    let (tick, answers) = sync(&mut c).await;
+    let (_, answers) = s.sync(c);
     assert!(answers.is_empty(), "dropped silently: {answers:?}");
-    let applied = me(&snapshot_after(&mut c, tick).await, id).last_input_seq;
-    assert!(
-        (BURST..SENT).contains(&applied),
-        "inputs 1..={SENT} sent at once with a burst of {BURST}: the last applied is {applied}"
+    let applied = s.next_state(c).last_input_seq;
+    assert_eq!(
+        applied, BURST,
+        "inputs 1..={SENT} at once with a burst of {BURST}"
     );
 
     // The rest were dropped and counted.
-    let dropped = server
-        .metric("tickwire_messages_rate_limited_total{kind=\"input\"}")
-        .await;
-    assert_eq!(dropped, f64::from(SENT - applied));
+    let text = s.metrics().encode();
+    let dropped = format!(
+        "tickwire_messages_rate_limited_total{{kind=\"input\"}} {}",
+        SENT - applied
+    );
+    assert!(text.contains(&dropped), "{dropped}: {text}");
 
     // Not closed: a second later (the bucket has refilled) the player still plays.
     for _ in 0..60 {
-        let snap = snapshot_without_errors(&mut c).await;
-        assert_eq!(me(&snap, id).last_input_seq, applied);
+        assert_eq!(s.next_state(c).last_input_seq, applied);
     }
-    c.send(input(SENT + 1, [0.0, 0.0])).await;
-    acked(&mut c, SENT + 1).await;
-    honest.finish().await.assert_steady();
-    server.stop().await;
+    s.send(c, input(SENT + 1, [0.0, 0.0]));
+    s.acked(c, SENT + 1);
+    s.assert_steady();
+}
+
+#[test]
+fn a_silent_player_is_closed_for_idleness_and_the_room_told_while_an_answering_one_stays() {
+    // The real defaults: pings every 5 s, closed after 15 s of silence, seat kept 10 s.
+    let config = Config::default();
+    let idle = ms(config.idle_timeout_ms);
+    let grace = ms(config.resume_grace_ms);
+    let mut h = Harness::new(config);
+    let sleeper = h.join("sleeper", Some("r"));
+    // Reads, but its pongs never come: nothing at all arrives from it from here on.
+    h.pipe_mut(sleeper).answers_pings = false;
+    let last_heard = h.elapsed();
+    // Sends nothing either, but its pongs do arrive.
+    let quiet = h.join("quiet", Some("r"));
+    let sleeper_id = h.client(sleeper).id;
+
+    h.run_until(idle + ms(100), |h| h.client(sleeper).ended.is_some());
+    let closed_at = h.elapsed();
+    assert!(closed_at - last_heard >= idle, "closed after {closed_at:?}");
+    let (code, reason) = h.client(sleeper).close().expect("a close frame");
+    assert_eq!(code, 1008);
+    assert!(reason.contains("idle"), "{reason}");
+
+    // Kept away for its resume grace, then the room is told.
+    let left = PlayerLeft {
+        id: sleeper_id,
+        name: "sleeper".into(),
+    };
+    h.run_until(grace + ms(100), |h| {
+        h.client(quiet)
+            .inbox
+            .contains(&ServerMsg::PlayerLeft(left.clone()))
+    });
+    assert!(
+        h.elapsed() - closed_at >= grace,
+        "told at {:?}",
+        h.elapsed()
+    );
+
+    // Well past the idle timeout (twice over), the answering player is still in the room,
+    // alone.
+    h.run_for(2 * idle);
+    let client = h.client(quiet);
+    assert_eq!(client.ended, None);
+    assert_eq!(client.last_snapshot().map(|s| s.players), Some(1));
+    assert_eq!(client.replica.players()[0].id, client.id);
+    assert_eq!(h.room("r").map(|r| (r.members(), r.away())), Some((1, 0)));
+}
+
+#[test]
+fn a_connection_that_never_says_hello_is_closed_after_the_idle_timeout() {
+    let config = Config::default();
+    let idle = ms(config.idle_timeout_ms);
+    let mut h = Harness::new(config);
+    let mute = h.connect();
+    h.pipe_mut(mute).answers_pings = false;
+    h.run_until(idle + ms(100), |h| h.client(mute).ended.is_some());
+    assert!(h.elapsed() >= idle, "closed after {:?}", h.elapsed());
+    let (code, reason) = h.client(mute).close().expect("a close frame");
+    assert_eq!(code, 1008);
+    assert!(reason.contains("idle"), "{reason}");
 }

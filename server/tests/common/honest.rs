@@ -14,7 +14,6 @@
 //! [`ending`] is the offender's side: how its connection ended, with a deadline, so a test
 //! waiting for a close that never comes fails instead of reading snapshots forever.
 
-use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
@@ -71,8 +70,6 @@ pub struct Watch {
     pub arrivals: Vec<(Instant, u64)>,
     /// The state held after the last snapshot.
     pub last: Option<Vec<PlayerState>>,
-    /// Every player id that appeared in a snapshot.
-    pub seen: BTreeSet<PlayerId>,
     /// Every message other than snapshots, in order.
     pub events: Vec<ServerMsg>,
     /// How many inputs the honest player sent.
@@ -89,12 +86,7 @@ pub struct Watch {
 impl Honest {
     /// Greets as "honest", joins `room` and starts watching.
     pub async fn join(server: &TestServer, room: &str) -> Self {
-        Self::join_as(server, "honest", room).await
-    }
-
-    /// Greets as `name`, joins `room` and starts watching.
-    pub async fn join_as(server: &TestServer, name: &str, room: &str) -> Self {
-        let (client, joined) = Client::joined(server, name, Some(room)).await;
+        let (client, joined) = Client::joined(server, "honest", Some(room)).await;
         assert_eq!(joined.room, room);
         let id = client.id;
         let (events_tx, events) = mpsc::unbounded_channel();
@@ -181,7 +173,6 @@ async fn watch(
         stopped: started,
         arrivals: Vec::new(),
         last: None,
-        seen: BTreeSet::new(),
         events: Vec::new(),
         inputs_sent: 0,
         acked: 0,
@@ -236,7 +227,6 @@ async fn watch(
             }
         };
         w.arrivals.push((now, snapshot.tick));
-        w.seen.extend(replica.players().iter().map(|p| p.id));
         match replica.player(w.id) {
             None => w
                 .faults
