@@ -22,7 +22,7 @@ use tickwire_bot::{ReconnectPolicy, Report, SwarmConfig, run};
 use tickwire_server::Config;
 use tokio::net::TcpListener;
 
-use real_server::{RealServer, test_config};
+use real_server::{RealServer, metric_reaching, test_config};
 use tamper::{Proxy, Spoil, Tamper, count};
 
 fn config(url: String, bots: usize) -> SwarmConfig {
@@ -61,7 +61,7 @@ async fn through_proxy(
     swarm: impl FnOnce(String) -> SwarmConfig,
 ) -> (Report, Proxy) {
     let server = RealServer::start(config).await;
-    let proxy = Proxy::start(server.addr(), tamper).await;
+    let proxy = Proxy::start(server.addr, tamper).await;
     let report = run(swarm(proxy.url()))
         .await
         .expect("a usable configuration");
@@ -298,12 +298,12 @@ async fn chaos_drops_bots_abruptly_and_brings_them_back() {
     let chaos = r.chaos.as_ref().expect("a chaos report");
     // Each drop was a reset, not a polite close, as the server saw it. So is a reconnection
     // the deadline cut short after it had connected.
-    let resets = server
-        .metric_reaching(
-            r#"tickwire_connections_closed_total{reason="abnormal"}"#,
-            chaos.drops as f64,
-        )
-        .await as u64;
+    let resets = metric_reaching(
+        &server,
+        r#"tickwire_connections_closed_total{reason="abnormal"}"#,
+        chaos.drops as f64,
+    )
+    .await as u64;
     server.stop().await;
     assert!(
         resets >= chaos.drops && resets <= chaos.drops + chaos.in_flight,

@@ -60,11 +60,6 @@ impl Harness {
     /// `/metrics` shows it (`tickwire_connections_closed_total{reason="flood"}`); 0 when
     /// there is no such series.
     pub fn metric(&self, series: &str) -> f64 {
-        self.metrics()
-            .encode()
-            .lines()
-            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
-            .and_then(|value| value.trim().parse().ok())
-            .unwrap_or(0.0)
+        super::metric_value(&self.metrics().encode(), series)
     }
 }

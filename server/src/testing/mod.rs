@@ -27,6 +27,7 @@
 
 mod client;
 mod extra;
+mod local;
 mod pipe;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -35,17 +36,21 @@ use std::time::{Duration, Instant};
 
 use slotmap::SecondaryMap;
 use tickwire_shared::{ClientMsg, Hello, Join, PROTOCOL_VERSION, Resume, ServerMsg, encode_client};
+use tokio_util::sync::CancellationToken;
 
 pub use client::{Ending, SnapshotSeen, TestClient};
+pub use local::{LocalServer, WAIT, http_get, metric_value};
 pub use pipe::{Pipe, PipeState};
 
 use crate::config::Config;
+use crate::context::ServerContext;
 use crate::game::{Arena, ArenaRules};
+use crate::handoff::Handoffs;
 use crate::identity::Identity;
-use crate::lobby::{Entry, Lobby, Outcome};
+use crate::lobby::{Entry, Outcome};
 use crate::metrics::Metrics;
 use crate::outbox::SHUTTING_DOWN;
-use crate::peer::{ClientRules, Peer};
+use crate::peer::Peer;
 use crate::record::Chunk;
 use crate::room::{Event, MemberKey, Next, RoomCore, RoomRules};
 use crate::rooms::{RoomShared, Rooms, Seat};
@@ -87,53 +92,43 @@ struct RoomSim {
     members: SecondaryMap<MemberKey, ClientId>,
 }
 
-/// An in-memory server and its clients (see the module doc).
-#[derive(Debug)]
-pub struct Harness {
-    config: Config,
-    room_rules: RoomRules,
-    client_rules: ClientRules,
-    start: Instant,
-    now: Instant,
-    lobby: Lobby,
-    rooms: Arc<Rooms>,
-    sessions: Arc<Sessions>,
-    metrics: Arc<Metrics>,
-    open: BTreeMap<String, RoomSim>,
-    /// Every room's recording so far, when rooms record.
-    recordings: BTreeMap<String, Vec<Chunk>>,
+/// Every client's connection, by its id: where it is, its pipe, and what it received.
+#[derive(Debug, Default)]
+struct Conns {
     places: Vec<Place>,
     pipes: Vec<Pipe>,
     clients: Vec<TestClient>,
+}
+
+/// An in-memory server and its clients (see the module doc).
+#[derive(Debug)]
+pub struct Harness {
+    /// What the server's tasks share, made as the listener makes it (its handoff queue
+    /// goes nowhere: the harness starts nothing).
+    ctx: ServerContext,
+    room_rules: RoomRules,
+    start: Instant,
+    now: Instant,
+    open: BTreeMap<String, RoomSim>,
+    /// Every room's recording so far, when rooms record.
+    recordings: BTreeMap<String, Vec<Chunk>>,
+    conns: Conns,
 }
 
 impl Harness {
     /// A server with `config`'s rules, and no client yet.
     pub fn new(config: Config) -> Self {
         let now = Instant::now();
-        let rooms = Arc::new(Rooms::new(config.room_limits()));
-        let sessions = Arc::new(Sessions::new(Duration::from_millis(config.resume_grace_ms)));
-        let metrics = Arc::new(Metrics::new());
+        let (handoffs, _nowhere) = Handoffs::channel(1);
+        let ctx = ServerContext::new(config, CancellationToken::new(), handoffs);
         Self {
-            lobby: Lobby::new(
-                Arc::clone(&rooms),
-                Arc::clone(&sessions),
-                Arc::clone(&metrics),
-                config.tick_rate,
-            ),
-            room_rules: config.room_rules(),
-            client_rules: config.client_rules(),
-            config,
+            room_rules: ctx.config.room_rules(),
+            ctx,
             start: now,
             now,
-            rooms,
-            sessions,
-            metrics,
             open: BTreeMap::new(),
             recordings: BTreeMap::new(),
-            places: Vec::new(),
-            pipes: Vec::new(),
-            clients: Vec::new(),
+            conns: Conns::default(),
         }
     }
 
@@ -149,12 +144,12 @@ impl Harness {
 
     /// The server's counters.
     pub fn metrics(&self) -> &Metrics {
-        &self.metrics
+        &self.ctx.metrics
     }
 
     /// The registry.
     pub fn rooms(&self) -> &Rooms {
-        &self.rooms
+        &self.ctx.rooms
     }
 
     /// The open room called `name`.
@@ -164,17 +159,17 @@ impl Harness {
 
     /// Client `c`.
     pub fn client(&self, c: ClientId) -> &TestClient {
-        &self.clients[c]
+        &self.conns.clients[c]
     }
 
     /// Client `c`, to take its messages.
     pub fn client_mut(&mut self, c: ClientId) -> &mut TestClient {
-        &mut self.clients[c]
+        &mut self.conns.clients[c]
     }
 
     /// Client `c`'s connection.
     pub fn pipe_mut(&mut self, c: ClientId) -> &mut Pipe {
-        &mut self.pipes[c]
+        &mut self.conns.pipes[c]
     }
 
     /// Rooms opened from now on record their matches, in segments of about
@@ -198,7 +193,7 @@ impl Harness {
 
     /// The room client `c`'s connection is in (or on its way into).
     pub fn room_of(&self, c: ClientId) -> Option<&str> {
-        match &self.places[c] {
+        match &self.conns.places[c] {
             Place::Room(name) => Some(name),
             Place::Lobby(_) | Place::Gone => None,
         }
@@ -206,7 +201,7 @@ impl Harness {
 
     /// True while client `c`'s connection is in the lobby.
     pub fn in_lobby(&self, c: ClientId) -> bool {
-        matches!(self.places[c], Place::Lobby(_))
+        matches!(self.conns.places[c], Place::Lobby(_))
     }
 
     /// A new anonymous connection, in the lobby.
@@ -216,19 +211,21 @@ impl Harness {
 
     /// A new connection whose handshake's token said `identity`.
     pub fn connect_as(&mut self, identity: Identity) -> ClientId {
-        let c = self.clients.len();
+        let c = self.conns.clients.len();
         let span = tracing::info_span!("conn", client = c, player = tracing::field::Empty);
         let mut peer = Peer::new(
-            self.client_rules,
-            Arc::clone(&self.metrics),
+            self.ctx.client_rules,
+            Arc::clone(&self.ctx.metrics),
             None,
             span,
             self.now,
         );
         peer.set_identity(identity);
-        self.places.push(Place::Lobby(Box::new(peer)));
-        self.pipes.push(Pipe::new());
-        self.clients.push(TestClient::new(self.config.tick_rate));
+        self.conns.places.push(Place::Lobby(Box::new(peer)));
+        self.conns.pipes.push(Pipe::new());
+        self.conns
+            .clients
+            .push(TestClient::new(self.ctx.config.tick_rate));
         c
     }
 
@@ -239,17 +236,17 @@ impl Harness {
 
     /// Client `c` sends `frame` as it is.
     pub fn send_frame(&mut self, c: ClientId, frame: Frame) {
-        self.pipes[c].to_server.push_back(frame);
+        self.conns.pipes[c].to_server.push_back(frame);
     }
 
     /// Client `c`'s connection vanishes without a close (a TCP reset).
     pub fn reset(&mut self, c: ClientId) {
-        self.pipes[c].state = PipeState::Reset;
+        self.conns.pipes[c].state = PipeState::Reset;
     }
 
     /// Client `c` stops reading (`true`) or reads again.
     pub fn stall(&mut self, c: ClientId, stalled: bool) {
-        let pipe = &mut self.pipes[c];
+        let pipe = &mut self.conns.pipes[c];
         if matches!(pipe.state, PipeState::Open | PipeState::Stalled) {
             pipe.state = if stalled {
                 PipeState::Stalled
@@ -311,13 +308,13 @@ impl Harness {
     pub fn expect(&mut self, c: ClientId, want: impl Fn(&ServerMsg) -> bool) -> ServerMsg {
         let limit = self.now + Duration::from_secs(2);
         loop {
-            if let Some(msg) = self.clients[c].take(&want) {
+            if let Some(msg) = self.conns.clients[c].take(&want) {
                 return msg;
             }
             assert!(
                 self.now < limit,
                 "client {c}: no matching message within 2 s; inbox: {:?}",
-                self.clients[c].inbox
+                self.conns.clients[c].inbox
             );
             self.step();
         }
@@ -361,20 +358,20 @@ impl Harness {
         let now = self.now;
         for room in self.open.values_mut() {
             room.core.handle_shutdown();
-            carry_out(
-                room,
-                &mut self.places,
-                &mut self.pipes,
-                &mut self.clients,
-                &self.sessions,
-                now,
-            );
+            carry_out(room, &mut self.conns, &self.ctx.sessions, now);
         }
         self.open.clear();
-        for c in 0..self.places.len() {
-            if let Place::Lobby(mut peer) = std::mem::replace(&mut self.places[c], Place::Gone) {
+        for c in 0..self.conns.places.len() {
+            if let Place::Lobby(mut peer) =
+                std::mem::replace(&mut self.conns.places[c], Place::Gone)
+            {
                 peer.close(SHUTTING_DOWN);
-                finish(&mut self.pipes[c], &mut self.clients[c], &mut peer, now);
+                finish(
+                    &mut self.conns.pipes[c],
+                    &mut self.conns.clients[c],
+                    &mut peer,
+                    now,
+                );
             }
         }
     }
@@ -390,7 +387,7 @@ impl Harness {
     }
 
     fn tick_period(&self) -> Duration {
-        Duration::from_secs(1) / u32::from(self.config.tick_rate.max(1))
+        Duration::from_secs(1) / u32::from(self.ctx.config.tick_rate.max(1))
     }
 
     fn wall_ms(&self) -> u64 {
@@ -400,14 +397,14 @@ impl Harness {
     /// Every client in the lobby: its frames read and answered, its keep-alive checked, and
     /// what it has queued written, as its lobby task would.
     fn serve_lobby(&mut self) {
-        let keep_alive = self.config.keep_alive();
-        for c in 0..self.places.len() {
-            let Place::Lobby(peer) = &mut self.places[c] else {
+        let keep_alive = self.ctx.config.keep_alive();
+        for c in 0..self.conns.places.len() {
+            let Place::Lobby(peer) = &mut self.conns.places[c] else {
                 continue;
             };
             let mut outcome = Outcome::Stay;
-            while let Some(frame) = self.pipes[c].read() {
-                outcome = self.lobby.on_frame(peer, frame, self.now);
+            while let Some(frame) = self.conns.pipes[c].read() {
+                outcome = self.ctx.lobby.on_frame(peer, frame, self.now);
                 if !matches!(outcome, Outcome::Stay) {
                     break;
                 }
@@ -417,7 +414,7 @@ impl Harness {
             {
                 outcome = Outcome::Close;
             }
-            let flow = self.pipes[c].write(peer, &mut self.clients[c], self.now);
+            let flow = self.conns.pipes[c].write(peer, &mut self.conns.clients[c], self.now);
             peer.note_flow(flow, self.now);
             let outcome = match (outcome, flow) {
                 (Outcome::Stay, Flow::Closed) => Outcome::Close,
@@ -429,20 +426,20 @@ impl Harness {
                 Outcome::Enter(entry) => self.enter(c, entry),
                 Outcome::Close | Outcome::Ended => {
                     let Place::Lobby(mut peer) =
-                        std::mem::replace(&mut self.places[c], Place::Gone)
+                        std::mem::replace(&mut self.conns.places[c], Place::Gone)
                     else {
                         continue;
                     };
-                    self.lobby.depart(&peer, self.now);
+                    self.ctx.lobby.depart(&peer, self.now);
                     if matches!(outcome, Outcome::Close) {
                         finish(
-                            &mut self.pipes[c],
-                            &mut self.clients[c],
+                            &mut self.conns.pipes[c],
+                            &mut self.conns.clients[c],
                             &mut peer,
                             self.now,
                         );
                     } else {
-                        self.clients[c].ended.get_or_insert(Ending::Cut);
+                        self.conns.clients[c].ended.get_or_insert(Ending::Cut);
                     }
                 }
             }
@@ -451,7 +448,7 @@ impl Harness {
 
     /// Sends client `c` into the room `entry` names, starting the room when it is new.
     fn enter(&mut self, c: ClientId, entry: Entry) {
-        let Place::Lobby(peer) = std::mem::replace(&mut self.places[c], Place::Gone) else {
+        let Place::Lobby(peer) = std::mem::replace(&mut self.conns.places[c], Place::Gone) else {
             return;
         };
         let peer = *peer;
@@ -463,7 +460,7 @@ impl Harness {
                         name.clone(),
                         Arena::new(ArenaRules::default()),
                         self.room_rules,
-                        Arc::clone(&self.metrics),
+                        Arc::clone(&self.ctx.metrics),
                         self.now,
                     );
                     let sim = RoomSim {
@@ -482,11 +479,11 @@ impl Harness {
         let Some(room) = self.open.get_mut(&name) else {
             // A room in the registry always runs here; back to the lobby with nothing said.
             let (Admit::Join(_, peer) | Admit::Resume(peer, _)) = admit;
-            self.places[c] = Place::Lobby(Box::new(peer));
+            self.conns.places[c] = Place::Lobby(Box::new(peer));
             return;
         };
         room.pending.push_back((c, admit));
-        self.places[c] = Place::Room(name);
+        self.conns.places[c] = Place::Room(name);
     }
 
     /// Runs every room whose tick is due, letting its newcomers in first, as its driver
@@ -513,25 +510,18 @@ impl Harness {
                     }
                 };
                 // As in the driver: a member the newcomer replaced leaves before it is mapped.
-                carry_out(
-                    room,
-                    &mut self.places,
-                    &mut self.pipes,
-                    &mut self.clients,
-                    &self.sessions,
-                    now,
-                );
+                carry_out(room, &mut self.conns, &self.ctx.sessions, now);
                 match admitted {
                     Ok(member) => {
                         room.members.insert(member, c);
                     }
-                    Err(Some(peer)) => self.places[c] = Place::Lobby(Box::new(peer)),
-                    Err(None) => self.places[c] = Place::Gone,
+                    Err(Some(peer)) => self.conns.places[c] = Place::Lobby(Box::new(peer)),
+                    Err(None) => self.conns.places[c] = Place::Gone,
                 }
             }
             let mut pipes = RoomPipes {
-                pipes: &mut self.pipes,
-                clients: &mut self.clients,
+                pipes: &mut self.conns.pipes,
+                clients: &mut self.conns.clients,
                 members: &room.members,
                 now,
             };
@@ -539,15 +529,8 @@ impl Harness {
             if let Some(chunk) = room.core.take_recording() {
                 self.recordings.entry(name.clone()).or_default().push(chunk);
             }
-            carry_out(
-                room,
-                &mut self.places,
-                &mut self.pipes,
-                &mut self.clients,
-                &self.sessions,
-                now,
-            );
-            if room.core.is_idle(now) && self.rooms.close_if_empty(name) {
+            carry_out(room, &mut self.conns, &self.ctx.sessions, now);
+            if room.core.is_idle(now) && self.ctx.rooms.close_if_empty(name) {
                 closed.push(name.clone());
             }
         }
@@ -574,14 +557,12 @@ fn finish(pipe: &mut Pipe, client: &mut TestClient, peer: &mut Peer, now: Instan
 }
 
 /// Does what `room`'s core asked for, as its driver would.
-fn carry_out(
-    room: &mut RoomSim,
-    places: &mut [Place],
-    pipes: &mut [Pipe],
-    clients: &mut [TestClient],
-    sessions: &Sessions,
-    now: Instant,
-) {
+fn carry_out(room: &mut RoomSim, conns: &mut Conns, sessions: &Sessions, now: Instant) {
+    let Conns {
+        places,
+        pipes,
+        clients,
+    } = conns;
     while let Some(event) = room.core.poll_event() {
         event.update_records(&room.shared, sessions);
         let Event::Departed {

@@ -15,8 +15,10 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use tokio_util::sync::CancellationToken;
 
+pub use tickwire_server::testing::{LocalServer, http_get, metric_value};
+
 /// How long any single expected message may take before a test fails.
-pub const WAIT: Duration = Duration::from_secs(5);
+pub use tickwire_server::testing::WAIT;
 
 pub struct TestServer {
     pub addr: SocketAddr,
@@ -24,7 +26,7 @@ pub struct TestServer {
     pub admin_addr: SocketAddr,
     pub shutdown: CancellationToken,
     /// `None` for a server this test did not start in-process.
-    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    local: Option<LocalServer>,
 }
 
 impl TestServer {
@@ -35,22 +37,12 @@ impl TestServer {
         if config.shutdown_grace_ms == Config::default().shutdown_grace_ms {
             config.shutdown_grace_ms = 200;
         }
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let admin = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let admin_addr = admin.local_addr().unwrap();
-        let shutdown = CancellationToken::new();
-        let task = tokio::spawn(tickwire_server::run_with_admin(
-            listener,
-            Some(admin),
-            config,
-            shutdown.clone(),
-        ));
+        let local = LocalServer::start(config).await;
         Self {
-            addr,
-            admin_addr,
-            shutdown,
-            task: Some(task),
+            addr: local.addr,
+            admin_addr: local.admin_addr,
+            shutdown: local.shutdown().clone(),
+            local: Some(local),
         }
     }
 
@@ -60,7 +52,7 @@ impl TestServer {
             addr,
             admin_addr,
             shutdown: CancellationToken::new(),
-            task: None,
+            local: None,
         }
     }
 
@@ -82,13 +74,10 @@ impl TestServer {
 
     /// Shuts down and waits for the server to return.
     pub async fn stop(self) {
-        self.shutdown.cancel();
-        let task = self.task.expect("stop only a server this test started");
-        tokio::time::timeout(WAIT, task)
-            .await
-            .expect("server stops within the wait")
-            .unwrap()
-            .unwrap();
+        self.local
+            .expect("stop only a server this test started")
+            .stop()
+            .await;
     }
 }
 
@@ -296,33 +285,6 @@ impl Client {
             }
         }
     }
-}
-
-/// A bare HTTP/1.1 GET over a fresh connection.
-pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = Vec::new();
-    tokio::time::timeout(WAIT, stream.read_to_end(&mut response))
-        .await
-        .expect("an HTTP answer within the wait")
-        .unwrap();
-    let response = String::from_utf8(response).unwrap();
-    let status = response[9..12].parse().unwrap();
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
-}
-
-/// The value of `series` (name and labels, exactly as exposed) in a Prometheus text page.
-pub fn metric_value(text: &str, series: &str) -> f64 {
-    text.lines()
-        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
-        .map_or(0.0, |v| v.trim().parse().unwrap())
 }
 
 pub fn input(seq: u32, dir: [f32; 2]) -> ClientMsg {
