@@ -5,7 +5,10 @@
 //! starts a new one with the game's saved world, so any segment replays on its own. A
 //! chunk that could not be handed on (the writer was behind) breaks the segment it belongs
 //! to; the next step then starts a new one as well, and the broken segment stays a valid
-//! recording of what it holds.
+//! recording of what it holds. The driver takes the tape's bytes in chunks of a size it
+//! chooses, so that the writer is woken about once a second per room, not once a tick.
+
+use std::collections::VecDeque;
 
 use tickwire_shared::PlayerId;
 
@@ -28,6 +31,8 @@ pub struct Tape {
     game: &'static str,
     tick_rate: u16,
     max_segment_bytes: u64,
+    /// Chunks complete but not taken yet: the tail of a segment that has ended.
+    ready: VecDeque<Chunk>,
     buf: Vec<u8>,
     /// `buf` begins a new segment.
     starts_segment: bool,
@@ -46,6 +51,7 @@ impl Tape {
             game,
             tick_rate,
             max_segment_bytes,
+            ready: VecDeque::new(),
             buf: Vec::new(),
             starts_segment: false,
             segment_bytes: 0,
@@ -59,10 +65,14 @@ impl Tape {
     }
 
     /// Starts a segment at `tick` (wall clock `wall_ms`) from the game's saved `world`.
-    ///
-    /// Records since the last step that were not taken yet are dropped: the saved world
-    /// holds what they did, and the previous segment ends at its last step.
+    /// What the previous segment holds and was not taken yet is kept, to be taken first.
     pub fn begin_segment(&mut self, tick: u64, wall_ms: u64, world: Vec<u8>) {
+        if !self.buf.is_empty() {
+            self.ready.push_back(Chunk {
+                new_segment: std::mem::take(&mut self.starts_segment),
+                bytes: std::mem::take(&mut self.buf),
+            });
+        }
         let header = Header {
             magic: MAGIC.into(),
             version: VERSION,
@@ -73,7 +83,6 @@ impl Tape {
             wall_ms,
             world,
         };
-        self.buf.clear();
         format::write_header(&mut self.buf, &header);
         self.starts_segment = true;
         self.segment_bytes = self.buf.len() as u64;
@@ -122,9 +131,13 @@ impl Tape {
         self.push(&Record::Step(hash));
     }
 
-    /// What was recorded since the last call, if anything.
-    pub fn take(&mut self) -> Option<Chunk> {
-        if self.buf.is_empty() {
+    /// The next chunk to hand on: a segment's tail that is complete, or what the current
+    /// segment holds once that is at least `min_bytes` (0: whatever there is).
+    pub fn take(&mut self, min_bytes: usize) -> Option<Chunk> {
+        if let Some(chunk) = self.ready.pop_front() {
+            return Some(chunk);
+        }
+        if self.buf.is_empty() || self.buf.len() < min_bytes {
             return None;
         }
         let chunk = Chunk {
@@ -137,6 +150,7 @@ impl Tape {
     /// The last chunk taken never reached the writer: the segment it belongs to is over,
     /// and the next step starts another.
     pub fn lost(&mut self) {
+        self.ready.clear();
         self.buf.clear();
         self.starts_segment = false;
         self.needs_segment = true;
@@ -159,19 +173,35 @@ mod tests {
     fn nothing_is_recorded_before_a_segment_begins() {
         let mut tape = Tape::new("r".into(), "arena", 60, 1 << 20);
         tape.join(1);
-        assert!(tape.take().is_none());
+        assert!(tape.take(0).is_none());
         assert!(tape.needs_segment());
         tape.begin_segment(0, 0, vec![]);
         tape.join(1);
         tape.step(9);
-        let chunk = tape.take().unwrap();
+        assert!(tape.take(1 << 10).is_none(), "not a chunk's worth yet");
+        let chunk = tape.take(0).unwrap();
         assert!(chunk.new_segment);
         assert_eq!(records(&chunk.bytes), [Record::Join(1), Record::Step(9)]);
         tape.step(10);
         assert!(
-            !tape.take().unwrap().new_segment,
+            !tape.take(0).unwrap().new_segment,
             "the same segment goes on"
         );
+    }
+
+    #[test]
+    fn an_ended_segments_tail_is_taken_before_the_next_segment() {
+        let mut tape = Tape::new("r".into(), "arena", 60, 1 << 20);
+        tape.begin_segment(0, 0, vec![]);
+        tape.step(1);
+        tape.begin_segment(1, 0, vec![]);
+        tape.step(2);
+        let tail = tape.take(1 << 20).unwrap();
+        assert!(tail.new_segment, "the first segment, whole, though small");
+        assert_eq!(records(&tail.bytes), [Record::Step(1)]);
+        let next = tape.take(0).unwrap();
+        assert!(next.new_segment);
+        assert_eq!(records(&next.bytes), [Record::Step(2)]);
     }
 
     #[test]
@@ -187,15 +217,15 @@ mod tests {
         while !tape.needs_segment() {
             tape.input(1, &input);
         }
-        tape.take();
+        tape.take(0);
         tape.begin_segment(50, 0, vec![]);
         tape.step(1);
-        assert!(tape.take().unwrap().new_segment);
+        assert!(tape.take(0).unwrap().new_segment);
         tape.step(2);
-        tape.take();
+        tape.take(0);
         tape.lost();
         assert!(tape.needs_segment());
         tape.step(3);
-        assert!(tape.take().is_none(), "nothing until the next segment");
+        assert!(tape.take(0).is_none(), "nothing until the next segment");
     }
 }

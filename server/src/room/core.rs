@@ -182,9 +182,10 @@ impl<G: Game> RoomCore<G> {
             .is_some_and(|since| now.saturating_duration_since(since) >= self.rules.idle_close)
     }
 
-    /// What the room recorded since the last call, for the writer (when it records).
-    pub fn take_recording(&mut self) -> Option<Chunk> {
-        self.sim.take_recording()
+    /// The next chunk of what the room recorded (when it records), once there is at least
+    /// `min_bytes` of it (0: whatever there is), for the writer.
+    pub fn take_recording(&mut self, min_bytes: usize) -> Option<Chunk> {
+        self.sim.take_recording(min_bytes)
     }
 
     /// The last recording taken did not reach the writer: the room starts a new segment.

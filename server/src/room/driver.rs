@@ -106,11 +106,14 @@ pub async fn run<G: Game>(env: RoomEnv, room: NewRoom, game: G, rules: RoomRules
         if due.steps == 0 {
             continue;
         }
-        if let (Some(sink), Some(chunk)) = (&env.recorder, core.take_recording())
-            && !sink.send(&record_as, chunk)
-        {
-            core.recording_lost();
-            env.metrics.record_dropped.inc();
+        if let Some(sink) = &env.recorder {
+            forward_recording(
+                &mut core,
+                sink,
+                &record_as,
+                RECORD_CHUNK_BYTES,
+                &env.metrics,
+            );
         }
         let took = now.elapsed();
         let metrics = &env.metrics;
@@ -128,10 +131,30 @@ pub async fn run<G: Game>(env: RoomEnv, room: NewRoom, game: G, rules: RoomRules
     core.handle_shutdown();
     carry_out(&mut core, &mut links, &env, &shared);
     if let Some(sink) = &env.recorder {
-        if let Some(chunk) = core.take_recording() {
-            sink.send(&record_as, chunk);
-        }
+        forward_recording(&mut core, sink, &record_as, 0, &env.metrics);
         sink.done(&record_as);
+    }
+}
+
+/// A room's recording goes to the writer in chunks of at least this many bytes, about a
+/// second of a full room: the writer thread is woken that often, not once a tick.
+const RECORD_CHUNK_BYTES: usize = 64 * 1024;
+
+/// Hands the room's recording to the writer, in chunks of at least `min_bytes`; a chunk
+/// the writer could not take ends its segment (and is counted).
+fn forward_recording<G: Game>(
+    core: &mut RoomCore<G>,
+    sink: &RecordSink,
+    record_as: &Arc<str>,
+    min_bytes: usize,
+    metrics: &Metrics,
+) {
+    while let Some(chunk) = core.take_recording(min_bytes) {
+        if !sink.send(record_as, chunk) {
+            core.recording_lost();
+            metrics.record_dropped.inc();
+            return;
+        }
     }
 }
 

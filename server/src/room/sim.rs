@@ -100,9 +100,10 @@ impl<G: Game> Sim<G> {
         world_hash(&self.players)
     }
 
-    /// What the room recorded since the last call.
-    pub fn take_recording(&mut self) -> Option<Chunk> {
-        self.tape.as_mut()?.take()
+    /// The next chunk of the room's recording, once there is at least `min_bytes` of it
+    /// (see [`Tape::take`]).
+    pub fn take_recording(&mut self, min_bytes: usize) -> Option<Chunk> {
+        self.tape.as_mut()?.take(min_bytes)
     }
 
     /// The last chunk taken did not reach the writer.

@@ -526,7 +526,7 @@ impl Harness {
                 now,
             };
             room.core.handle_tick(now, wall_ms, &mut pipes);
-            if let Some(chunk) = room.core.take_recording() {
+            while let Some(chunk) = room.core.take_recording(0) {
                 self.recordings.entry(name.clone()).or_default().push(chunk);
             }
             carry_out(room, &mut self.conns, &self.ctx.sessions, now);
