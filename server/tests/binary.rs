@@ -109,7 +109,11 @@ async fn a_second_signal_exits_at_once() {
     let mut server = Process::start(&["--shutdown-grace-ms", "60000"]);
     let (_mute, _) = Client::joined(&server.target(), "mute", Some("r")).await;
     server.signal("TERM");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The first signal has been taken once the health check says so.
+    let deadline = tokio::time::Instant::now() + common::WAIT;
+    while http_get(server.admin, "/healthz").await.0 != 503 {
+        assert!(tokio::time::Instant::now() < deadline, "never began draining");
+    }
     assert!(
         server.child.try_wait().unwrap().is_none(),
         "still draining after the first signal"
