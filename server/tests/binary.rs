@@ -112,7 +112,10 @@ async fn a_second_signal_exits_at_once() {
     // The first signal has been taken once the health check says so.
     let deadline = tokio::time::Instant::now() + common::WAIT;
     while http_get(server.admin, "/healthz").await.0 != 503 {
-        assert!(tokio::time::Instant::now() < deadline, "never began draining");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never began draining"
+        );
     }
     assert!(
         server.child.try_wait().unwrap().is_none(),
