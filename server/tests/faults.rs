@@ -533,11 +533,6 @@ async fn a_connection_cut_mid_frame_is_seen_as_leaving() {
     drop(quitter);
 
     let watch = honest.finish().await;
-    watch.assert_steady();
-    assert_eq!(
-        watch.last.unwrap().len(),
-        1,
-        "only the honest player is left"
-    );
+    watch.assert_steady_and_alone();
     server.stop().await;
 }

@@ -77,12 +77,7 @@ async fn oversize_frames_are_closed_with_1009() {
     }
     honest.sees_leave(in_room.id).await;
     let watch = honest.finish().await;
-    watch.assert_steady();
-    assert_eq!(
-        watch.last.unwrap().len(),
-        1,
-        "only the honest player is left"
-    );
+    watch.assert_steady_and_alone();
     server.stop().await;
 }
 

@@ -321,6 +321,17 @@ impl Watch {
         s
     }
 
+    /// [`Watch::assert_steady`], and the honest player was alone in the room at the end:
+    /// everyone else's connection ended.
+    pub fn assert_steady_and_alone(&self) {
+        self.assert_steady();
+        let last = self
+            .last
+            .as_ref()
+            .expect("the honest player saw a snapshot");
+        assert_eq!(last.len(), 1, "only the honest player is left");
+    }
+
     /// The honest player was served at 60 Hz throughout: no fault on its connection, no
     /// error sent to it, every tick's snapshot exactly once and in order, the mean rate
     /// within [`RATE_TOLERANCE_HZ`] of 60, no silence above [`MAX_GAP`], and its own inputs
