@@ -182,32 +182,33 @@ fn print_token(secret: Option<&str>, args: &TokenArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The `replay` subcommand: replays each file and says how it went.
+/// The `replay` subcommand: replays each file and says how it went, a line each.
 fn replay(files: &[std::path::PathBuf]) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
     let mut failed = 0;
     for file in files {
         match tickwire_server::record::replay::replay_file(file) {
-            Ok(done) => {
-                println!(
-                    "{}: room {}, {} ticks {}..={} ({} joins/leaves/drops, {} inputs): \
-                     every tick's world hash matches{}",
-                    file.display(),
-                    done.room,
-                    done.steps,
-                    done.start_tick + 1,
-                    done.last_tick,
-                    done.membership,
-                    done.inputs,
-                    if done.cut_short {
-                        " (the file ends in a record cut short)"
-                    } else {
-                        ""
-                    }
-                );
-            }
+            Ok(done) => writeln!(
+                out,
+                "{}: room {}, {} ticks {}..={} ({} joins/leaves/drops, {} inputs): \
+                 every tick's world hash matches{}",
+                file.display(),
+                done.room,
+                done.steps,
+                done.start_tick + 1,
+                done.last_tick,
+                done.membership,
+                done.inputs,
+                if done.cut_short {
+                    " (the file ends in a record cut short)"
+                } else {
+                    ""
+                }
+            )?,
             Err(err) => {
                 failed += 1;
-                println!("{}: {err}", file.display());
+                writeln!(out, "{}: {err}", file.display())?;
             }
         }
     }

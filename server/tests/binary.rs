@@ -1,5 +1,6 @@
 //! The `tickwire-server` binary as an operator runs it: it drains on SIGTERM and exits 0,
-//! exits at once on a second signal, and writes JSON logs when asked.
+//! exits at once on a second signal, writes JSON logs when asked, and replays recordings,
+//! failing on one that differs.
 
 #![allow(clippy::unwrap_used)] // test set-up: a failure should panic the test
 
@@ -152,4 +153,59 @@ async fn json_logs_carry_the_connection_fields() {
             .starts_with("127.0.0.1:")
     );
     assert!(closed["span"]["player"].is_number());
+}
+
+#[test]
+fn replay_checks_every_recording_and_fails_on_one_that_differs() {
+    use tickwire_server::Config;
+    use tickwire_server::testing::Harness;
+    use tickwire_shared::{ClientMsg, Input};
+
+    // A short match recorded in memory, written as the server writes it.
+    let mut h = Harness::new(Config::default());
+    h.record(64 << 20);
+    let a = h.join("a", Some("r"));
+    let _b = h.join("b", Some("r"));
+    for seq in 1..=120 {
+        let turn = seq as f32 * 0.05;
+        h.send(
+            a,
+            ClientMsg::Input(Input {
+                seq,
+                dir: [turn.cos(), turn.sin()],
+                facing: 0.0,
+                buttons: 0,
+            }),
+        );
+        h.step();
+    }
+    let file = h.recording("r").remove(0);
+    let dir = std::env::temp_dir().join(format!("tickwire-replay-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("good.twr");
+    std::fs::write(&good, &file).unwrap();
+    // The same with the last step's hash changed: the replay must name that tick.
+    let mut bad_bytes = file.clone();
+    let last = bad_bytes.len() - 1;
+    bad_bytes[last] ^= 1;
+    let bad = dir.join("bad.twr");
+    std::fs::write(&bad, &bad_bytes).unwrap();
+
+    let replay = |files: &[&std::path::Path]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_tickwire-server"))
+            .arg("replay")
+            .args(files)
+            .env_remove("RUST_BACKTRACE")
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8(out.stdout).unwrap())
+    };
+    let (code, out) = replay(&[&good]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("every tick's world hash matches"), "{out}");
+    let (code, out) = replay(&[&good, &bad]);
+    assert_eq!(code, Some(1), "{out}");
+    let tick = h.room("r").unwrap().tick();
+    assert!(out.contains(&format!("tick {tick} differs")), "{out}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }
