@@ -17,8 +17,6 @@
 //! more. The world hash ([`world_hash`]) covers every player's exact state, so a replay
 //! that differs by one bit in one place is found at the tick it happens.
 
-use std::io::Read;
-
 use fnv::FnvHasher;
 use serde::{Deserialize, Serialize};
 use tickwire_shared::PlayerId;
@@ -217,16 +215,6 @@ impl<'a> Reader<'a> {
         };
         Ok(Some(record))
     }
-}
-
-/// Reads a whole file into memory; recordings are bounded by their segment size.
-///
-/// # Errors
-/// The file could not be read.
-pub fn read_file(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)?.read_to_end(&mut bytes)?;
-    Ok(bytes)
 }
 
 #[cfg(test)]

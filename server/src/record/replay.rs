@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::format::{FormatError, MAX_RECORD_BYTES, Reader, Record, read_file};
+use super::format::{FormatError, MAX_RECORD_BYTES, Reader, Record};
 use crate::game::{Arena, ArenaRules, Game, RestoreError};
 use crate::room::Sim;
 use crate::tick_clock::TickClock;
@@ -67,7 +67,8 @@ pub enum ReplayError {
 /// [`ReplayError`]: the file cannot be read or is not a recording, its game is unknown or
 /// its world cannot be restored, or a tick's hash differs (the first such tick).
 pub fn replay_file(path: &Path) -> Result<Replayed, ReplayError> {
-    replay(&read_file(path)?)
+    // A file is one segment, bounded by --record-segment-mib: it fits in memory.
+    replay(&std::fs::read(path)?)
 }
 
 /// Replays the recording in `bytes` (see [`replay_file`]).

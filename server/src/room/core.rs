@@ -126,16 +126,6 @@ impl<G: Game> RoomCore<G> {
         }
     }
 
-    /// The room's name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// The rules it plays by.
-    pub fn rules(&self) -> &RoomRules {
-        &self.rules
-    }
-
     /// The simulation's tick: steps run so far.
     pub fn tick(&self) -> u64 {
         self.sim.tick()
@@ -169,11 +159,6 @@ impl<G: Game> RoomCore<G> {
     /// Players away now (connection lost, seat kept).
     pub fn away(&self) -> usize {
         self.away.len()
-    }
-
-    /// A member's connection state.
-    pub fn peer(&self, member: MemberKey) -> Option<&Peer> {
-        self.members.get(member).map(|m| &m.peer)
     }
 
     /// True when the room has had no member for its idle time at `now`.
