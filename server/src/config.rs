@@ -145,6 +145,11 @@ pub struct Config {
     #[arg(long, env = "TICKWIRE_SHUTDOWN_GRACE_MS", default_value_t = defaults::SHUTDOWN_GRACE_MS)]
     pub shutdown_grace_ms: u64,
 
+    /// The game every room plays.
+    #[arg(long, env = "TICKWIRE_GAME", default_value = defaults::GAME,
+          value_parser = clap::builder::PossibleValuesParser::new(crate::registry::names()))]
+    pub game: String,
+
     /// Record every room's match into this directory: what each game was told (admitted
     /// inputs, joins, leaves, drops) and its world hash every tick, for
     /// `tickwire-server replay FILE` to check. Off by default.
@@ -242,6 +247,8 @@ pub mod defaults {
     /// See [`super::Config::record_segment_mib`]: about twelve minutes of a full 64-player
     /// room (about 4 MB a minute for 50 players at 60 Hz, measured).
     pub const RECORD_SEGMENT_MIB: u64 = 64;
+    /// See [`super::Config::game`].
+    pub const GAME: &str = "arena";
     /// See [`super::Config::record_keep`].
     pub const RECORD_KEEP: u64 = 4;
 }
@@ -277,6 +284,7 @@ impl Default for Config {
             chat_burst: defaults::CHAT_BURST,
             chat_history: defaults::CHAT_HISTORY,
             shutdown_grace_ms: defaults::SHUTDOWN_GRACE_MS,
+            game: defaults::GAME.to_owned(),
             record: None,
             record_segment_mib: defaults::RECORD_SEGMENT_MIB,
             record_keep: defaults::RECORD_KEEP,

@@ -19,12 +19,12 @@ use crate::admin;
 use crate::config::Config;
 use crate::connection;
 use crate::context::ServerContext;
-use crate::game::{Arena, ArenaRules};
 use crate::handoff::{Handoff, Handoffs};
 use crate::lobby;
 use crate::metrics::Refusal;
 use crate::record::writer::{self, RecordSink};
-use crate::room::{self, RoomEnv};
+use crate::registry;
+use crate::room::RoomEnv;
 
 /// Serves `listener` until `shutdown` is cancelled, then closes every connection with
 /// code 1001 and returns once they and the rooms have finished (or the grace period ran out).
@@ -160,9 +160,14 @@ fn start(
                 shutdown: ctx.shutdown.clone(),
                 recorder: recorder.clone(),
             };
-            let game = Arena::new(ArenaRules::default());
             let rules = ctx.config.room_rules();
-            tracker.spawn(room::run(env, room, game, rules).instrument(span));
+            let Some(game) = registry::find(&ctx.config.game) else {
+                // main checks the name before anything starts; a config built in code
+                // that names no game opens no room.
+                tracing::error!(game = %ctx.config.game, "no such game: the room is not opened");
+                return;
+            };
+            tracker.spawn(game.run_room(env, room, rules).instrument(span));
         }
     }
 }

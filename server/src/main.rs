@@ -188,7 +188,7 @@ fn replay(files: &[std::path::PathBuf]) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     let mut failed = 0;
     for file in files {
-        match tickwire_server::record::replay::replay_file(file) {
+        match tickwire_server::registry::replay_file(file) {
             Ok(done) => writeln!(
                 out,
                 "{}: room {}, {} ticks {}..={} ({} joins/leaves/drops, {} inputs): \

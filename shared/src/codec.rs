@@ -25,7 +25,7 @@ macro_rules! kinds {
 kinds! {
     Hello = 0, Join = 1, Leave = 2, Input = 3, Ping = 4, Create = 5, Resume = 6, Chat = 7,
     Welcome = 0, Joined = 1, Snapshot = 2, Pong = 3, Error = 4, PlayerJoined = 5, PlayerLeft = 6,
-    Resumed = 7, ChatAck = 8, ChatMessage = 9,
+    Resumed = 7, ChatAck = 8, ChatMessage = 9, Events = 10,
 }
 
 /// Why a frame could not be read. Each variant maps to an [`ErrorCode`] for the reply.
@@ -114,6 +114,7 @@ pub fn encode_server(msg: &ServerMsg) -> Bytes {
         ServerMsg::Resumed(m) => encode(m),
         ServerMsg::ChatAck(m) => encode(m),
         ServerMsg::ChatMessage(m) => encode(m),
+        ServerMsg::Events(m) => encode(m),
     }
 }
 
@@ -203,6 +204,7 @@ impl ServerMsg {
             Resumed::KIND => ServerMsg::Resumed(body(rest)?),
             ChatAck::KIND => ServerMsg::ChatAck(body(rest)?),
             ChatMessage::KIND => ServerMsg::ChatMessage(body(rest)?),
+            Events::KIND => ServerMsg::Events(body(rest)?),
             _ => return Err(DecodeError::UnknownType { kind: kind.into() }),
         })
     }

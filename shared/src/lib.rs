@@ -7,25 +7,28 @@
 //! share one definition of the wire.
 //!
 //! ```
-//! use tickwire_shared::{ClientMsg, Input, encode_client};
+//! use tickwire_shared::{ClientMsg, Input, InputValue, encode_client};
 //!
-//! let input = Input { seq: 7, dir: [1.0, 0.0], facing: 0.0, buttons: 0 };
-//! let frame = encode_client(&ClientMsg::Input(input));
+//! let input = Input { seq: 7, view_tick: 0, values: vec![InputValue::Float(1.0)] };
+//! let frame = encode_client(&ClientMsg::Input(input.clone()));
 //! assert_eq!(ClientMsg::decode(&frame).unwrap(), ClientMsg::Input(input));
 //! ```
 
 pub mod changes;
 mod codec;
+mod entity;
 mod messages;
-pub mod quant;
 mod replica;
+pub mod schema;
 mod state_hash;
 pub mod wire_snapshot;
 
 pub use codec::{DecodeError, Message, encode, encode_client, encode_server};
+pub use entity::{Entity, GameEvent, Value};
 pub use messages::*;
 pub use replica::{Replica, ReplicaError};
-pub use state_hash::{StateHasher, player_hash, state_hash};
+pub use schema::{EntityId, KindId, Schema};
+pub use state_hash::{StateHasher, entity_hash, state_hash};
 
 /// The protocol version this build speaks; a hello with any other version is refused.
-pub const PROTOCOL_VERSION: u16 = 3;
+pub const PROTOCOL_VERSION: u16 = 4;

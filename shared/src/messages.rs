@@ -6,6 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::entity::{Entity, GameEvent};
+use crate::schema::{EntityId, Schema};
+
 /// A player's id, unique on this server for the life of the process.
 pub type PlayerId = u32;
 
@@ -33,16 +36,67 @@ pub struct Join {
 pub struct Leave {}
 
 /// Client to server, type 3: what the player wants to do this tick.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Input {
     /// Increases by one per input; older or repeated numbers are ignored.
     pub seq: u32,
-    /// Wanted move direction; a longer vector than 1 is shortened to length 1.
-    pub dir: [f32; 2],
-    /// Where the player looks, in radians.
-    pub facing: f32,
-    /// Button bits, meaning defined by the game.
-    pub buttons: u8,
+    /// The tick of the snapshot the client was showing when the player acted (0: none
+    /// yet). A game that compensates for lag judges the input against the world as it
+    /// was then, within a bound.
+    pub view_tick: u64,
+    /// One value per input field of the game's schema, in order.
+    pub values: Vec<InputValue>,
+}
+
+/// One input value as sent, before the schema checks it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum InputValue {
+    /// An integer (for `int` and `enum` fields; `float` and `angle` fields take it too).
+    Int(i64),
+    /// A float, 32 or 64 bits (for `float` and `angle` fields).
+    Float(f64),
+    /// A boolean (for `bool` fields).
+    Bool(bool),
+}
+
+impl Serialize for InputValue {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match *self {
+            InputValue::Int(v) => s.serialize_i64(v),
+            InputValue::Float(v) => s.serialize_f64(v),
+            InputValue::Bool(v) => s.serialize_bool(v),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for InputValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = InputValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an integer, a float or a boolean")
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<InputValue, E> {
+                Ok(InputValue::Int(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<InputValue, E> {
+                i64::try_from(v)
+                    .map(InputValue::Int)
+                    .map_err(|_| E::custom("integer beyond i64"))
+            }
+            fn visit_f32<E>(self, v: f32) -> Result<InputValue, E> {
+                Ok(InputValue::Float(v.into()))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<InputValue, E> {
+                Ok(InputValue::Float(v))
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<InputValue, E> {
+                Ok(InputValue::Bool(v))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
 }
 
 /// Client to server, type 5: open a room (public or private) and join it.
@@ -150,54 +204,14 @@ pub struct PlayerInfo {
 }
 
 /// Server to client, type 1: the answer to a join that succeeded.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Joined {
     /// The room's name (generated for quick-join rooms).
     pub room: String,
     /// Everyone already in the room, not counting the joiner.
     pub players: Vec<PlayerInfo>,
-}
-
-/// One player's state as the wire carries it: fixed-point integers (see [`crate::quant`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct PlayerState {
-    /// The player's id.
-    pub id: PlayerId,
-    /// Position x, in hundredths of a world unit.
-    pub x: i32,
-    /// Position y, in hundredths of a world unit.
-    pub y: i32,
-    /// Velocity x, in whole world units per second.
-    pub vx: i32,
-    /// Velocity y, in whole world units per second.
-    pub vy: i32,
-    /// Facing, in 1024ths of a turn, in `(-512, 512]` (0 looks along +x, 256 along +y).
-    pub facing: i32,
-    /// The newest input sequence number the server has applied for this player (0: none).
-    pub last_input_seq: u32,
-}
-
-impl PlayerState {
-    /// Position in world units.
-    pub fn pos(&self) -> [f32; 2] {
-        [
-            crate::quant::pos_from_steps(self.x),
-            crate::quant::pos_from_steps(self.y),
-        ]
-    }
-
-    /// Velocity in world units per second.
-    pub fn vel(&self) -> [f32; 2] {
-        [
-            crate::quant::vel_from_steps(self.vx),
-            crate::quant::vel_from_steps(self.vy),
-        ]
-    }
-
-    /// Facing in radians, in `(-π, π]`.
-    pub fn facing_radians(&self) -> f32 {
-        crate::quant::facing_from_steps(self.facing)
-    }
+    /// The room's game: how to read its snapshots and events, and what its inputs carry.
+    pub schema: Schema,
 }
 
 /// Server to client, type 2: the room's state after a tick, as a keyframe (`base_tick` is
@@ -214,26 +228,30 @@ pub struct Snapshot {
     pub server_time_ms: u64,
     /// [`crate::state_hash`] of the whole state the client holds once this is applied.
     pub state_hash: u32,
-    /// Players of the base that are gone (left, or out of view).
-    pub removed: Vec<PlayerId>,
-    /// Players that are new (joined, or came into view), whole; in a keyframe, everyone.
-    pub added: Vec<PlayerState>,
-    /// The bit-packed changes of every player of the base that is not removed, in the
+    /// The newest input sequence number the server has applied for this client's player
+    /// (0: none): the acknowledgement, written by the room.
+    pub ack: u32,
+    /// Entities of the base that are gone (despawned, or out of view).
+    pub removed: Vec<EntityId>,
+    /// Entities that are new (spawned, or came into view), whole; in a keyframe, everyone.
+    pub added: Vec<Entity>,
+    /// The bit-packed changes of every entity of the base that is not removed, in the
     /// base's order (PROTOCOL.md, "Change records"); empty in a keyframe.
     #[serde(with = "serde_bytes")]
     pub changes: Vec<u8>,
 }
 
 impl Snapshot {
-    /// A keyframe of `players` (in that order) at `tick`, with its state hash.
-    pub fn keyframe(tick: u64, server_time_ms: u64, players: Vec<PlayerState>) -> Self {
+    /// A keyframe of `entities` (in that order) at `tick`, with its state hash.
+    pub fn keyframe(tick: u64, server_time_ms: u64, ack: u32, entities: Vec<Entity>) -> Self {
         Self {
             tick,
             base_tick: None,
             server_time_ms,
-            state_hash: crate::state_hash(&players),
+            state_hash: crate::state_hash(&entities),
+            ack,
             removed: Vec::new(),
-            added: players,
+            added: entities,
             changes: Vec::new(),
         }
     }
@@ -319,7 +337,7 @@ pub struct PlayerLeft {
 
 /// Server to client, type 7: the answer to a `Resume` that succeeded. A full snapshot
 /// follows at once.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Resumed {
     /// The same player id as before.
     pub player_id: PlayerId,
@@ -329,6 +347,19 @@ pub struct Resumed {
     pub players: Vec<PlayerInfo>,
     /// The token for the next resume; the one just used is spent.
     pub resume_token: String,
+    /// The room's game, as in `Joined`; `None` when not in a room.
+    pub schema: Option<Schema>,
+}
+
+/// Server to client, type 10: what happened in the room since the previous snapshot, in
+/// the order it happened; sent reliably, just before the snapshot of `tick` (or, when that
+/// snapshot is dropped for a slow client, before the next one it gets).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Events {
+    /// The tick whose snapshot shows the events' outcome.
+    pub tick: u64,
+    /// The events, each `[kind, value...]` as the schema's event kinds say.
+    pub events: Vec<GameEvent>,
 }
 
 /// Server to client, type 8: the answer to a `Chat`.
@@ -390,4 +421,5 @@ pub enum ServerMsg {
     Resumed(Resumed),
     ChatAck(ChatAck),
     ChatMessage(ChatMessage),
+    Events(Events),
 }

@@ -10,8 +10,10 @@ use std::io::Cursor;
 
 use bitstream_io::{BigEndian, BitReader};
 
-use crate::changes::read_change;
-use crate::{PlayerId, PlayerState, Snapshot, state_hash};
+use crate::changes::read_record;
+use crate::entity::{Entity, Value};
+use crate::schema::{EntityId, FieldType, Schema};
+use crate::{Snapshot, state_hash};
 
 /// Why a snapshot was not applied.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -25,12 +27,21 @@ pub enum ReplicaError {
         /// The tick this copy holds, if any.
         held: Option<u64>,
     },
-    /// `removed` named a player the base does not have. The copy is dropped.
-    #[error("removed player {0} is not in the base")]
-    UnknownRemoved(PlayerId),
-    /// `added` named a player that is already there. The copy is dropped.
-    #[error("added player {0} is there already")]
-    DuplicateAdded(PlayerId),
+    /// `removed` named an entity the base does not have. The copy is dropped.
+    #[error("removed entity {0} is not in the base")]
+    UnknownRemoved(EntityId),
+    /// `added` named an entity that is already there. The copy is dropped.
+    #[error("added entity {0} is there already")]
+    DuplicateAdded(EntityId),
+    /// An added entity does not fit the schema: an unknown kind, the wrong number of
+    /// values, or a value of the wrong type. The copy is dropped.
+    #[error("added entity {id} does not fit the schema: {why}")]
+    BadEntity {
+        /// The entity's id.
+        id: EntityId,
+        /// What is wrong.
+        why: String,
+    },
     /// The changes were cut short, badly coded or had bytes left over. The copy is dropped.
     #[error("bad changes: {0}")]
     BadChanges(String),
@@ -49,7 +60,7 @@ pub enum ReplicaError {
 pub struct Replica {
     tick: Option<u64>,
     /// In the server's order for this client: the base's survivors, then the added.
-    players: Vec<PlayerState>,
+    entities: Vec<Entity>,
 }
 
 impl Replica {
@@ -64,29 +75,35 @@ impl Replica {
         self.tick
     }
 
-    /// The players, in wire order.
-    pub fn players(&self) -> &[PlayerState] {
-        &self.players
+    /// The entities, in wire order.
+    pub fn entities(&self) -> &[Entity] {
+        &self.entities
     }
 
-    /// One player, by id.
-    pub fn player(&self, id: PlayerId) -> Option<&PlayerState> {
-        self.players.iter().find(|p| p.id == id)
+    /// One entity, by id (a player's own entity has the player's id).
+    pub fn entity(&self, id: EntityId) -> Option<&Entity> {
+        self.entities.iter().find(|e| e.id == id)
     }
 
     /// Forgets everything: the next snapshot must be a keyframe.
     pub fn reset(&mut self) {
         self.tick = None;
-        self.players.clear();
+        self.entities.clear();
     }
 
-    /// Applies a snapshot. `tick_rate` is the `Welcome`'s, needed to predict positions.
+    /// Applies a snapshot of a room whose game is `schema` (the `Joined`'s). `tick_rate` is
+    /// the `Welcome`'s, needed to predict positions.
     ///
     /// # Errors
     /// [`ReplicaError`]: the copy is unchanged after `MissingBase`, and dropped (so that
     /// only a keyframe is accepted next) after any other error.
-    pub fn apply(&mut self, snap: &Snapshot, tick_rate: u16) -> Result<(), ReplicaError> {
-        let result = self.try_apply(snap, tick_rate);
+    pub fn apply(
+        &mut self,
+        snap: &Snapshot,
+        schema: &Schema,
+        tick_rate: u16,
+    ) -> Result<(), ReplicaError> {
+        let result = self.try_apply(snap, schema, tick_rate);
         if let Err(err) = &result
             && !matches!(err, ReplicaError::MissingBase { .. })
         {
@@ -95,10 +112,15 @@ impl Replica {
         result
     }
 
-    fn try_apply(&mut self, snap: &Snapshot, tick_rate: u16) -> Result<(), ReplicaError> {
+    fn try_apply(
+        &mut self,
+        snap: &Snapshot,
+        schema: &Schema,
+        tick_rate: u16,
+    ) -> Result<(), ReplicaError> {
         let ticks = match snap.base_tick {
             None => {
-                self.players.clear();
+                self.entities.clear();
                 0
             }
             Some(base) if self.tick == Some(base) && snap.tick > base => snap.tick - base,
@@ -112,10 +134,10 @@ impl Replica {
         self.tick = None;
         // The ids held, kept up to date through removals and additions; only needed when
         // the snapshot has either.
-        let mut ids: HashSet<PlayerId> = if snap.removed.is_empty() && snap.added.is_empty() {
+        let mut ids: HashSet<EntityId> = if snap.removed.is_empty() && snap.added.is_empty() {
             HashSet::new()
         } else {
-            self.players.iter().map(|p| p.id).collect()
+            self.entities.iter().map(|e| e.id).collect()
         };
         // Each checked before anything is removed, so that the error names the id that is
         // not there (or is named twice).
@@ -125,13 +147,15 @@ impl Replica {
             }
         }
         if !snap.removed.is_empty() {
-            self.players.retain(|p| ids.contains(&p.id));
+            self.entities.retain(|e| ids.contains(&e.id));
         }
         let mut bits = BitReader::endian(Cursor::new(&snap.changes[..]), BigEndian);
         if snap.base_tick.is_some() {
-            for p in &mut self.players {
-                *p = read_change(&mut bits, p, ticks, tick_rate)
-                    .map_err(|e| ReplicaError::BadChanges(e.to_string()))?;
+            for e in &mut self.entities {
+                // Every held entity was checked against the schema when it was added.
+                let kind = &schema.kinds[usize::from(e.kind)];
+                read_record(&mut bits, kind, &mut e.values, ticks, tick_rate)
+                    .map_err(|err| ReplicaError::BadChanges(err.to_string()))?;
             }
         }
         let used = bits
@@ -144,13 +168,14 @@ impl Replica {
                 snap.changes.len() as u64 - used
             )));
         }
-        for p in &snap.added {
-            if !ids.insert(p.id) {
-                return Err(ReplicaError::DuplicateAdded(p.id));
+        for e in &snap.added {
+            check_entity(schema, e)?;
+            if !ids.insert(e.id) {
+                return Err(ReplicaError::DuplicateAdded(e.id));
             }
-            self.players.push(*p);
+            self.entities.push(e.clone());
         }
-        let rebuilt = state_hash(&self.players);
+        let rebuilt = state_hash(&self.entities);
         if rebuilt != snap.state_hash {
             return Err(ReplicaError::HashMismatch {
                 server: snap.state_hash,
@@ -160,4 +185,33 @@ impl Replica {
         self.tick = Some(snap.tick);
         Ok(())
     }
+}
+
+/// An added entity must be of a kind the schema has, with one value per field, each of its
+/// field's type: the change records that follow rely on it.
+fn check_entity(schema: &Schema, e: &Entity) -> Result<(), ReplicaError> {
+    let bad = |why: String| Err(ReplicaError::BadEntity { id: e.id, why });
+    let Some(kind) = schema.kinds.get(usize::from(e.kind)) else {
+        return bad(format!("no kind {}", e.kind));
+    };
+    if kind.fields.len() != e.values.len() {
+        return bad(format!(
+            "{} values for the {} fields of {:?}",
+            e.values.len(),
+            kind.fields.len(),
+            kind.name
+        ));
+    }
+    for (f, v) in kind.fields.iter().zip(&e.values) {
+        let ok = match (f.ty, v) {
+            (FieldType::String, Value::Str(s)) => s.len() <= 255,
+            (FieldType::String, Value::Int(_)) | (_, Value::Str(_)) => false,
+            (FieldType::Entity, Value::Int(n)) => u32::try_from(*n).is_ok(),
+            (_, Value::Int(n)) => i32::try_from(*n).is_ok(),
+        };
+        if !ok {
+            return bad(format!("field {:?} holds {v:?}", f.name));
+        }
+    }
+    Ok(())
 }

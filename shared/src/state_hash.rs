@@ -1,42 +1,47 @@
 //! The snapshot's state hash: a cheap check that a client rebuilt the same state as the
 //! server.
 //!
-//! Each player hashes on its own (64-bit FNV-1a over its fields as little-endian bytes),
-//! and the state's hash is the low 32 bits of the wrapping sum of its players' hashes. A
-//! sum does not depend on order, so a client may keep its players in any order, and the
-//! server can hash each player once per tick and add up any subset of them (what one
-//! client sees under interest management) without hashing again.
+//! Each entity hashes on its own (64-bit FNV-1a over its id, kind and values as bytes,
+//! [`entity_hash`]), and the state's hash is the low 32 bits of the wrapping sum of its
+//! entities' hashes. A sum does not depend on order, so a client may keep its entities in
+//! any order, and the server can hash each entity once per tick and add up any subset of
+//! them (what one client sees under interest management) without hashing again.
 
 use std::hash::Hasher;
 
 use fnv::FnvHasher;
 
-use crate::PlayerState;
+use crate::entity::{Entity, Value};
+use crate::schema::{EntityId, KindId};
 
-/// One player's 64-bit FNV-1a hash over its 28 bytes: `id`, `x`, `y`, `vx`, `vy`,
-/// `facing`, `last_input_seq`, each 4 bytes little-endian.
-pub fn player_hash(p: &PlayerState) -> u64 {
-    let mut bytes = [0u8; 28];
-    bytes[0..4].copy_from_slice(&p.id.to_le_bytes());
-    bytes[4..8].copy_from_slice(&p.x.to_le_bytes());
-    bytes[8..12].copy_from_slice(&p.y.to_le_bytes());
-    bytes[12..16].copy_from_slice(&p.vx.to_le_bytes());
-    bytes[16..20].copy_from_slice(&p.vy.to_le_bytes());
-    bytes[20..24].copy_from_slice(&p.facing.to_le_bytes());
-    bytes[24..28].copy_from_slice(&p.last_input_seq.to_le_bytes());
+/// One entity's 64-bit FNV-1a hash over: its id (4 bytes little-endian), its kind (1
+/// byte), then each value in order: an integer as the 4 bytes little-endian of its low 32
+/// bits (two's complement), a string as its length (1 byte) and its UTF-8 bytes.
+pub fn entity_hash(id: EntityId, kind: KindId, values: &[Value]) -> u64 {
     let mut hasher = FnvHasher::default();
-    hasher.write(&bytes);
+    hasher.write(&id.to_le_bytes());
+    hasher.write_u8(kind);
+    for v in values {
+        match v {
+            Value::Int(n) => hasher.write(&(*n as u32).to_le_bytes()),
+            Value::Str(s) => {
+                let bytes = &s.as_bytes()[..s.len().min(255)];
+                hasher.write_u8(bytes.len() as u8);
+                hasher.write(bytes);
+            }
+        }
+    }
     hasher.finish()
 }
 
-/// Adds up player hashes into a state hash.
+/// Adds up entity hashes into a state hash.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StateHasher(u64);
 
 impl StateHasher {
-    /// Adds one player's [`player_hash`].
-    pub fn add(&mut self, player_hash: u64) {
-        self.0 = self.0.wrapping_add(player_hash);
+    /// Adds one entity's [`entity_hash`].
+    pub fn add(&mut self, entity_hash: u64) {
+        self.0 = self.0.wrapping_add(entity_hash);
     }
 
     /// The state hash as the wire carries it.
@@ -45,11 +50,11 @@ impl StateHasher {
     }
 }
 
-/// The state hash of a set of players, in any order.
-pub fn state_hash<'a>(players: impl IntoIterator<Item = &'a PlayerState>) -> u32 {
+/// The state hash of a set of entities, in any order.
+pub fn state_hash<'a>(entities: impl IntoIterator<Item = &'a Entity>) -> u32 {
     let mut hasher = StateHasher::default();
-    for p in players {
-        hasher.add(player_hash(p));
+    for e in entities {
+        hasher.add(entity_hash(e.id, e.kind, &e.values));
     }
     hasher.finish()
 }
@@ -58,72 +63,55 @@ pub fn state_hash<'a>(players: impl IntoIterator<Item = &'a PlayerState>) -> u32
 mod tests {
     use super::*;
 
-    fn player(id: u32) -> PlayerState {
-        PlayerState {
+    fn entity(id: u32) -> Entity {
+        Entity {
             id,
-            x: 100_000 + id as i32,
-            y: -5,
-            vx: 300,
-            vy: -17,
-            facing: 512,
-            last_input_seq: 9,
+            kind: 0,
+            values: vec![Value::Int(100_000 + i64::from(id)), Value::Int(-5), Value::Int(512)],
         }
     }
 
     #[test]
     fn empty_state_hashes_to_zero_and_order_does_not_matter() {
         assert_eq!(state_hash([]), 0);
-        let (a, b, c) = (player(1), player(2), player(3));
+        let (a, b, c) = (entity(1), entity(2), entity(3));
         assert_eq!(state_hash([&a, &b, &c]), state_hash([&c, &a, &b]));
         assert_ne!(state_hash([&a, &b]), state_hash([&a, &c]));
     }
 
     #[test]
-    fn every_field_counts() {
-        let base = player(1);
-        let variants = [
-            PlayerState { id: 2, ..base },
-            PlayerState {
-                x: base.x + 1,
-                ..base
-            },
-            PlayerState {
-                y: base.y + 1,
-                ..base
-            },
-            PlayerState { vx: 301, ..base },
-            PlayerState { vy: -16, ..base },
-            PlayerState {
-                facing: 511,
-                ..base
-            },
-            PlayerState {
-                last_input_seq: 10,
-                ..base
-            },
-        ];
+    fn every_part_counts() {
+        let base = entity(1);
+        let h = |e: &Entity| entity_hash(e.id, e.kind, &e.values);
+        let mut variants = vec![Entity { id: 2, ..base.clone() }, Entity { kind: 1, ..base.clone() }];
+        for i in 0..base.values.len() {
+            let mut v = base.clone();
+            v.values[i] = Value::Int(v.values[i].int() + 1);
+            variants.push(v);
+        }
+        let mut named = base.clone();
+        named.values.push(Value::Str("a".into()));
+        variants.push(named);
         for v in variants {
-            assert_ne!(player_hash(&v), player_hash(&base), "{v:?}");
+            assert_ne!(h(&v), h(&base), "{v:?}");
         }
     }
 
     #[test]
     fn fnv1a_of_known_bytes() {
-        // FNV-1a 64 of 28 zero bytes, worked by hand from the offset basis and prime.
-        let zero = PlayerState {
+        // id 0, kind 0, one value -1 and the string "A": bytes 00 00 00 00, 00, ff ff ff ff,
+        // 01 41; FNV-1a 64 worked byte by byte from the offset basis and prime.
+        let e = Entity {
             id: 0,
-            x: 0,
-            y: 0,
-            vx: 0,
-            vy: 0,
-            facing: 0,
-            last_input_seq: 0,
+            kind: 0,
+            values: vec![Value::Int(-1), Value::Str("A".into())],
         };
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for _ in 0..28 {
+        for b in [0u8, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 1, 0x41] {
+            h ^= u64::from(b);
             h = h.wrapping_mul(0x0000_0100_0000_01b3);
         }
-        assert_eq!(player_hash(&zero), h);
-        assert_eq!(state_hash([&zero]), h as u32);
+        assert_eq!(entity_hash(e.id, e.kind, &e.values), h);
+        assert_eq!(state_hash([&e]), h as u32);
     }
 }

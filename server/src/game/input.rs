@@ -1,89 +1,100 @@
-//! Turning an untrusted wire input into one the rules can apply.
-//!
-//! Everything here is a pure function of the input: a client can send any bits, and what
-//! reaches the game is finite, a direction no longer than 1 and a facing in (-π, π]; what
-//! is far outside those ranges is refused rather than bent into them, since no working
-//! client sends it.
+//! Turning an untrusted wire input into values a game can use: checked against the
+//! schema's input fields, so that what reaches [`super::Game::input`] is finite, in range
+//! and of the right type, whatever bits the client sent.
 
-use std::f32::consts::{PI, TAU};
+use std::f64::consts::{PI, TAU};
 
-use glam::Vec2;
-use tickwire_shared::Input;
+use tickwire_shared::InputValue;
+use tickwire_shared::schema::{InputField, InputType};
 
-/// An input that passed validation.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ValidInput {
-    /// The client's sequence number.
-    pub seq: u32,
-    /// Wanted direction, length at most 1.
-    pub dir: Vec2,
-    /// Facing in radians, in (-π, π].
-    pub facing: f32,
-    /// Button bits.
-    pub buttons: u8,
+/// An input's values, checked against the schema: one per input field, in order. Floats
+/// are finite and in their range, angles wrapped into (-π, π], integers and enum indices
+/// in theirs, booleans 0 or 1.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct InputValues(Vec<f64>);
+
+/// Why an input was refused: the reason the client is told with `INVALID_VALUE`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidInput(pub String);
+
+impl InvalidInput {
+    /// A refusal with this reason.
+    pub fn new(why: impl Into<String>) -> Self {
+        Self(why.into())
+    }
 }
 
-/// The longest direction accepted; a little over 1, so that a unit vector with float
-/// rounding (an analog stick's normalized reading) is not refused. Anything in between is
-/// scaled to length 1.
-pub const MAX_DIRECTION_LENGTH: f32 = 1.01;
-
-/// The largest facing accepted, in either direction: two full turns' worth of slack for
-/// clients that do not wrap their angle, and far from anything a working client sends.
-pub const MAX_FACING: f32 = 2.0 * TAU;
-
-/// Why an input was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum InvalidInput {
-    /// A direction component or the facing was NaN or infinite.
-    #[error("input has a NaN or infinite number")]
-    NotFinite,
-    /// The direction was longer than [`MAX_DIRECTION_LENGTH`].
-    #[error("input direction is longer than 1")]
-    DirectionTooLong,
-    /// The facing was beyond ±[`MAX_FACING`].
-    #[error("input facing is beyond ±4π radians")]
-    FacingOutOfRange,
-}
-
-impl ValidInput {
-    /// Validates and clamps a wire input.
+impl InputValues {
+    /// Checks `values` against `fields`.
     ///
     /// # Errors
-    /// [`InvalidInput`] when any number is NaN or infinite, the direction is longer than
-    /// [`MAX_DIRECTION_LENGTH`] or the facing beyond ±[`MAX_FACING`].
-    pub fn new(input: &Input) -> Result<Self, InvalidInput> {
-        let [x, y] = input.dir;
-        if !(x.is_finite() && y.is_finite() && input.facing.is_finite()) {
-            return Err(InvalidInput::NotFinite);
+    /// [`InvalidInput`] naming the first field that is missing, extra, of the wrong
+    /// type, not finite or out of its range.
+    pub fn check(fields: &[InputField], values: &[InputValue]) -> Result<Self, InvalidInput> {
+        if values.len() != fields.len() {
+            return Err(InvalidInput(format!(
+                "input has {} values, the game's input has {} fields",
+                values.len(),
+                fields.len()
+            )));
         }
-        // Compared per component first: the squared length of huge components overflows.
-        let dir = Vec2::new(x, y);
-        if x.abs() > MAX_DIRECTION_LENGTH
-            || y.abs() > MAX_DIRECTION_LENGTH
-            || dir.length() > MAX_DIRECTION_LENGTH
-        {
-            return Err(InvalidInput::DirectionTooLong);
+        let mut out = Vec::with_capacity(values.len());
+        for (f, v) in fields.iter().zip(values) {
+            let bad = |why: &str| Err(InvalidInput(format!("input {:?} {why}", f.name)));
+            let x = match (f.ty, *v) {
+                (InputType::Float | InputType::Angle, InputValue::Float(x)) => x,
+                (InputType::Float | InputType::Angle | InputType::Int | InputType::Enum, InputValue::Int(n)) => {
+                    n as f64
+                }
+                (InputType::Bool, InputValue::Bool(b)) => f64::from(u8::from(b)),
+                _ => return bad("has the wrong type"),
+            };
+            if !x.is_finite() {
+                return bad("is NaN or infinite");
+            }
+            if !(f.min..=f.max).contains(&x) {
+                return bad("is out of range");
+            }
+            out.push(if f.ty == InputType::Angle { wrap_angle(x) } else { x });
         }
-        if input.facing.abs() > MAX_FACING {
-            return Err(InvalidInput::FacingOutOfRange);
-        }
-        Ok(Self {
-            seq: input.seq,
-            dir: dir.clamp_length_max(1.0),
-            facing: wrap_angle(input.facing),
-            buttons: input.buttons,
-        })
+        Ok(Self(out))
+    }
+
+    /// Values taken as they are, as a recording kept them (checked when they were sent).
+    pub fn from_recorded(values: Vec<f64>) -> Self {
+        Self(values)
+    }
+
+    /// Every value, in field order.
+    pub fn as_slice(&self) -> &[f64] {
+        &self.0
+    }
+
+    /// Field `i` as a float (0 when there is no such field).
+    pub fn f32(&self, i: usize) -> f32 {
+        self.0.get(i).copied().unwrap_or(0.0) as f32
+    }
+
+    /// Field `i` as an integer (0 when there is no such field).
+    pub fn int(&self, i: usize) -> i64 {
+        self.0.get(i).copied().unwrap_or(0.0) as i64
+    }
+
+    /// Field `i` as a flag.
+    pub fn bool(&self, i: usize) -> bool {
+        self.0.get(i).is_some_and(|&x| x != 0.0)
     }
 }
 
 /// Maps any finite angle into (-π, π].
-fn wrap_angle(angle: f32) -> f32 {
+fn wrap_angle(angle: f64) -> f64 {
     let a = angle.rem_euclid(TAU);
     if a > PI { a - TAU } else { a }
 }
 
-/// Drops inputs that are older than, or repeat, one already applied.
+/// Drops inputs that are older than, or repeat, one already applied; the newest accepted
+/// is the acknowledgement the room writes into its player's snapshots.
 ///
 /// Sequence numbers are 32-bit and never wrap in practice (at 60 inputs per second they
 /// last over two years of one connection), so a plain comparison is enough.
@@ -102,105 +113,72 @@ impl SeqFilter {
         self.last = Some(seq);
         true
     }
+
+    /// The newest sequence number accepted (0: none).
+    pub fn last(&self) -> u32 {
+        self.last.unwrap_or(0)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn input(dir: [f32; 2], facing: f32) -> Input {
-        Input {
-            seq: 1,
-            dir,
-            facing,
-            buttons: 0,
-        }
+    fn fields() -> Vec<InputField> {
+        vec![
+            InputField::float("dx", -1.0, 1.0),
+            InputField::angle("aim"),
+            InputField::int("slot", 0, 9),
+            InputField::boolean("fire"),
+            InputField::enumeration("mode", &["walk", "run"]),
+        ]
+    }
+
+    fn check(values: &[InputValue]) -> Result<InputValues, InvalidInput> {
+        InputValues::check(&fields(), values)
+    }
+
+    use InputValue::{Bool, Float, Int};
+
+    #[test]
+    fn good_values_are_kept_and_angles_wrapped() {
+        let v = check(&[Float(0.5), Float(3.0 * PI), Int(9), Bool(true), Int(1)]).unwrap();
+        assert_eq!(v.f32(0), 0.5);
+        assert!((v.as_slice()[1] - PI).abs() < 1e-9);
+        assert_eq!((v.int(2), v.bool(3), v.int(4)), (9, true, 1));
+        // An integer where a float goes is a float.
+        assert_eq!(check(&[Int(1), Int(0), Int(0), Bool(false), Int(0)]).unwrap().f32(0), 1.0);
     }
 
     #[test]
-    fn directions_a_little_long_are_shortened_to_one() {
-        let v = ValidInput::new(&input([0.6 * 1.005, 0.8 * 1.005], 0.0)).unwrap();
-        assert!((v.dir - Vec2::new(0.6, 0.8)).length() < 1e-6);
-    }
-
-    #[test]
-    fn directions_longer_than_one_are_refused() {
-        for dir in [
-            [3.0, 4.0],
-            [1.02, 0.0],
-            [0.0, -1.5],
-            [0.75, 0.75],
-            [f32::MAX, f32::MAX],
+    fn bad_values_are_refused_by_name() {
+        for (values, why) in [
+            (vec![Float(1.5), Float(0.0), Int(0), Bool(false), Int(0)], "\"dx\" is out of range"),
+            (vec![Float(f64::NAN), Float(0.0), Int(0), Bool(false), Int(0)], "\"dx\" is NaN"),
+            (vec![Float(0.0), Float(f64::INFINITY), Int(0), Bool(false), Int(0)], "\"aim\" is NaN"),
+            (vec![Float(0.0), Float(13.0), Int(0), Bool(false), Int(0)], "\"aim\" is out of range"),
+            (vec![Float(0.0), Float(0.0), Float(1.0), Bool(false), Int(0)], "\"slot\" has the wrong type"),
+            (vec![Float(0.0), Float(0.0), Int(10), Bool(false), Int(0)], "\"slot\" is out of range"),
+            (vec![Float(0.0), Float(0.0), Int(0), Int(1), Int(0)], "\"fire\" has the wrong type"),
+            (vec![Float(0.0), Float(0.0), Int(0), Bool(false), Int(2)], "\"mode\" is out of range"),
+            (vec![Float(0.0)], "1 values"),
         ] {
-            assert_eq!(
-                ValidInput::new(&input(dir, 0.0)),
-                Err(InvalidInput::DirectionTooLong),
-                "{dir:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn short_directions_are_kept() {
-        let v = ValidInput::new(&input([0.3, 0.0], 0.0)).unwrap();
-        assert_eq!(v.dir, Vec2::new(0.3, 0.0));
-    }
-
-    #[test]
-    fn non_finite_numbers_are_refused() {
-        for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
-            assert_eq!(
-                ValidInput::new(&input([bad, 0.0], 0.0)),
-                Err(InvalidInput::NotFinite)
-            );
-            assert_eq!(
-                ValidInput::new(&input([0.0, bad], 0.0)),
-                Err(InvalidInput::NotFinite)
-            );
-            assert_eq!(
-                ValidInput::new(&input([0.0, 0.0], bad)),
-                Err(InvalidInput::NotFinite)
-            );
-        }
-    }
-
-    #[test]
-    fn facing_is_wrapped_into_half_open_range() {
-        for (raw, want) in [
-            (0.0, 0.0),
-            (PI, PI),
-            (-PI, PI),
-            (3.0 * PI, PI),
-            (-0.5, -0.5),
-        ] {
-            let got = ValidInput::new(&input([0.0, 0.0], raw)).unwrap().facing;
-            assert!((got - want).abs() < 1e-5, "{raw} -> {got}, want {want}");
-        }
-        let turned = ValidInput::new(&input([0.0, 0.0], -3.9 * PI))
-            .unwrap()
-            .facing;
-        assert!((turned - 0.1 * PI).abs() < 1e-5, "{turned}");
-    }
-
-    #[test]
-    fn facings_beyond_two_turns_are_refused() {
-        for facing in [4.01 * PI, -4.01 * PI, 1e30] {
-            assert_eq!(
-                ValidInput::new(&input([0.0, 0.0], facing)),
-                Err(InvalidInput::FacingOutOfRange)
-            );
+            let err = check(&values).unwrap_err();
+            assert!(err.0.contains(why), "{values:?}: {err}");
         }
     }
 
     #[test]
     fn seq_filter_drops_old_and_duplicate_numbers() {
         let mut f = SeqFilter::default();
+        assert_eq!(f.last(), 0);
         assert!(f.accept(0));
         assert!(!f.accept(0));
         assert!(f.accept(5));
         assert!(!f.accept(5));
         assert!(!f.accept(3));
         assert!(f.accept(6));
+        assert_eq!(f.last(), 6);
         assert!(f.accept(u32::MAX));
         assert!(!f.accept(7));
     }

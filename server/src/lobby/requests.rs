@@ -238,6 +238,7 @@ impl Lobby {
                 room: None,
                 players: Vec::new(),
                 resume_token: ticket.token,
+                schema: None,
             }));
             return Outcome::Stay;
         };

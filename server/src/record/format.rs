@@ -10,23 +10,22 @@
 //! | join | `[0, player]` | the player entered the world |
 //! | leave | `[1, player]` | the player left it |
 //! | away | `[2, player]` | the player's connection was lost (its input cleared) |
-//! | input | `[3, player, seq, dx, dy, facing, buttons]` | an admitted input (floats as float 32) |
+//! | input | `[3, player, view_tick, [value...]]` | an admitted input: its checked values (float 64), and the tick the client was showing |
 //! | step | `[4, hash]` | the world stepped one tick; `hash` is its world hash after |
 //!
 //! The first step after the header is tick `start_tick + 1`, and each step after it one
-//! more. The world hash ([`world_hash`]) covers every player's exact state, so a replay
-//! that differs by one bit in one place is found at the tick it happens.
+//! more. The world hash ([`crate::game::Game::world_hash`]) covers the game's state, so a
+//! replay that differs in one place is found at the tick it happens.
 
-use fnv::FnvHasher;
 use serde::{Deserialize, Serialize};
 use tickwire_shared::PlayerId;
 
-use crate::game::{SimPlayer, ValidInput};
+use crate::game::InputValues;
 
 /// What the file is, as its header's first field says.
 pub const MAGIC: &str = "tickwire-recording";
 /// The format's version.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// The start of a segment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -51,7 +50,7 @@ pub struct Header {
 }
 
 /// One thing the game was told.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Record {
     /// A player entered the world.
     Join(PlayerId),
@@ -59,14 +58,15 @@ pub enum Record {
     Leave(PlayerId),
     /// A player's connection was lost.
     Away(PlayerId),
-    /// A player's admitted input.
-    Input(PlayerId, ValidInput),
+    /// A player's admitted input: the tick the client was showing, and its checked values.
+    Input(PlayerId, u64, InputValues),
     /// The world stepped a tick; its world hash after.
     Step(u32),
 }
 
 /// The longest record: an input, with every number at its widest.
-pub const MAX_RECORD_BYTES: usize = 1 + 1 + 5 + 5 + 3 * 5 + 2;
+pub const MAX_RECORD_BYTES: usize =
+    1 + 1 + 5 + 9 + 3 + 9 * tickwire_shared::schema::MAX_INPUT_FIELDS;
 
 const JOIN: u8 = 0;
 const LEAVE: u8 = 1;
@@ -85,22 +85,6 @@ pub enum FormatError {
     Malformed(usize),
 }
 
-/// The hash a step records: every player's exact state (its f32 bits, not the wire's
-/// rounding), summed so that it does not depend on the order the game keeps them in.
-pub fn world_hash(players: &[SimPlayer]) -> u32 {
-    use std::hash::Hasher;
-    let sum = players.iter().fold(0u64, |sum, p| {
-        let mut h = FnvHasher::default();
-        h.write_u32(p.id);
-        for x in [p.pos.x, p.pos.y, p.vel.x, p.vel.y, p.facing] {
-            h.write_u32(x.to_bits());
-        }
-        h.write_u32(p.last_input_seq);
-        sum.wrapping_add(h.finish())
-    });
-    sum as u32
-}
-
 /// Appends `header` to `buf`.
 pub fn write_header(buf: &mut Vec<u8>, header: &Header) {
     // Serializing a plain struct into memory cannot fail.
@@ -109,31 +93,32 @@ pub fn write_header(buf: &mut Vec<u8>, header: &Header) {
 
 /// Appends `record` to `buf`.
 pub fn write_record(buf: &mut Vec<u8>, record: &Record) {
-    use rmp::encode::{write_array_len, write_f32, write_pfix, write_uint};
+    use rmp::encode::{write_array_len, write_f64, write_pfix, write_uint};
     let (kind, fields) = match record {
         Record::Join(_) => (JOIN, 2),
         Record::Leave(_) => (LEAVE, 2),
         Record::Away(_) => (AWAY, 2),
-        Record::Input(..) => (INPUT, 7),
+        Record::Input(..) => (INPUT, 4),
         Record::Step(_) => (STEP, 2),
     };
     // Writing into a Vec cannot fail: every result below is Ok.
     let _ = write_array_len(buf, fields);
     let _ = write_pfix(buf, kind);
-    match *record {
+    match record {
         Record::Join(id) | Record::Leave(id) | Record::Away(id) => {
-            let _ = write_uint(buf, u64::from(id));
+            let _ = write_uint(buf, u64::from(*id));
         }
-        Record::Input(id, input) => {
-            let _ = write_uint(buf, u64::from(id));
-            let _ = write_uint(buf, u64::from(input.seq));
-            let _ = write_f32(buf, input.dir.x);
-            let _ = write_f32(buf, input.dir.y);
-            let _ = write_f32(buf, input.facing);
-            let _ = write_uint(buf, u64::from(input.buttons));
+        Record::Input(id, view_tick, values) => {
+            let _ = write_uint(buf, u64::from(*id));
+            let _ = write_uint(buf, *view_tick);
+            let values = values.as_slice();
+            let _ = write_array_len(buf, values.len() as u32);
+            for &x in values {
+                let _ = write_f64(buf, x);
+            }
         }
         Record::Step(hash) => {
-            let _ = write_uint(buf, u64::from(hash));
+            let _ = write_uint(buf, u64::from(*hash));
         }
     }
 }
@@ -193,22 +178,18 @@ impl<'a> Reader<'a> {
                     _ => Record::Away(id),
                 }
             }
-            (INPUT, 7) => {
+            (INPUT, 4) => {
                 let id: PlayerId = rmp::decode::read_int(rd).map_err(malformed(at))?;
-                let seq: u32 = rmp::decode::read_int(rd).map_err(malformed(at))?;
-                let x = rmp::decode::read_f32(rd).map_err(malformed(at))?;
-                let y = rmp::decode::read_f32(rd).map_err(malformed(at))?;
-                let facing = rmp::decode::read_f32(rd).map_err(malformed(at))?;
-                let buttons: u8 = rmp::decode::read_int(rd).map_err(malformed(at))?;
-                Record::Input(
-                    id,
-                    ValidInput {
-                        seq,
-                        dir: glam::Vec2::new(x, y),
-                        facing,
-                        buttons,
-                    },
-                )
+                let view_tick: u64 = rmp::decode::read_int(rd).map_err(malformed(at))?;
+                let count = rmp::decode::read_array_len(rd).map_err(malformed(at))?;
+                if count as usize > tickwire_shared::schema::MAX_INPUT_FIELDS {
+                    return Err(FormatError::Malformed(at));
+                }
+                let mut values = Vec::with_capacity(count as usize);
+                for _ in 0..count {
+                    values.push(rmp::decode::read_f64(rd).map_err(malformed(at))?);
+                }
+                Record::Input(id, view_tick, InputValues::from_recorded(values))
             }
             (STEP, 2) => Record::Step(rmp::decode::read_int(rd).map_err(malformed(at))?),
             _ => return Err(FormatError::Malformed(at)),
@@ -219,8 +200,6 @@ impl<'a> Reader<'a> {
 
 #[cfg(test)]
 mod tests {
-    use glam::Vec2;
-
     use super::*;
 
     fn header() -> Header {
@@ -242,12 +221,8 @@ mod tests {
             Record::Join(1),
             Record::Input(
                 1,
-                ValidInput {
-                    seq: 70_000,
-                    dir: Vec2::new(0.6, -0.8),
-                    facing: -3.1,
-                    buttons: 255,
-                },
+                70_000,
+                InputValues::from_recorded(vec![0.6, -0.8, -3.1, 255.0]),
             ),
             Record::Away(1),
             Record::Step(0xdead_beef),
@@ -279,21 +254,5 @@ mod tests {
         buf.truncate(buf.len() - 1);
         let (_, mut reader) = Reader::new(&buf).unwrap();
         assert!(matches!(reader.next_record(), Err(FormatError::Malformed(at)) if at == start));
-    }
-
-    #[test]
-    fn the_world_hash_sees_one_bit_and_not_the_order() {
-        let p = |id, x: f32| SimPlayer {
-            id,
-            pos: Vec2::new(x, 1.0),
-            vel: Vec2::ZERO,
-            facing: 0.0,
-            last_input_seq: 0,
-        };
-        let a = [p(1, 10.0), p(2, 20.0)];
-        let b = [p(2, 20.0), p(1, 10.0)];
-        assert_eq!(world_hash(&a), world_hash(&b));
-        let nudged = [p(1, f32::from_bits(10.0f32.to_bits() + 1)), p(2, 20.0)];
-        assert_ne!(world_hash(&a), world_hash(&nudged));
     }
 }

@@ -1,10 +1,10 @@
 //! Replaying a recording: the game run again on the recorded calls, offline, on virtual
 //! time, its world hash checked after every tick against the one the room recorded.
 
-use std::path::Path;
+use std::sync::Arc;
 
-use super::format::{FormatError, MAX_RECORD_BYTES, Reader, Record};
-use crate::game::{Arena, ArenaRules, Game, RestoreError};
+use super::format::{FormatError, Header, MAX_RECORD_BYTES, Reader, Record};
+use crate::game::{Game, RestoreError};
 use crate::room::Sim;
 use crate::tick_clock::TickClock;
 
@@ -61,41 +61,36 @@ pub enum ReplayError {
     },
 }
 
-/// Replays the recording in the file at `path`.
-///
-/// # Errors
-/// [`ReplayError`]: the file cannot be read or is not a recording, its game is unknown or
-/// its world cannot be restored, or a tick's hash differs (the first such tick).
-pub fn replay_file(path: &Path) -> Result<Replayed, ReplayError> {
-    // A file is one segment, bounded by --record-segment-mib: it fits in memory.
-    replay(&std::fs::read(path)?)
-}
+/// How a recording of one game is replayed: [`run`] for that game.
+pub type Replay = fn(&Header, Reader<'_>, usize) -> Result<Replayed, ReplayError>;
 
-/// Replays the recording in `bytes` (see [`replay_file`]).
+/// Replays the recording in `bytes` with the game `find` gives for the name it records.
 ///
 /// # Errors
-/// As [`replay_file`].
-pub fn replay(bytes: &[u8]) -> Result<Replayed, ReplayError> {
+/// [`ReplayError`]: the bytes are not a recording, its game is unknown or its world
+/// cannot be restored, or a tick's hash differs (the first such tick).
+pub fn replay(bytes: &[u8], find: impl Fn(&str) -> Option<Replay>) -> Result<Replayed, ReplayError> {
     let (header, reader) = Reader::new(bytes)?;
-    match header.game.as_str() {
-        Arena::NAME => {
-            let mut arena = Arena::new(ArenaRules::default());
-            arena.restore(&header.world)?;
-            run(arena, &header, reader, bytes.len())
-        }
-        other => Err(ReplayError::UnknownGame(other.to_owned())),
-    }
+    let run = find(&header.game).ok_or_else(|| ReplayError::UnknownGame(header.game.clone()))?;
+    run(&header, reader, bytes.len())
 }
 
-fn run<G: Game>(
-    game: G,
-    header: &super::format::Header,
+/// Replays a recording of the game `G`: restores the header's world, then runs every
+/// record, checking the world hash after every step.
+///
+/// # Errors
+/// As [`replay`].
+pub fn run<G: Game>(
+    header: &Header,
     mut reader: Reader<'_>,
     bytes_len: usize,
 ) -> Result<Replayed, ReplayError> {
+    let mut game = G::new();
+    game.restore(&header.world)?;
     // The same step length the room used: the tick clock's.
     let dt = TickClock::new(header.tick_rate, 1).dt();
-    let mut sim = Sim::new(game, dt, header.start_tick, None);
+    let schema = Arc::new(G::schema());
+    let mut sim = Sim::new(game, schema, dt, header.start_tick, None);
     let mut done = Replayed {
         room: header.room.clone(),
         game: header.game.clone(),
@@ -121,8 +116,11 @@ fn run<G: Game>(
             Record::Join(id) => sim.join(id),
             Record::Leave(id) => sim.leave(id),
             Record::Away(id) => sim.away(id),
-            Record::Input(id, input) => {
-                sim.input(id, &input);
+            Record::Input(id, view_tick, values) => {
+                // Admitted once, so the game took these values then; it takes them again.
+                if let Ok(input) = G::input(&values) {
+                    sim.input(id, &values, &input, view_tick);
+                }
                 done.inputs += 1;
                 continue;
             }

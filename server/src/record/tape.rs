@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 use tickwire_shared::PlayerId;
 
 use super::format::{self, Header, MAGIC, Record, VERSION};
-use crate::game::ValidInput;
+use crate::game::InputValues;
 
 /// Records taken from the tape for the writer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,8 +122,8 @@ impl Tape {
     }
 
     /// A player's admitted input.
-    pub fn input(&mut self, id: PlayerId, input: &ValidInput) {
-        self.push(&Record::Input(id, *input));
+    pub fn input(&mut self, id: PlayerId, view_tick: u64, values: &InputValues) {
+        self.push(&Record::Input(id, view_tick, values.clone()));
     }
 
     /// The world stepped; `hash` is its world hash now.
@@ -159,7 +159,6 @@ impl Tape {
 
 #[cfg(test)]
 mod tests {
-    use glam::Vec2;
 
     use super::*;
     use crate::record::format::Reader;
@@ -208,14 +207,9 @@ mod tests {
     fn a_full_segment_or_a_lost_chunk_asks_for_a_new_segment() {
         let mut tape = Tape::new("r".into(), "arena", 60, 200);
         tape.begin_segment(0, 0, vec![]);
-        let input = ValidInput {
-            seq: 1,
-            dir: Vec2::X,
-            facing: 0.0,
-            buttons: 0,
-        };
+        let input = InputValues::from_recorded(vec![1.0, 0.0, 0.0, 0.0]);
         while !tape.needs_segment() {
-            tape.input(1, &input);
+            tape.input(1, 0, &input);
         }
         tape.take(0);
         tape.begin_segment(50, 0, vec![]);

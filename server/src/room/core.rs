@@ -20,9 +20,10 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use slotmap::SlotMap;
+use tickwire_shared::schema::Schema;
 use tickwire_shared::{
-    ChatAck, ChatText, ClientMsg, ErrorCode, Joined, Message as _, PlayerId, PlayerInfo,
-    PlayerJoined, PlayerLeft, Pong, Resume, Resumed, encode,
+    ChatAck, ChatText, ClientMsg, ErrorCode, Events, GameEvent, Input, Joined, Message as _,
+    PlayerId, PlayerInfo, PlayerJoined, PlayerLeft, Pong, Resume, Resumed, encode,
 };
 
 use super::event::{Event, Next};
@@ -31,7 +32,7 @@ use super::member::{Away, Fate, Member, MemberKey, Seated};
 use super::rules::RoomRules;
 use super::sim::Sim;
 use crate::chat::{Accepted, ChatRefusal, RoomChat};
-use crate::game::{Game, SeqFilter, ValidInput};
+use crate::game::{Audience, Game, InputValues, SeqFilter};
 use crate::heartbeat::Beat;
 use crate::inbound::Inbound;
 use crate::metrics::{CloseCause, Metrics};
@@ -82,6 +83,8 @@ pub struct RoomCore<G> {
     metrics: Arc<Metrics>,
     /// Shutting down: a connection ending now is not kept for a resume.
     shutting_down: bool,
+    /// The game's schema, sent to everyone who joins.
+    schema: Arc<Schema>,
     /// Since when the room has had no member.
     empty_since: Option<Instant>,
     /// Scratch: the members leaving at the end of a phase.
@@ -98,16 +101,19 @@ impl<G: Game> RoomCore<G> {
         start: Instant,
     ) -> Self {
         let clock = TickClock::new(rules.tick_rate, MAX_CATCH_UP);
-        let snapshots = SnapshotEncoder::new(EncoderRules {
+        let schema = Arc::new(G::schema());
+        let encoder_rules = EncoderRules {
             tick_rate: rules.tick_rate,
             keyframe_interval: rules.keyframe_interval,
             view_radius: rules.view_radius,
-        });
+        };
+        let snapshots = SnapshotEncoder::new(encoder_rules, Arc::clone(&schema));
         let tape = rules
             .record_segment_bytes
             .map(|max| Tape::new(name.clone(), G::NAME, rules.tick_rate, max));
         Self {
-            sim: Sim::new(game, clock.dt(), 0, tape),
+            sim: Sim::new(game, Arc::clone(&schema), clock.dt(), 0, tape),
+            schema,
             name,
             chat: RoomChat::new(rules.chat.max_bytes, rules.chat.history),
             rules,
@@ -208,6 +214,7 @@ impl<G: Game> RoomCore<G> {
         peer.send(encode(&Joined {
             room: self.name.clone(),
             players: self.roster(player.id),
+            schema: Schema::clone(&self.schema),
         }));
         self.send_chat_history(&mut peer);
         self.sim.join(player.id);
@@ -276,6 +283,7 @@ impl<G: Game> RoomCore<G> {
             room: Some(self.name.clone()),
             players: self.roster(player.id),
             resume_token: token,
+            schema: Some(Schema::clone(&self.schema)),
         }));
         self.send_chat_history(&mut peer);
         peer.span()
@@ -456,7 +464,7 @@ impl<G: Game> RoomCore<G> {
                         }));
                     }
                     Inbound::Request(msg) => {
-                        on_request(&self.metrics, &mut self.sim, member, msg);
+                        on_request(&self.metrics, &self.schema, &mut self.sim, member, msg);
                     }
                     Inbound::Malformed(err) => {
                         malformed += 1;
@@ -494,12 +502,15 @@ impl<G: Game> RoomCore<G> {
     /// member once with everything the tick queued for it.
     fn write(&mut self, now: Instant, wall_ms: u64, links: &mut impl Links) {
         if self.members.is_empty() {
+            // Nobody to tell what happened.
+            self.sim.events().take();
             return;
         }
         let tick = self.sim.tick();
         let snapshot_due = self.snapshot_due();
         if snapshot_due {
             self.last_send = tick;
+            self.send_events(tick);
             self.snapshots.begin(self.sim.game(), tick, wall_ms);
         }
         let mut dropped = 0;
@@ -509,9 +520,12 @@ impl<G: Game> RoomCore<G> {
                 let base = member.peer.outbox().sent_snapshot();
                 // Shared bytes (a reference count) unless the view radius makes them
                 // differ per client; then assembled from pieces encoded once.
-                let (bytes, kind) =
-                    self.snapshots
-                        .for_client(base, &mut member.view, member.player.id);
+                let (bytes, kind) = self.snapshots.for_client(
+                    base,
+                    &mut member.view,
+                    member.player.id,
+                    member.player.seq.last(),
+                );
                 sent[usize::from(kind == SnapshotKind::Delta)] += 1;
                 dropped += u64::from(member.peer.outbox().push_snapshot(tick, bytes));
             }
@@ -530,6 +544,37 @@ impl<G: Game> RoomCore<G> {
         self.metrics.add_snapshots(sent[0], sent[1]);
         if dropped > 0 {
             self.metrics.snapshots_dropped.inc_by(dropped);
+        }
+    }
+
+    /// Sends the events of the steps since the last snapshot, ahead of the snapshot of
+    /// `tick` and on the reliable lane, so that a client gets every one, in order, before
+    /// the state that shows their outcome. Encoded once when every event is for everyone.
+    fn send_events(&mut self, tick: u64) {
+        let events = self.sim.events().take();
+        if events.is_empty() {
+            return;
+        }
+        if events.iter().all(|(to, _)| *to == Audience::All) {
+            let frame = encode(&Events {
+                tick,
+                events: events.into_iter().map(|(_, e)| e).collect(),
+            });
+            for member in self.members.values_mut() {
+                member.peer.send(frame.clone());
+            }
+            return;
+        }
+        for member in self.members.values_mut() {
+            let me = Audience::Player(member.player.id);
+            let mine: Vec<GameEvent> = events
+                .iter()
+                .filter(|(to, _)| *to == Audience::All || *to == me)
+                .map(|(_, e)| e.clone())
+                .collect();
+            if !mine.is_empty() {
+                member.peer.send(encode(&Events { tick, events: mine }));
+            }
         }
     }
 
@@ -586,17 +631,23 @@ impl<G: Game> RoomCore<G> {
 }
 
 /// Answers one request of a member (chat aside, which the room orders itself).
-fn on_request<G: Game>(metrics: &Metrics, sim: &mut Sim<G>, member: &mut Member, msg: ClientMsg) {
+fn on_request<G: Game>(
+    metrics: &Metrics,
+    schema: &Schema,
+    sim: &mut Sim<G>,
+    member: &mut Member,
+    msg: ClientMsg,
+) {
     if let Err(why) = stage::check(Stage::Playing, &msg) {
         stage::refuse(&mut member.peer, &msg, why);
         return;
     }
     let kind = Some(msg.kind());
     match msg {
-        ClientMsg::Input(input) => match ValidInput::new(&input) {
-            Ok(input) => {
+        ClientMsg::Input(input) => match admit::<G>(schema, &input) {
+            Ok((values, game_input)) => {
                 if member.player.seq.accept(input.seq) {
-                    sim.input(member.player.id, &input);
+                    sim.input(member.player.id, &values, &game_input, input.view_tick);
                 }
             }
             Err(err) => {
@@ -620,6 +671,16 @@ fn on_request<G: Game>(metrics: &Metrics, sim: &mut Sim<G>, member: &mut Member,
         | ClientMsg::Create(_)
         | ClientMsg::Chat(_) => {}
     }
+}
+
+/// An input's values checked against the schema, then by the game: what reaches the world.
+fn admit<G: Game>(
+    schema: &Schema,
+    input: &Input,
+) -> Result<(InputValues, G::Input), crate::game::InvalidInput> {
+    let values = InputValues::check(&schema.input, &input.values)?;
+    let game_input = G::input(&values)?;
+    Ok((values, game_input))
 }
 
 /// Checks a member's chat message at `now` against its rate and the room's rules.

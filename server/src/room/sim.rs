@@ -1,33 +1,38 @@
 //! The room's game and its tick count: the one way the room changes the world, so that
 //! what each tick did can be recorded (when the room records) and replayed.
 
-use tickwire_shared::PlayerId;
+use std::sync::Arc;
 
-use crate::game::{Game, SimPlayer, ValidInput};
-use crate::record::format::world_hash;
+use tickwire_shared::PlayerId;
+use tickwire_shared::schema::Schema;
+
+use crate::game::{Events, Game, InputValues, World};
 use crate::record::{Chunk, Tape};
 
-/// A room's game, with the number of steps it has run and, when the room records, its
-/// tape.
+/// A room's game, with the number of steps it has run, the events of the steps since
+/// they were last taken and, when the room records, its tape.
 #[derive(Debug)]
 pub struct Sim<G> {
     game: G,
     tick: u64,
     dt: f32,
     tape: Option<Tape>,
+    events: Events,
     /// Scratch for the world hash.
-    players: Vec<SimPlayer>,
+    world: World,
 }
 
 impl<G: Game> Sim<G> {
-    /// `game` at `tick`, stepping `dt` seconds a tick, recording on `tape` if there is one.
-    pub fn new(game: G, dt: f32, tick: u64, tape: Option<Tape>) -> Self {
+    /// `game` (whose schema is `schema`) at `tick`, stepping `dt` seconds a tick,
+    /// recording on `tape` if there is one.
+    pub fn new(game: G, schema: Arc<Schema>, dt: f32, tick: u64, tape: Option<Tape>) -> Self {
         Self {
             game,
             tick,
             dt,
             tape,
-            players: Vec::new(),
+            events: Events::new(schema.clone()),
+            world: World::new(schema),
         }
     }
 
@@ -65,12 +70,19 @@ impl<G: Game> Sim<G> {
         }
     }
 
-    /// A player's admitted input.
-    pub fn input(&mut self, id: PlayerId, input: &ValidInput) {
-        self.game.handle_input(id, input);
+    /// A player's admitted input: `values` as checked, `input` what the game made of
+    /// them, `view_tick` the tick the client was showing (at most the current tick).
+    pub fn input(&mut self, id: PlayerId, values: &InputValues, input: &G::Input, view_tick: u64) {
+        let view_tick = view_tick.min(self.tick);
+        self.game.handle_input(id, input, view_tick);
         if let Some(tape) = &mut self.tape {
-            tape.input(id, input);
+            tape.input(id, view_tick, values);
         }
+    }
+
+    /// The events of the steps since the last call, oldest first.
+    pub fn events(&mut self) -> &mut Events {
+        &mut self.events
     }
 
     /// One step of the world, at `wall_ms` on the wall clock (for a recording's header).
@@ -83,8 +95,8 @@ impl<G: Game> Sim<G> {
                 None => tape.pause(),
             }
         }
-        self.game.step(self.dt);
         self.tick += 1;
+        self.game.step(self.tick, self.dt, &mut self.events);
         if self.tape.is_some() {
             let hash = self.world_hash();
             if let Some(tape) = &mut self.tape {
@@ -93,11 +105,9 @@ impl<G: Game> Sim<G> {
         }
     }
 
-    /// The world hash of the game as it is now (see [`crate::record::format`]).
+    /// The world hash of the game as it is now ([`Game::world_hash`]).
     pub fn world_hash(&mut self) -> u32 {
-        self.players.clear();
-        self.game.snapshot(&mut self.players);
-        world_hash(&self.players)
+        self.game.world_hash(&mut self.world)
     }
 
     /// The next chunk of the room's recording, once there is at least `min_bytes` of it

@@ -1,35 +1,38 @@
-//! Interest management: each client sees only the players within the view radius of its
-//! own, and its snapshot is assembled from the frame's pieces.
+//! Interest management: each client sees only the entities within the view radius of its
+//! own player's entity, and every entity of a kind without a position (room state), and
+//! its snapshot is assembled from the frame's pieces.
 //!
-//! Once per frame the players' positions are bucketed into a [`Grid`] whose cells are
-//! at least half the radius wide. A client's view is then the cells around it, checked
-//! player by player against the exact radius, so the cost per client follows what it sees,
-//! not the room's size. Nothing is encoded per client: whole states, change records and
-//! hashes were made once for the frame; a client's snapshot copies the ones it needs.
+//! Once per frame the placed entities' positions are bucketed into a [`Grid`] whose cells
+//! are at least half the radius wide. A client's view is then the cells around it, checked
+//! entity by entity against the exact radius, so the cost per client follows what it sees,
+//! not the room's size. Nothing is encoded per client but the head: whole states, change
+//! records and hashes were made once for the frame; a client's snapshot copies the ones it
+//! needs.
 //!
-//! A client's view changes as players move: one that leaves it is `removed`, one that
+//! A client's view changes as entities move: one that leaves it is `removed`, one that
 //! enters it is `added` whole, and the rest get their change records, in the order the
 //! client holds them ([`ClientView`]).
 
 use bytes::Bytes;
 use glam::Vec2;
+use tickwire_shared::schema::EntityId;
 use tickwire_shared::{PlayerId, StateHasher};
 
 use super::encoder::SnapshotKind;
 use super::frame::Frame;
 use crate::game::Grid;
 
-/// What one client holds: the players of its last snapshot, in its order.
+/// What one client holds: the entities of its last snapshot, in its order.
 #[derive(Debug, Clone, Default)]
 pub struct ClientView {
-    held: Vec<PlayerId>,
+    held: Vec<EntityId>,
     /// The tick of the last snapshot made for it.
     tick: Option<u64>,
 }
 
 impl ClientView {
-    /// The players the client holds, in its order.
-    pub fn held(&self) -> &[PlayerId] {
+    /// The entities the client holds, in its order.
+    pub fn held(&self) -> &[EntityId] {
         &self.held
     }
 }
@@ -39,8 +42,14 @@ impl ClientView {
 pub struct Interest {
     radius: f32,
     grid: Grid,
-    /// Positions moved so that the frame's bounding box starts at 0, as the grid wants.
+    /// Placed entities' positions, moved so that their bounding box starts at 0, as the
+    /// grid wants; grid index `g` is frame entity `placed[g]`.
     shifted: Vec<Vec2>,
+    placed: Vec<u32>,
+    /// Where each frame entity is in `shifted` (`u32::MAX`: it has no place).
+    slot: Vec<u32>,
+    /// Entities without a place: in every view.
+    everywhere: Vec<u32>,
     origin: Vec2,
     /// `visible_mark[i] == stamp`: player `i` is in the current client's view.
     visible_mark: Vec<u32>,
@@ -61,6 +70,9 @@ impl Interest {
             radius,
             grid: Grid::new(Vec2::splat(radius), radius * 0.5),
             shifted: Vec::new(),
+            placed: Vec::new(),
+            slot: Vec::new(),
+            everywhere: Vec::new(),
             origin: Vec2::ZERO,
             visible_mark: Vec::new(),
             held_mark: Vec::new(),
@@ -73,9 +85,25 @@ impl Interest {
         }
     }
 
-    /// Buckets the frame's players; once per frame, before any client's view.
+    /// Buckets the frame's placed entities; once per frame, before any client's view.
     pub fn prepare(&mut self, frame: &Frame) {
-        let (lo, hi) = frame.positions.iter().fold(
+        self.placed.clear();
+        self.everywhere.clear();
+        self.slot.clear();
+        for (i, p) in frame.positions.iter().enumerate() {
+            match p {
+                Some(_) => {
+                    self.slot.push(self.placed.len() as u32);
+                    self.placed.push(i as u32);
+                }
+                None => {
+                    self.slot.push(u32::MAX);
+                    self.everywhere.push(i as u32);
+                }
+            }
+        }
+        let placed = || frame.positions.iter().flatten();
+        let (lo, hi) = placed().fold(
             (Vec2::splat(f32::INFINITY), Vec2::splat(f32::NEG_INFINITY)),
             |(lo, hi), &p| (lo.min(p), hi.max(p)),
         );
@@ -88,10 +116,9 @@ impl Interest {
         self.origin = lo;
         self.grid.set_size(hi - lo);
         self.shifted.clear();
-        self.shifted
-            .extend(frame.positions.iter().map(|&p| p - self.origin));
+        self.shifted.extend(placed().map(|&p| p - self.origin));
         self.grid.rebuild(&self.shifted);
-        let n = frame.players.len();
+        let n = frame.len();
         self.visible_mark.clear();
         self.visible_mark.resize(n, 0);
         self.held_mark.clear();
@@ -99,24 +126,26 @@ impl Interest {
         self.stamp = 0;
     }
 
-    /// Fills `visible` with the players within the radius of player `own` (itself
-    /// included), in the grid's order.
+    /// Fills `visible` with the entities without a place, then those within the radius
+    /// of entity `own` (itself included) in the grid's order. A client whose player has
+    /// no placed entity sees only the entities without a place.
     fn find_visible(&mut self, frame: &Frame, own: Option<usize>) {
         self.visible.clear();
-        let Some(own) = own else {
+        self.visible.extend_from_slice(&self.everywhere);
+        let Some(own) = own.map(|i| self.slot[i] as usize).filter(|&g| g != u32::MAX as usize) else {
             return;
         };
         let center = self.shifted[own];
         let reach = Vec2::splat(self.radius);
         let radius_sq = self.radius * self.radius;
-        let (shifted, visible) = (&self.shifted, &mut self.visible);
+        let (shifted, placed, visible) = (&self.shifted, &self.placed, &mut self.visible);
         self.grid
-            .for_each_in_rect(center - reach, center + reach, |i| {
-                if i == own || shifted[i].distance_squared(center) <= radius_sq {
-                    visible.push(i as u32);
+            .for_each_in_rect(center - reach, center + reach, |g| {
+                if g == own || shifted[g].distance_squared(center) <= radius_sq {
+                    visible.push(placed[g]);
                 }
             });
-        debug_assert!(visible.len() <= frame.players.len());
+        debug_assert!(visible.len() <= frame.len());
     }
 
     /// The snapshot of `cur` for one client: a delta from what it holds when
@@ -127,7 +156,7 @@ impl Interest {
         prev: &Frame,
         cur: &Frame,
         view: &mut ClientView,
-        own: PlayerId,
+        (own, ack): (PlayerId, u32),
         holds_prev: bool,
     ) -> (Bytes, SnapshotKind) {
         let own = cur.index.get(&own).map(|&i| i as usize);
@@ -145,7 +174,7 @@ impl Interest {
             for &id in &view.held {
                 match cur.index.get(&id).map(|&i| i as usize) {
                     // Only survivors of the frame have a record; the client held this
-                    // player at the previous frame, so it is one.
+                    // entity at the previous frame, so it is one.
                     Some(i) if self.visible_mark[i] == stamp && i < cur.survivors => {
                         self.held_mark[i] = stamp;
                         self.kept.push(i as u32);
@@ -164,7 +193,7 @@ impl Interest {
             hash.add(cur.hash(i as usize));
         }
         let bytes = cur.write_snapshot(
-            (delta.then_some(prev.tick), hash.finish()),
+            (delta.then_some(prev.tick), hash.finish(), ack),
             &self.removed,
             self.kept.iter().map(|&i| i as usize),
             self.added.iter().map(|&i| i as usize),
@@ -176,7 +205,7 @@ impl Interest {
             self.kept
                 .iter()
                 .chain(&self.added)
-                .map(|&i| cur.players[i as usize].id),
+                .map(|&i| cur.ids[i as usize]),
         );
         view.tick = Some(cur.tick);
         let kind = if delta {

@@ -9,7 +9,7 @@
 use std::collections::VecDeque;
 use std::time::Instant;
 
-use tickwire_shared::{PlayerId, Replica, ServerMsg};
+use tickwire_shared::{PlayerId, Replica, Schema, ServerMsg};
 
 /// One snapshot as the client took it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,8 +20,8 @@ pub struct SnapshotSeen {
     pub base_tick: Option<u64>,
     /// When it arrived, on the harness's clock.
     pub at: Instant,
-    /// The players the client held after it.
-    pub players: usize,
+    /// The entities the client held after it.
+    pub entities: usize,
     /// The newest of this client's inputs it acknowledged.
     pub acked: Option<u32>,
 }
@@ -48,6 +48,8 @@ pub struct TestClient {
     /// The room's tick rate, which deltas are predicted with: what its `Welcome` announced,
     /// or (on a connection that resumes) what the client knew from before.
     pub tick_rate: u16,
+    /// The schema of the room's game, from its `Joined` or `Resumed`.
+    pub schema: Option<Schema>,
     /// The room as rebuilt from every snapshot so far.
     pub replica: Replica,
     /// Every message but snapshots, oldest first, until the test takes them.
@@ -64,6 +66,7 @@ impl TestClient {
             id: 0,
             token: String::new(),
             tick_rate,
+            schema: None,
             replica: Replica::new(),
             inbox: VecDeque::new(),
             snapshots: Vec::new(),
@@ -86,18 +89,23 @@ impl TestClient {
         };
         match msg {
             ServerMsg::Snapshot(snap) => {
-                if let Err(err) = self.replica.apply(&snap, self.tick_rate) {
+                let Some(schema) = &self.schema else {
+                    panic!("player {}: a snapshot before any Joined or Resumed", self.id);
+                };
+                if let Err(err) = self.replica.apply(&snap, schema, self.tick_rate) {
                     panic!("player {}: snapshot of tick {}: {err}", self.id, snap.tick);
                 }
-                let acked = self.replica.player(self.id).map(|p| p.last_input_seq);
                 self.snapshots.push(SnapshotSeen {
                     tick: snap.tick,
                     base_tick: snap.base_tick,
                     at,
-                    players: self.replica.players().len(),
-                    acked: acked.filter(|&seq| seq > 0),
+                    entities: self.replica.entities().len(),
+                    acked: (snap.ack > 0).then_some(snap.ack),
                 });
                 return;
+            }
+            ServerMsg::Joined(ref joined) => {
+                self.schema = Some(joined.schema.clone());
             }
             ServerMsg::Welcome(ref welcome) => {
                 self.id = welcome.player_id;
@@ -107,6 +115,9 @@ impl TestClient {
             ServerMsg::Resumed(ref resumed) => {
                 self.id = resumed.player_id;
                 self.token.clone_from(&resumed.resume_token);
+                if let Some(schema) = &resumed.schema {
+                    self.schema = Some(schema.clone());
+                }
             }
             _ => {}
         }

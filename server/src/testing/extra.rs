@@ -1,19 +1,30 @@
 //! Conveniences for tests: inputs in one call, one request at a time, connections whose
 //! token named a user, and the server's counters read as an operator reads them.
 
-use tickwire_shared::{ClientMsg, Hello, Input, PROTOCOL_VERSION, ServerMsg};
+use tickwire_shared::{ClientMsg, Hello, Input, InputValue, PROTOCOL_VERSION, ServerMsg};
 
 use super::{ClientId, Harness};
+use crate::game::Game;
+use crate::games::arena::Arena;
 use crate::identity::Identity;
 
-impl Harness {
-    /// Client `c` sends its input number `seq`: running toward `dir`, facing 0, no buttons.
+impl Harness<Arena> {
+    /// Client `c` sends its arena input number `seq`: running toward `dir`, facing 0, no
+    /// buttons, showing no snapshot in particular.
     pub fn send_input(&mut self, c: ClientId, seq: u32, dir: [f32; 2]) {
+        let [dx, dy] = dir.map(|x| InputValue::Float(x.into()));
+        self.send_values(c, seq, 0, vec![dx, dy, InputValue::Float(0.0), InputValue::Int(0)]);
+    }
+}
+
+impl<G: Game> Harness<G> {
+    /// Client `c` sends its input number `seq` of `values` (one per input field of the
+    /// game's schema), saying it was showing the snapshot of `view_tick`.
+    pub fn send_values(&mut self, c: ClientId, seq: u32, view_tick: u64, values: Vec<InputValue>) {
         let input = Input {
             seq,
-            dir,
-            facing: 0.0,
-            buttons: 0,
+            view_tick,
+            values,
         };
         self.send(c, ClientMsg::Input(input));
     }

@@ -12,17 +12,28 @@
 //! ```
 //! use std::time::Duration;
 //! use tickwire_server::{Config, testing::Harness};
-//! use tickwire_shared::{ClientMsg, Input};
 //!
 //! let mut h = Harness::new(Config::default());
 //! let a = h.join("ana", Some("r"));
 //! let b = h.join("bo", Some("r"));
 //! let ana = h.client(a).id;
-//! h.send(a, ClientMsg::Input(Input { seq: 1, dir: [1.0, 0.0], facing: 0.0, buttons: 0 }));
-//! // Bo sees Ana run to the right within a few ticks.
+//! h.send_input(a, 1, [1.0, 0.0]);
+//! // Bo sees Ana run to the right (her first field, vx) within a few ticks.
 //! h.run_until(Duration::from_secs(1), |h| {
-//!     h.client(b).replica.player(ana).is_some_and(|p| p.vx > 0)
+//!     h.client(b).replica.entity(ana).is_some_and(|p| p.values[0].int() > 0)
 //! });
+//! ```
+//!
+//! A harness plays the arena unless told otherwise; `Harness::<G>::for_game(config)`
+//! plays any game `G`, scripted with [`Harness::send_values`]:
+//!
+//! ```
+//! # use tickwire_server::{Config, testing::Harness, games::arena::Arena};
+//! # use tickwire_shared::InputValue::{Float, Int};
+//! let mut h = Harness::<Arena>::for_game(Config::default());
+//! let a = h.join("ana", None);
+//! h.send_values(a, 1, 0, vec![Float(1.0), Float(0.0), Float(0.0), Int(0)]);
+//! h.step();
 //! ```
 
 mod client;
@@ -34,6 +45,8 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use std::marker::PhantomData;
+
 use slotmap::SecondaryMap;
 use tickwire_shared::{ClientMsg, Hello, Join, PROTOCOL_VERSION, Resume, ServerMsg, encode_client};
 use tokio_util::sync::CancellationToken;
@@ -44,7 +57,8 @@ pub use pipe::{Pipe, PipeState};
 
 use crate::config::Config;
 use crate::context::ServerContext;
-use crate::game::{Arena, ArenaRules};
+use crate::game::Game;
+use crate::games::arena::Arena;
 use crate::handoff::Handoffs;
 use crate::identity::Identity;
 use crate::lobby::{Entry, Outcome};
@@ -85,8 +99,8 @@ enum Admit {
 
 /// One open room: its core, what it shares with the registry, and who is coming in.
 #[derive(Debug)]
-struct RoomSim {
-    core: RoomCore<Arena>,
+struct RoomSim<G> {
+    core: RoomCore<G>,
     shared: Arc<RoomShared>,
     pending: VecDeque<(ClientId, Admit)>,
     members: SecondaryMap<MemberKey, ClientId>,
@@ -100,24 +114,32 @@ struct Conns {
     clients: Vec<TestClient>,
 }
 
-/// An in-memory server and its clients (see the module doc).
+/// An in-memory server and its clients, whose rooms play `G` (see the module doc).
 #[derive(Debug)]
-pub struct Harness {
+pub struct Harness<G: Game = Arena> {
     /// What the server's tasks share, made as the listener makes it (its handoff queue
     /// goes nowhere: the harness starts nothing).
     ctx: ServerContext,
     room_rules: RoomRules,
     start: Instant,
     now: Instant,
-    open: BTreeMap<String, RoomSim>,
+    open: BTreeMap<String, RoomSim<G>>,
     /// Every room's recording so far, when rooms record.
     recordings: BTreeMap<String, Vec<Chunk>>,
     conns: Conns,
+    game: PhantomData<fn() -> G>,
 }
 
-impl Harness {
-    /// A server with `config`'s rules, and no client yet.
+impl Harness<Arena> {
+    /// A server with `config`'s rules playing the arena, and no client yet.
     pub fn new(config: Config) -> Self {
+        Self::for_game(config)
+    }
+}
+
+impl<G: Game> Harness<G> {
+    /// A server with `config`'s rules playing `G`, and no client yet.
+    pub fn for_game(config: Config) -> Self {
         let now = Instant::now();
         let (handoffs, _nowhere) = Handoffs::channel(1);
         let ctx = ServerContext::new(config, CancellationToken::new(), handoffs);
@@ -129,6 +151,7 @@ impl Harness {
             open: BTreeMap::new(),
             recordings: BTreeMap::new(),
             conns: Conns::default(),
+            game: PhantomData,
         }
     }
 
@@ -153,7 +176,7 @@ impl Harness {
     }
 
     /// The open room called `name`.
-    pub fn room(&self, name: &str) -> Option<&RoomCore<Arena>> {
+    pub fn room(&self, name: &str) -> Option<&RoomCore<G>> {
         self.open.get(name).map(|room| &room.core)
     }
 
@@ -458,7 +481,7 @@ impl Harness {
                     let name = room.shared.name.clone();
                     let core = RoomCore::new(
                         name.clone(),
-                        Arena::new(ArenaRules::default()),
+                        G::new(),
                         self.room_rules,
                         Arc::clone(&self.ctx.metrics),
                         self.now,
@@ -557,7 +580,7 @@ fn finish(pipe: &mut Pipe, client: &mut TestClient, peer: &mut Peer, now: Instan
 }
 
 /// Does what `room`'s core asked for, as its driver would.
-fn carry_out(room: &mut RoomSim, conns: &mut Conns, sessions: &Sessions, now: Instant) {
+fn carry_out<G: Game>(room: &mut RoomSim<G>, conns: &mut Conns, sessions: &Sessions, now: Instant) {
     let Conns {
         places,
         pipes,

@@ -1,13 +1,35 @@
-//! "Arena", the built-in game: circles that run toward their input direction, stay inside
-//! the world and push each other apart.
+//! "Arena", the first game: circles that run toward their input direction, stay inside
+//! the world and push each other apart. Its wire is the one protocol 3 had built in,
+//! declared now through the game API: a player entity of velocity, position (predicted
+//! from the velocity) and facing.
 
 use glam::Vec2;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use tickwire_shared::PlayerId;
 
-use super::grid::Grid;
-use super::{Game, RestoreError, SimPlayer, ValidInput};
+use crate::game::{
+    Events, Field, Game, Grid, InputField, InputValues, InvalidInput, Kind, KindId, PlayerId,
+    RestoreError, Schema, World,
+};
+
+/// The entity kind of a player: the only kind the arena has.
+pub const PLAYER: KindId = 0;
+
+/// The longest direction accepted; a little over 1, so that a unit vector with float
+/// rounding (an analog stick's normalized reading) is not refused. Anything in between is
+/// scaled to length 1.
+pub const MAX_DIRECTION_LENGTH: f32 = 1.01;
+
+/// An arena input: where the player wants to go and where it looks.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ArenaInput {
+    /// Wanted direction, length at most 1.
+    pub dir: Vec2,
+    /// Facing in radians, in (-π, π].
+    pub facing: f32,
+    /// Button bits (the arena has no use for them yet).
+    pub buttons: u8,
+}
 
 /// The numbers that make the arena play the way it does (documented in PROTOCOL.md for
 /// clients that predict movement).
@@ -42,7 +64,6 @@ struct Body {
     facing: f32,
     /// The direction of the latest applied input, length at most 1.
     intent: Vec2,
-    last_input_seq: u32,
 }
 
 /// Everything that makes one arena world differ from another, as [`Game::save`] writes it.
@@ -172,6 +193,41 @@ impl Arena {
 
 impl Game for Arena {
     const NAME: &'static str = "arena";
+    type Input = ArenaInput;
+
+    fn new() -> Self {
+        Arena::new(ArenaRules::default())
+    }
+
+    fn schema() -> Schema {
+        let d = f64::from(MAX_DIRECTION_LENGTH);
+        Schema::new(Self::NAME)
+            .input(InputField::float("dx", -d, d))
+            .input(InputField::float("dy", -d, d))
+            .input(InputField::angle("facing"))
+            .input(InputField::int("buttons", 0, 255))
+            .kind(
+                Kind::new("player")
+                    .field(Field::velocity("vx", 1))
+                    .field(Field::velocity("vy", 1))
+                    .field(Field::position("x", 100).predicted_by("vx"))
+                    .field(Field::position("y", 100).predicted_by("vy"))
+                    .field(Field::angle("facing", 1024))
+                    .at("x", "y"),
+            )
+    }
+
+    fn input(values: &InputValues) -> Result<ArenaInput, InvalidInput> {
+        let dir = Vec2::new(values.f32(0), values.f32(1));
+        if dir.length() > MAX_DIRECTION_LENGTH {
+            return Err(InvalidInput::new("input direction is longer than 1"));
+        }
+        Ok(ArenaInput {
+            dir: dir.clamp_length_max(1.0),
+            facing: values.f32(2),
+            buttons: values.int(3) as u8,
+        })
+    }
 
     fn handle_join(&mut self, id: PlayerId) {
         if self.by_id.contains_key(&id) {
@@ -185,7 +241,6 @@ impl Game for Arena {
             vel: Vec2::ZERO,
             facing: 0.0,
             intent: Vec2::ZERO,
-            last_input_seq: 0,
         });
     }
 
@@ -205,16 +260,15 @@ impl Game for Arena {
         }
     }
 
-    fn handle_input(&mut self, id: PlayerId, input: &ValidInput) {
+    fn handle_input(&mut self, id: PlayerId, input: &ArenaInput, _view_tick: u64) {
         let Some(body) = self.body_mut(id) else {
             return;
         };
         body.intent = input.dir;
         body.facing = input.facing;
-        body.last_input_seq = input.seq;
     }
 
-    fn step(&mut self, dt: f32) {
+    fn step(&mut self, _tick: u64, dt: f32, _events: &mut Events) {
         let ArenaRules {
             max_speed, accel, ..
         } = self.rules;
@@ -230,14 +284,31 @@ impl Game for Arena {
         self.keep_inside();
     }
 
-    fn snapshot(&self, out: &mut Vec<SimPlayer>) {
-        out.extend(self.bodies.iter().map(|b| SimPlayer {
-            id: b.id,
-            pos: b.pos,
-            vel: b.vel,
-            facing: b.facing,
-            last_input_seq: b.last_input_seq,
-        }));
+    fn snapshot(&self, world: &mut World) {
+        for b in &self.bodies {
+            world
+                .spawn(PLAYER, b.id)
+                .f32(b.vel.x)
+                .f32(b.vel.y)
+                .f32(b.pos.x)
+                .f32(b.pos.y)
+                .f32(b.facing);
+        }
+    }
+
+    /// Every body's exact state (its f32 bits, not the wire's rounding), summed so that
+    /// it does not depend on the order the bodies are kept in.
+    fn world_hash(&self, _scratch: &mut World) -> u32 {
+        use std::hash::Hasher;
+        let sum = self.bodies.iter().fold(0u64, |sum, b| {
+            let mut h = fnv::FnvHasher::default();
+            h.write_u32(b.id);
+            for x in [b.pos.x, b.pos.y, b.vel.x, b.vel.y, b.facing, b.intent.x, b.intent.y] {
+                h.write_u32(x.to_bits());
+            }
+            sum.wrapping_add(h.finish())
+        });
+        sum as u32
     }
 
     fn save(&self) -> Option<Vec<u8>> {
@@ -285,28 +356,56 @@ impl Game for Arena {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tickwire_shared::Input;
+    use crate::game::InputValue;
 
     const DT: f32 = 1.0 / 60.0;
 
-    fn input(seq: u32, dir: [f32; 2]) -> ValidInput {
-        ValidInput::new(&Input {
-            seq,
-            dir,
-            facing: 0.0,
-            buttons: 0,
-        })
-        .unwrap()
+    fn input(dir: [f32; 2]) -> ArenaInput {
+        let values = [dir[0], dir[1], 0.0].map(|x| InputValue::Float(x.into()));
+        let mut values = values.to_vec();
+        values.push(InputValue::Int(0));
+        let checked = InputValues::check(&Arena::schema().input, &values).unwrap();
+        Arena::input(&checked).unwrap()
     }
 
-    fn state(arena: &Arena, id: PlayerId) -> SimPlayer {
-        let mut out = Vec::new();
-        arena.snapshot(&mut out);
-        out.into_iter().find(|p| p.id == id).unwrap()
+    fn step(arena: &mut Arena) {
+        let mut events = Events::new(std::sync::Arc::new(Arena::schema()));
+        arena.step(0, DT, &mut events);
     }
 
-    fn speed(p: &SimPlayer) -> f32 {
+    /// A player as the simulation holds it.
+    #[derive(Debug, PartialEq)]
+    struct Seen {
+        id: PlayerId,
+        pos: Vec2,
+        vel: Vec2,
+    }
+
+    fn everyone(arena: &Arena) -> Vec<Seen> {
+        arena.bodies.iter().map(|b| Seen { id: b.id, pos: b.pos, vel: b.vel }).collect()
+    }
+
+    fn state(arena: &Arena, id: PlayerId) -> Seen {
+        everyone(arena).into_iter().find(|p| p.id == id).unwrap()
+    }
+
+    fn speed(p: &Seen) -> f32 {
         p.vel.length()
+    }
+
+    #[test]
+    fn the_schema_is_valid_and_inputs_are_checked() {
+        assert_eq!(Arena::schema().check(), Ok(()));
+        let long = [0.75, 0.75, 0.0].map(|x| InputValue::Float(x));
+        let mut long = long.to_vec();
+        long.push(InputValue::Int(0));
+        let checked = InputValues::check(&Arena::schema().input, &long).unwrap();
+        assert_eq!(
+            Arena::input(&checked),
+            Err(InvalidInput::new("input direction is longer than 1"))
+        );
+        let a = input([0.6 * 1.005, 0.8 * 1.005]);
+        assert!((a.dir - Vec2::new(0.6, 0.8)).length() < 1e-6);
     }
 
     #[test]
@@ -315,10 +414,10 @@ mod tests {
         arena.handle_join(1);
         arena.place(1, Vec2::splat(1000.0));
         // Full stick, with the rounding an analog stick may add: no more than top speed.
-        arena.handle_input(1, &input(1, [1.009, 0.0]));
+        arena.handle_input(1, &input([1.009, 0.0]), 0);
         let mut last = 0.0;
         for _ in 0..120 {
-            arena.step(DT);
+            step(&mut arena);
             let s = speed(&state(&arena, 1));
             assert!(s >= last - 1e-3, "never slows while pushing");
             assert!(s <= 300.0 + 1e-3, "speed {s} beyond the top speed");
@@ -327,7 +426,6 @@ mod tests {
         assert!((last - 300.0).abs() < 1e-2, "reaches top speed, got {last}");
         let p = state(&arena, 1);
         assert!(p.vel.x > 0.0 && p.vel.y.abs() < 1e-3);
-        assert_eq!(p.last_input_seq, 1);
     }
 
     #[test]
@@ -335,13 +433,13 @@ mod tests {
         let mut arena = Arena::new(ArenaRules::default());
         arena.handle_join(1);
         arena.place(1, Vec2::splat(1000.0));
-        arena.handle_input(1, &input(1, [0.0, 1.0]));
+        arena.handle_input(1, &input([0.0, 1.0]), 0);
         for _ in 0..60 {
-            arena.step(DT);
+            step(&mut arena);
         }
-        arena.handle_input(1, &input(2, [0.0, 0.0]));
+        arena.handle_input(1, &input([0.0, 0.0]), 0);
         for _ in 0..60 {
-            arena.step(DT);
+            step(&mut arena);
         }
         assert_eq!(speed(&state(&arena, 1)), 0.0);
     }
@@ -351,16 +449,16 @@ mod tests {
         let mut arena = Arena::new(ArenaRules::default());
         arena.handle_join(1);
         arena.place(1, Vec2::new(20.0, 1000.0));
-        arena.handle_input(1, &input(1, [-1.0, 0.0]));
+        arena.handle_input(1, &input([-1.0, 0.0]), 0);
         for _ in 0..120 {
-            arena.step(DT);
+            step(&mut arena);
         }
         let p = state(&arena, 1);
         assert_eq!(p.pos.x, 12.0, "pinned to the wall at one radius");
         assert_eq!(p.vel.x, 0.0, "no velocity into the wall");
         // A corrupt placement is pulled back in on the next step.
         arena.place(1, Vec2::new(-1e9, 5e9));
-        arena.step(DT);
+        step(&mut arena);
         let p = state(&arena, 1);
         assert_eq!(p.pos, Vec2::new(12.0, 1988.0));
     }
@@ -377,7 +475,7 @@ mod tests {
         arena.place(3, Vec2::new(500.0, 900.0));
         arena.handle_join(4);
         arena.place(4, Vec2::new(500.0, 900.0));
-        arena.step(DT);
+        step(&mut arena);
         let (a, b) = (state(&arena, 1), state(&arena, 2));
         let gap = b.pos.distance(a.pos);
         assert!((gap - 24.0).abs() < 1e-3, "gap {gap}");
@@ -401,10 +499,9 @@ mod tests {
             );
         }
         for _ in 0..120 {
-            arena.step(DT);
+            step(&mut arena);
         }
-        let mut out = Vec::new();
-        arena.snapshot(&mut out);
+        let out = everyone(&arena);
         for (i, a) in out.iter().enumerate() {
             for b in &out[i + 1..] {
                 let d = a.pos.distance(b.pos);
@@ -418,10 +515,10 @@ mod tests {
         let mut arena = Arena::new(ArenaRules::default());
         for id in 0..30 {
             arena.handle_join(id);
-            arena.handle_input(id, &input(1, [(id as f32).cos(), (id as f32).sin()]));
+            arena.handle_input(id, &input([(id as f32).cos(), (id as f32).sin()]), 0);
         }
         for _ in 0..30 {
-            arena.step(DT);
+            step(&mut arena);
         }
         // Leaves reorder the bodies; the copy must follow the same order from here on.
         arena.handle_leave(3);
@@ -432,13 +529,10 @@ mod tests {
             world.handle_join(100);
             world.handle_leave(5);
             for _ in 0..120 {
-                world.step(DT);
+                step(world);
             }
         }
-        let (mut a, mut b) = (Vec::new(), Vec::new());
-        arena.snapshot(&mut a);
-        copy.snapshot(&mut b);
-        assert_eq!(a, b, "bit for bit, in the same order");
+        assert_eq!(everyone(&arena), everyone(&copy), "bit for bit, in the same order");
     }
 
     #[test]
@@ -456,7 +550,7 @@ mod tests {
         arena.handle_join(7);
         arena.handle_join(7);
         assert_eq!(arena.len(), 1);
-        arena.handle_input(8, &input(1, [1.0, 0.0])); // unknown player: ignored
+        arena.handle_input(8, &input([1.0, 0.0]), 0); // unknown player: ignored
         arena.handle_leave(7);
         arena.handle_leave(7);
         assert!(arena.is_empty());
