@@ -8,10 +8,12 @@
 #                                                         no view radius against --view-radius
 #                                                         RADIUS; one room
 #
-# Defaults: deltas 30 s 64 bots; view 30 s 400 bots, send every tick. Loopback only; each
+# Defaults: deltas 30 s 64 bots; view 30 s 400 bots, send every tick; GAME=shooter (or any
+# registered game) plays that game instead of the arena. Loopback only; each
 # server is stopped by its PID. Prints each run's `replica` object and summary from the
 # bot's JSON report, then the ratio of bytes received per bot per second.
 set -u
+GAME=${GAME:-arena}
 MODE=${1:?deltas or view}
 if [ "$MODE" = view ]; then
     RADIUS=${2:?radius} DUR=${3:-30} BOTS=${4:-400} EVERY=${5:-1}
@@ -32,10 +34,10 @@ run() { # $1: report file; the rest: server flags
     local port admin spid
     port=$(free_port) admin=$(free_port)
     ./target/release/tickwire-server --bind 127.0.0.1:$port --admin-bind 127.0.0.1:$admin \
-        --max-room-players "$BOTS" "$@" >/dev/null 2>"$d/server.log" &
+        --game "$GAME" --max-room-players "$BOTS" "$@" >/dev/null 2>"$d/server.log" &
     spid=$!
     for _ in $(seq 80); do (echo >/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
-    ./target/release/tickwire-bot --url ws://127.0.0.1:$port --bots "$BOTS" --rooms 1 \
+    ./target/release/tickwire-bot --url ws://127.0.0.1:$port --game "$GAME" --bots "$BOTS" --rooms 1 \
         --duration "$DUR" --ramp 2 --threads 2 --json "$out" --quiet >"$d/bot.log" 2>&1
     local rc=$?
     kill -TERM $spid; wait $spid

@@ -5,15 +5,16 @@
 # that every connection the server accepted was closed for a counted reason.
 #
 # Run from the project's root:  scripts/soak.sh [SECONDS] [BOTS] [ROOMS] [CHAOS] [MISBEHAVE]
-# Defaults: 600 s, 300 bots, 6 rooms, chaos 0.01, misbehave 0.05. Loopback only; the server
+# Defaults: 600 s, 300 bots, 6 rooms, chaos 0.01, misbehave 0.05; GAME=shooter (or any
+# registered game) plays that game instead of the arena. Loopback only; the server
 # is stopped by its PID at the end. Prints the bot's JSON report and a JSON verdict.
 set -u
-DUR=${1:-600} BOTS=${2:-300} ROOMS=${3:-6} CHAOS=${4:-0.01} MIS=${5:-0.05}
+DUR=${1:-600} BOTS=${2:-300} ROOMS=${3:-6} CHAOS=${4:-0.01} MIS=${5:-0.05} GAME=${GAME:-arena}
 cargo build --release -q -p tickwire-server -p tickwire-bot || { echo "release build failed"; exit 1; }
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 port=$(free_port) admin=$(free_port)
 d=$(mktemp -d)
-./target/release/tickwire-server --bind 127.0.0.1:$port --admin-bind 127.0.0.1:$admin \
+./target/release/tickwire-server --bind 127.0.0.1:$port --admin-bind 127.0.0.1:$admin --game "$GAME" \
     >"$d/server.out" 2>"$d/server.log" &
 spid=$!
 trap 'kill $spid 2>/dev/null; wait $spid 2>/dev/null; rm -rf "$d"' EXIT
@@ -27,7 +28,7 @@ for _ in $(seq 80); do (echo >/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sl
   done ) >"$d/rss.txt" &
 sampler=$!
 
-./target/release/tickwire-bot --url ws://127.0.0.1:$port --bots "$BOTS" --rooms "$ROOMS" \
+./target/release/tickwire-bot --url ws://127.0.0.1:$port --game "$GAME" --bots "$BOTS" --rooms "$ROOMS" \
     --duration "$DUR" --chaos "$CHAOS" --misbehave "$MIS" --json "$d/r.json" --quiet >"$d/bot.log" 2>&1
 rc=$?
 kill $sampler 2>/dev/null; wait $sampler 2>/dev/null

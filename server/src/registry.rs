@@ -10,6 +10,8 @@ use tickwire_shared::schema::{Schema, SchemaError};
 
 use crate::game::Game;
 use crate::games::arena::Arena;
+use crate::games::shooter::Shooter;
+use crate::games::tag::Tag;
 use crate::record::replay::{self, Replay, ReplayError, Replayed};
 use crate::room::{self, RoomEnv, RoomRules};
 use crate::rooms::NewRoom;
@@ -26,7 +28,11 @@ pub struct GameEntry {
 }
 
 /// Every game this server has. The first is the default of `--game`.
-pub const GAMES: &[GameEntry] = &[GameEntry::of::<Arena>()];
+pub const GAMES: &[GameEntry] = &[
+    GameEntry::of::<Arena>(),
+    GameEntry::of::<Shooter>(),
+    GameEntry::of::<Tag>(),
+];
 
 impl GameEntry {
     /// The entry of the game `G`.

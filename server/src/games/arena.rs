@@ -396,7 +396,7 @@ mod tests {
     #[test]
     fn the_schema_is_valid_and_inputs_are_checked() {
         assert_eq!(Arena::schema().check(), Ok(()));
-        let long = [0.75, 0.75, 0.0].map(|x| InputValue::Float(x));
+        let long = [0.75, 0.75, 0.0].map(InputValue::Float);
         let mut long = long.to_vec();
         long.push(InputValue::Int(0));
         let checked = InputValues::check(&Arena::schema().input, &long).unwrap();

@@ -2,3 +2,5 @@
 //! ([`crate::game`]) and a line in [`crate::registry::GAMES`].
 
 pub mod arena;
+pub mod shooter;
+pub mod tag;

@@ -142,6 +142,11 @@ impl<G: Game> RoomCore<G> {
         self.sim.game()
     }
 
+    /// The game, to change by hand: tests set up scenes with it (see [`Sim::game_mut`]).
+    pub fn game_mut(&mut self) -> &mut G {
+        self.sim.game_mut()
+    }
+
     /// The last snapshot's frame: the state every member was sent, rounded for the wire.
     pub fn frame(&self) -> &Frame {
         self.snapshots.frame()

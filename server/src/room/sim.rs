@@ -41,6 +41,12 @@ impl<G: Game> Sim<G> {
         &self.game
     }
 
+    /// The game, to change by hand: tests and benches set up scenes with it. What it
+    /// changes is not recorded.
+    pub fn game_mut(&mut self) -> &mut G {
+        &mut self.game
+    }
+
     /// Steps run so far.
     pub fn tick(&self) -> u64 {
         self.tick

@@ -180,6 +180,11 @@ impl<G: Game> Harness<G> {
         self.open.get(name).map(|room| &room.core)
     }
 
+    /// The game of the open room called `name`, to set a scene up in (not recorded).
+    pub fn game_mut(&mut self, name: &str) -> Option<&mut G> {
+        self.open.get_mut(name).map(|room| room.core.game_mut())
+    }
+
     /// Client `c`.
     pub fn client(&self, c: ClientId) -> &TestClient {
         &self.conns.clients[c]

@@ -105,7 +105,9 @@ impl Collider {
                 self.index(frame);
                 for &i in &self.order[group..end] {
                     let (from, to) = (self.from[i], bullets[i].pos);
-                    if let Some((target, at)) = self.first_touch(frame, bullets[i].owner, from, to, reach) {
+                    if let Some((target, at)) =
+                        self.first_touch(frame, bullets[i].owner, from, to, reach)
+                    {
                         hits.push(Hit {
                             bullet: i,
                             target,
@@ -143,7 +145,10 @@ impl Collider {
         reach: f32,
     ) -> Option<(PlayerId, Vec2)> {
         let mut best: Option<(f32, usize)> = None;
-        let (lo, hi) = (from.min(to) - Vec2::splat(reach), from.max(to) + Vec2::splat(reach));
+        let (lo, hi) = (
+            from.min(to) - Vec2::splat(reach),
+            from.max(to) + Vec2::splat(reach),
+        );
         self.grid.for_each_in_rect(lo, hi, |k| {
             let at = self.live_at[k];
             let pose = &frame.poses[at];
@@ -193,9 +198,24 @@ mod tests {
         let hit = segment_meets_circle(Vec2::ZERO, Vec2::new(10.0, 0.0), Vec2::new(6.0, 1.0), 2.0);
         let s = hit.unwrap();
         assert!((s - (6.0 - 3f32.sqrt()) / 10.0).abs() < 1e-5, "{s}");
-        assert_eq!(segment_meets_circle(Vec2::ZERO, Vec2::X, Vec2::ZERO, 1.0), Some(0.0), "starts inside");
-        assert_eq!(segment_meets_circle(Vec2::ZERO, Vec2::new(10.0, 0.0), Vec2::new(5.0, 3.0), 2.0), None);
-        assert_eq!(segment_meets_circle(Vec2::ZERO, Vec2::new(1.0, 0.0), Vec2::new(5.0, 0.0), 2.0), None, "short");
-        assert_eq!(segment_meets_circle(Vec2::ZERO, Vec2::new(-9.0, 0.0), Vec2::new(5.0, 0.0), 2.0), None, "behind");
+        assert_eq!(
+            segment_meets_circle(Vec2::ZERO, Vec2::X, Vec2::ZERO, 1.0),
+            Some(0.0),
+            "starts inside"
+        );
+        assert_eq!(
+            segment_meets_circle(Vec2::ZERO, Vec2::new(10.0, 0.0), Vec2::new(5.0, 3.0), 2.0),
+            None
+        );
+        assert_eq!(
+            segment_meets_circle(Vec2::ZERO, Vec2::new(1.0, 0.0), Vec2::new(5.0, 0.0), 2.0),
+            None,
+            "short"
+        );
+        assert_eq!(
+            segment_meets_circle(Vec2::ZERO, Vec2::new(-9.0, 0.0), Vec2::new(5.0, 0.0), 2.0),
+            None,
+            "behind"
+        );
     }
 }

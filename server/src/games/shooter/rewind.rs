@@ -88,7 +88,10 @@ impl Rewind {
             .frames
             .iter()
             .filter(|f| f.filled && (oldest..=now).contains(&f.tick));
-        let before = usable.clone().filter(|f| f.tick <= want).max_by_key(|f| f.tick);
+        let before = usable
+            .clone()
+            .filter(|f| f.tick <= want)
+            .max_by_key(|f| f.tick);
         before.or_else(|| usable.min_by_key(|f| f.tick))
     }
 }
@@ -131,13 +134,19 @@ mod tests {
         // A fresh room: only ticks 9 and 10 exist.
         rewind.record(9, std::iter::once(pose(9.0)));
         rewind.record(10, std::iter::once(pose(10.0)));
-        assert_eq!(x_at(&rewind, 10, 4), Some(9.0), "the oldest after the wanted tick");
+        assert_eq!(
+            x_at(&rewind, 10, 4),
+            Some(9.0),
+            "the oldest after the wanted tick"
+        );
         // Skipped ticks: 11 and 12 missing, 13 and 14 recorded.
         rewind.record(13, std::iter::once(pose(13.0)));
         assert_eq!(x_at(&rewind, 13, 2), Some(10.0), "the newest before it");
         // A long skip: frames 9 and 10 are still in the ring, but older than 16 - 4, so
-        // even the longest lag gets the present.
+        // the longest lag gets the oldest frame inside the bound.
         rewind.record(16, std::iter::once(pose(16.0)));
-        assert_eq!(x_at(&rewind, 16, 100), Some(16.0));
+        assert_eq!(x_at(&rewind, 16, 100), Some(13.0));
+        rewind.record(18, std::iter::once(pose(18.0)));
+        assert_eq!(x_at(&rewind, 18, 100), Some(16.0));
     }
 }

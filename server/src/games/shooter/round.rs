@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::rules::{ShooterRules, ticks};
 
 /// Where a round is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Phase {
     /// Ships fight, but the scores are wiped when play starts.
     Warmup,
@@ -48,7 +48,7 @@ impl Phase {
 }
 
 /// The phase, when it ends and which round this is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Round {
     /// The current phase.
     pub phase: Phase,

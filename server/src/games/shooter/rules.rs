@@ -75,7 +75,9 @@ impl Default for ShooterRules {
 /// at 60 Hz is 48 ticks, not 47 or 49 by float rounding); 0 for a duration of 0, or when
 /// `dt` is not a positive number.
 pub fn ticks(seconds: f32, dt: f32) -> u64 {
-    if !(dt > 0.0) || !(seconds > 0.0) {
+    // Written so that NaN, which compares false, gives 0 too.
+    let positive = |x: f32| x > 0.0;
+    if !(positive(dt) && positive(seconds)) {
         return 0;
     }
     // `as` saturates, so an absurd rule is a huge count rather than a wrap.

@@ -8,7 +8,7 @@ use crate::game::EntityId;
 use super::rules::ShooterRules;
 
 /// One player's row of the score table.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Tally {
     /// The row's entity id (at least `FIRST_GAME_ID`, given when the player joined).
     pub id: EntityId,
