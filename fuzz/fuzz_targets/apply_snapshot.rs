@@ -1,7 +1,8 @@
 //! Feeds arbitrary bytes to a client as a server frame: `ServerMsg::decode`, then, for a
-//! snapshot, `Replica::apply` on a replica that holds the golden keyframe (tick 1200, ana
-//! and bo, `corpus/apply_snapshot/seed-keyframe`), so that deltas from tick 1200 reach the
-//! change records.
+//! snapshot, `Replica::apply` on a replica of the shooter-like example game that holds its
+//! golden keyframe (`shared/vectors/shooter-joined.bin` for the schema,
+//! `shooter-keyframe.bin`, tick 1200, every entity kind and field type), so that deltas from
+//! tick 1200 reach every kind of change record.
 //!
 //! Invariant (the same as `shared/tests/replica.rs`): applying never panics, and leaves the
 //! replica in one of three states: the snapshot applied (its tick, its state hash), the
@@ -11,40 +12,44 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tickwire_shared::{PlayerState, Replica, ReplicaError, ServerMsg, Snapshot, state_hash};
+use tickwire_shared::{Entity, Replica, ReplicaError, Schema, ServerMsg, Snapshot, state_hash};
 
-/// The `Welcome`'s tick rate in the golden story.
-const TICK_RATE: u16 = 60;
-/// `SNAPSHOT_KEYFRAME` of `shared/tests/golden.rs`; its test checks that this seed is it.
-const KEYFRAME: &[u8] = include_bytes!("../corpus/apply_snapshot/seed-keyframe");
+/// The tick rate the shooter's vectors are made for (`vectors.json`).
+const TICK_RATE: u16 = 30;
+const JOINED: &[u8] = include_bytes!("../../shared/vectors/shooter-joined.bin");
+/// Also `corpus/apply_snapshot/seed-keyframe`; `shared/tests/golden.rs` checks they agree.
+const KEYFRAME: &[u8] = include_bytes!("../../shared/vectors/shooter-keyframe.bin");
 
-fn primed() -> Replica {
+fn primed() -> (Schema, Replica) {
+    let Ok(ServerMsg::Joined(joined)) = ServerMsg::decode(JOINED) else {
+        panic!("the joined vector is a Joined");
+    };
     let Ok(ServerMsg::Snapshot(keyframe)) = ServerMsg::decode(KEYFRAME) else {
-        panic!("the keyframe seed is a snapshot");
+        panic!("the keyframe vector is a snapshot");
     };
     let mut replica = Replica::new();
-    if let Err(err) = replica.apply(&keyframe, TICK_RATE) {
-        panic!("the keyframe seed applies: {err}");
+    if let Err(err) = replica.apply(&keyframe, &joined.schema, TICK_RATE) {
+        panic!("the keyframe vector applies: {err}");
     }
-    replica
+    (joined.schema, replica)
 }
 
-fn check(replica: &mut Replica, snap: &Snapshot) {
-    let (tick, players): (Option<u64>, Vec<PlayerState>) =
-        (replica.tick(), replica.players().to_vec());
-    match replica.apply(snap, TICK_RATE) {
+fn check(replica: &mut Replica, schema: &Schema, snap: &Snapshot) {
+    let (tick, entities): (Option<u64>, Vec<Entity>) =
+        (replica.tick(), replica.entities().to_vec());
+    match replica.apply(snap, schema, TICK_RATE) {
         Ok(()) => {
             assert_eq!(replica.tick(), Some(snap.tick));
-            assert_eq!(state_hash(replica.players()), snap.state_hash);
+            assert_eq!(state_hash(replica.entities()), snap.state_hash);
         }
         Err(ReplicaError::MissingBase { .. }) => {
             assert_eq!(replica.tick(), tick);
-            assert_eq!(replica.players(), players);
+            assert_eq!(replica.entities(), entities);
         }
         Err(err) => {
             let _ = err.to_string();
             assert_eq!(replica.tick(), None);
-            assert!(replica.players().is_empty());
+            assert!(replica.entities().is_empty());
         }
     }
 }
@@ -53,7 +58,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(ServerMsg::Snapshot(snap)) = ServerMsg::decode(data) else {
         return;
     };
-    let mut replica = primed();
-    check(&mut replica, &snap);
-    check(&mut replica, &snap);
+    let (schema, mut replica) = primed();
+    check(&mut replica, &schema, &snap);
+    check(&mut replica, &schema, &snap);
 });

@@ -101,6 +101,11 @@ fn main() -> anyhow::Result<()> {
     if let Some(secret) = &cli.config.auth_secret {
         anyhow::ensure!(!secret.is_empty(), "--auth-secret must not be empty");
     }
+    // A game's schema is its author's promise to every client: a broken one stops the
+    // server here, with the rule it breaks, rather than in a client.
+    for game in tickwire_server::registry::GAMES {
+        game.check()?;
+    }
     match &cli.command {
         Some(Command::Token(args)) => return print_token(cli.config.auth_secret.as_deref(), args),
         Some(Command::Replay(args)) => return replay(&args.files),

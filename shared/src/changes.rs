@@ -117,8 +117,9 @@ fn reference(kind: &Kind, f: &Field, base: i64, now: &[Value], ticks: u64, tick_
     }
 }
 
-/// Writes the record of an entity of `kind` that was `base` and is now `now`, `ticks`
-/// ticks later. Both hold one value per field of the kind, of the field's type.
+/// Writes the record of an entity of `kind` (of a checked schema) that was `base` and is
+/// now `now`, `ticks` ticks later. Both hold one value per field of the kind, of the
+/// field's type and in its range (as [`crate::schema::Field::to_wire`] makes them).
 ///
 /// # Errors
 /// Only what `out` returns.
@@ -152,7 +153,10 @@ pub fn write_record<W: BitWrite + ?Sized>(
             FieldType::Enum => {
                 out.write_bit(was != is)?;
                 if was != is {
-                    out.write_var(u32::from(f.wide), is.int() as u32)?;
+                    // An index beyond `wide` bits breaks the precondition; masked, it
+                    // costs the client a hash mismatch rather than the server a panic.
+                    let mask = u32::MAX >> (32 - u32::from(f.wide.clamp(1, 32)));
+                    out.write_var(u32::from(f.wide), is.int() as u32 & mask)?;
                 }
             }
             FieldType::Entity => {

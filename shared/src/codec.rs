@@ -213,13 +213,46 @@ impl ServerMsg {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::entity::{Entity, GameEvent, Value};
+    use crate::schema::{EventKind, Field, InputField, Kind, Schema};
 
     fn input() -> Input {
         Input {
             seq: 42,
-            dir: [0.5, -1.0],
-            facing: 1.5,
-            buttons: 3,
+            view_tick: 1200,
+            values: vec![
+                InputValue::Float(0.5),
+                InputValue::Float(-1.0),
+                InputValue::Int(3),
+                InputValue::Bool(true),
+            ],
+        }
+    }
+
+    fn schema() -> Schema {
+        Schema::new("tag")
+            .input(InputField::float("dx", -1.0, 1.0))
+            .kind(
+                Kind::new("runner")
+                    .field(Field::velocity("vx", 1))
+                    .field(Field::position("x", 100).predicted_by("vx"))
+                    .field(Field::position("y", 100))
+                    .field(Field::string("name", 16))
+                    .at("x", "y"),
+            )
+            .event(EventKind::new("tagged").field(Field::entity("runner")))
+    }
+
+    fn runner(id: u32, x: i64) -> Entity {
+        Entity {
+            id,
+            kind: 0,
+            values: vec![
+                Value::Int(-300),
+                Value::Int(x),
+                Value::Int(-2),
+                Value::Str("ana".into()),
+            ],
         }
     }
 
@@ -240,6 +273,11 @@ mod tests {
             }),
             ClientMsg::Leave(Leave {}),
             ClientMsg::Input(input()),
+            ClientMsg::Input(Input {
+                seq: 0,
+                view_tick: 0,
+                values: vec![],
+            }),
             ClientMsg::Ping(Ping { client_time: 12.5 }),
             ClientMsg::Create(Create {
                 room: "den".into(),
@@ -266,36 +304,39 @@ mod tests {
         }
     }
 
+    /// Input values keep their MessagePack type: a float is a float64, an integer the
+    /// shortest integer, a bool a bool; a float32 from a client reads as the same number.
+    #[test]
+    fn input_values_keep_their_type() {
+        let frame = encode(&input());
+        assert_eq!(
+            frame[..],
+            [
+                0x92, 0x03, 0x93, 42, 0xcd, 0x04, 0xb0, 0x94, 0xcb, 0x3f, 0xe0, 0, 0, 0, 0, 0, 0,
+                0xcb, 0xbf, 0xf0, 0, 0, 0, 0, 0, 0, 0x03, 0xc3
+            ]
+        );
+        let f32_frame = [0x92, 0x03, 0x93, 1, 0, 0x91, 0xca, 0x3f, 0x00, 0, 0];
+        let Ok(ClientMsg::Input(back)) = ClientMsg::decode(&f32_frame) else {
+            panic!("a float32 input decodes");
+        };
+        assert_eq!(back.values, [InputValue::Float(0.5)]);
+        // A string or nil is no input value.
+        assert!(ClientMsg::decode(&[0x92, 0x03, 0x93, 1, 0, 0x91, 0xa1, b'x']).is_err());
+        assert!(ClientMsg::decode(&[0x92, 0x03, 0x93, 1, 0, 0x91, 0xc0]).is_err());
+    }
+
     #[test]
     fn server_snapshots_round_trip() {
-        let ana = PlayerState {
-            id: 9,
-            x: 100_000,
-            y: -2,
-            vx: -300,
-            vy: 4,
-            facing: 512,
-            last_input_seq: 77,
-        };
-        let keyframe = Snapshot {
-            tick: 1 << 40,
-            base_tick: None,
-            server_time_ms: 1_700_000_000_000,
-            state_hash: crate::state_hash([&ana]),
-            removed: vec![],
-            added: vec![ana],
-            changes: vec![],
-        };
+        let ana = runner(9, 100_000);
+        let keyframe = Snapshot::keyframe(1 << 40, 1_700_000_000_000, 77, vec![ana.clone()]);
         let delta = Snapshot {
             tick: (1 << 40) + 3,
             base_tick: Some(1 << 40),
             removed: vec![4, u32::MAX],
-            added: vec![PlayerState {
-                id: 5,
-                facing: -511,
-                ..ana
-            }],
+            added: vec![runner(5, i64::from(i32::MIN))],
             changes: vec![0xaa, 0x00, 0xff],
+            ack: u32::MAX,
             ..keyframe.clone()
         };
         for snap in [keyframe, delta] {
@@ -304,7 +345,8 @@ mod tests {
         }
     }
 
-    /// `changes` is a MessagePack bin (`c4`), not an array of small integers.
+    /// `changes` is a MessagePack bin (`c4`), not an array of small integers, and the ack
+    /// comes between the state hash and the lists.
     #[test]
     fn snapshot_changes_are_a_bin() {
         let snap = Snapshot {
@@ -312,6 +354,7 @@ mod tests {
             base_tick: Some(0),
             server_time_ms: 0,
             state_hash: 0,
+            ack: 5,
             removed: vec![],
             added: vec![],
             changes: vec![0x80, 0x01],
@@ -320,7 +363,7 @@ mod tests {
         assert_eq!(
             frame[..],
             [
-                0x92, 0x02, 0x97, 1, 0, 0, 0, 0x90, 0x90, 0xc4, 2, 0x80, 0x01
+                0x92, 0x02, 0x98, 1, 0, 0, 0, 5, 0x90, 0x90, 0xc4, 2, 0x80, 0x01
             ]
         );
     }
@@ -339,6 +382,11 @@ mod tests {
                 resume_token: "00112233445566778899aabbccddeeff".into(),
                 user_id: "ana".into(),
             }),
+            ServerMsg::Joined(Joined {
+                room: "lobby".into(),
+                players: players.clone(),
+                schema: schema(),
+            }),
             ServerMsg::PlayerLeft(PlayerLeft {
                 id: 9,
                 name: "cy".into(),
@@ -348,12 +396,27 @@ mod tests {
                 room: Some("lobby".into()),
                 players,
                 resume_token: "ffeeddccbbaa99887766554433221100".into(),
+                schema: Some(schema()),
             }),
             ServerMsg::Resumed(Resumed {
                 player_id: 7,
                 room: None,
                 players: vec![],
                 resume_token: String::new(),
+                schema: None,
+            }),
+            ServerMsg::Events(Events {
+                tick: 1201,
+                events: vec![
+                    GameEvent {
+                        kind: 0,
+                        values: vec![Value::Int(9)],
+                    },
+                    GameEvent {
+                        kind: 0,
+                        values: vec![],
+                    },
+                ],
             }),
             ServerMsg::ChatAck(ChatAck {
                 id: 1,
@@ -378,6 +441,23 @@ mod tests {
         for msg in msgs {
             assert_eq!(ServerMsg::decode(&encode_server(&msg)).unwrap(), msg);
         }
+    }
+
+    /// A schema read back from the wire is the one sent, its predictions resolved to
+    /// indices (the builder's names stay behind).
+    #[test]
+    fn a_joined_schema_reads_back_checked() {
+        let frame = encode(&Joined {
+            room: "lobby".into(),
+            players: vec![],
+            schema: schema(),
+        });
+        let Ok(ServerMsg::Joined(back)) = ServerMsg::decode(&frame) else {
+            panic!("a joined frame decodes");
+        };
+        assert_eq!(back.schema, schema());
+        assert_eq!(back.schema.check(), Ok(()));
+        assert_eq!(back.schema.kinds[0].fields[1].predict, Some(0));
     }
 
     /// Chat text is written as a str when it is UTF-8 and as a bin otherwise, and either
@@ -419,22 +499,42 @@ mod tests {
         );
         assert_eq!(err.code(), ErrorCode::UNKNOWN_TYPE);
         assert_eq!(err.kind(), Some(99));
+        // Type 10 is the server's `Events`; a client has no type 10.
+        let err = ClientMsg::decode(&[0x92, 0x0a, 0x92, 0x01, 0x90]).unwrap_err();
+        assert!(
+            matches!(err, DecodeError::UnknownType { kind: 10 }),
+            "{err}"
+        );
+        assert!(ServerMsg::decode(&[0x92, 0x0b, 0x90]).is_err());
     }
 
     #[test]
     fn malformed_frames_are_errors_not_panics() {
-        let frames: [&[u8]; 7] = [
+        let frames: [&[u8]; 8] = [
             &[],
             &[0xc1],
             &[0x91, 0x00],
             &[0x92, 0xa1, b'x', 0x90],
             &[0x92, 0x03, 0x90],
-            &[0x92, 0x03, 0x95, 0x01],
+            &[0x92, 0x03, 0x93, 0x01],
             &[0x92, 0x02, 0x90, 0x00],
+            // An input whose values are not an array.
+            &[0x92, 0x03, 0x93, 0x01, 0x00, 0x05],
         ];
         for frame in frames {
             let err = ClientMsg::decode(frame).unwrap_err();
             assert_eq!(err.code(), ErrorCode::MALFORMED, "{frame:02x?}: {err}");
+        }
+        // An entity id beyond u32, and an entity kind beyond u8, in a keyframe's `added`.
+        for entity in [
+            &[0x92, 0xcf, 0, 0, 0, 1, 0, 0, 0, 0, 0][..],
+            &[0x92, 0, 0xcd, 1, 0],
+        ] {
+            let mut frame = vec![0x92, 0x02, 0x98, 1, 0xc0, 0, 0, 0, 0x90, 0x91];
+            frame.extend_from_slice(entity);
+            frame.extend_from_slice(&[0xc4, 0]);
+            let err = ServerMsg::decode(&frame).unwrap_err();
+            assert!(matches!(err, DecodeError::Body { kind: 2, .. }), "{err}");
         }
     }
 
@@ -456,16 +556,21 @@ mod tests {
             let _ = ServerMsg::decode(&bytes);
         }
 
-        /// Invariant: every input survives a round trip bit for bit.
+        /// Invariant: every input survives a round trip bit for bit (floats included).
         #[test]
-        fn inputs_round_trip(seq: u32, x: f32, y: f32, facing: f32, buttons: u8) {
-            let msg = Input { seq, dir: [x, y], facing, buttons };
+        fn inputs_round_trip(seq: u32, view_tick: u64, x: f64, n: i64, b: bool) {
+            let msg = Input {
+                seq,
+                view_tick,
+                values: vec![InputValue::Float(x), InputValue::Int(n), InputValue::Bool(b)],
+            };
             let back = ClientMsg::decode(&encode(&msg)).unwrap();
             let ClientMsg::Input(back) = back else { panic!("not an input") };
             proptest::prop_assert_eq!(back.seq, seq);
-            proptest::prop_assert_eq!(back.dir[0].to_bits(), x.to_bits());
-            proptest::prop_assert_eq!(back.dir[1].to_bits(), y.to_bits());
-            proptest::prop_assert_eq!(back.facing.to_bits(), facing.to_bits());
+            proptest::prop_assert_eq!(back.view_tick, view_tick);
+            let InputValue::Float(y) = back.values[0] else { panic!("not a float") };
+            proptest::prop_assert_eq!(y.to_bits(), x.to_bits());
+            proptest::prop_assert_eq!(&back.values[1..], &msg.values[1..]);
         }
     }
 }

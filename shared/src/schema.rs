@@ -533,7 +533,8 @@ impl Field {
     /// A real number as this field's wire value: a `fixed` field's `x · scale` rounded to
     /// the nearest step (saturating at the `i32` range; NaN is 0), an `angle` in radians as
     /// steps of its turn wrapped into `(-scale/2, scale/2]`, an `int` rounded and clamped to
-    /// its range, a `bool` 1 when `x` is not 0; anything else rounded.
+    /// its range, an `enum` index likewise, a `bool` 1 when `x` is not 0; anything else
+    /// rounded.
     pub fn to_wire(&self, x: f64) -> i64 {
         let steps = |x: f64| x.round().clamp(f64::from(i32::MIN), f64::from(i32::MAX)) as i64;
         let x = if x.is_nan() { 0.0 } else { x };
@@ -545,7 +546,8 @@ impl Field {
                 let steps = (turns.fract() * f64::from(self.scale)).round() as i64;
                 crate::changes::wrap_angle(steps, self.scale)
             }
-            FieldType::Int => steps(x).clamp(self.min, self.max),
+            // `max(min).min(max)`, not `clamp`: a schema not yet checked may have min > max.
+            FieldType::Int | FieldType::Enum => steps(x).max(self.min).min(self.max),
             FieldType::Bool => i64::from(x != 0.0),
             _ => steps(x),
         }
@@ -583,6 +585,7 @@ impl Field {
             }
             FieldType::Angle
                 if self.scale < 4
+                    || self.wide > 32
                     || self.scale % 2 == 1
                     || self.scale > 1 << 16
                     || !(1..=self.wide).contains(&self.narrow)

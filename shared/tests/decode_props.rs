@@ -21,7 +21,10 @@
 //!
 //! Chat text is the one field that is not always the same MessagePack type: it is written
 //! as a str when it is UTF-8 and as a bin otherwise, and read from either, so a str or a
-//! bin holding the same bytes decodes to the same text (`chat_text_*` below). A snapshot's
+//! bin holding the same bytes decodes to the same text (`chat_text_*` below). Input values
+//! are read from any integer, float or bool: a float32 is read as the same number and
+//! written back as a float64, so a frame with one is not canonical, but the message it
+//! decodes to round-trips. A snapshot's
 //! `changes` is always written as a bin; the reader also takes a str or an array of bytes
 //! in its place, which re-encode as the bin, so the invariant holds for those too.
 //!
@@ -29,13 +32,17 @@
 //! input the fuzzer finds to break it belongs at the end of this file, as a plain `#[test]`
 //! with its bytes.
 
+mod common;
+
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::TestCaseError;
+use tickwire_shared::schema::{Code, EventKind, Field, FieldType, InputField, Kind, Schema};
 use tickwire_shared::{
-    Chat, ChatAck, ChatMessage, ChatText, ClientMsg, Create, DecodeError, Error, ErrorCode, Hello,
-    Input, Join, Joined, Leave, Ping, PlayerInfo, PlayerJoined, PlayerLeft, PlayerState, Pong,
-    Resume, Resumed, ServerMsg, Snapshot, Welcome, encode_client, encode_server,
+    Chat, ChatAck, ChatMessage, ChatText, ClientMsg, Create, DecodeError, Entity, Error, ErrorCode,
+    Events, GameEvent, Hello, Input, InputValue, Join, Joined, Leave, Ping, PlayerInfo,
+    PlayerJoined, PlayerLeft, Pong, Resume, Resumed, ServerMsg, Snapshot, Value, Welcome,
+    encode_client, encode_server,
 };
 
 /// One direction of the wire: its message type and its codec.
@@ -153,6 +160,16 @@ fn any_chat_text() -> impl Strategy<Value = ChatText> {
     ]
 }
 
+/// An input value of any of the three types, integers of every width.
+fn any_input_value() -> impl Strategy<Value = InputValue> {
+    prop_oneof![
+        any_int().prop_map(InputValue::Int),
+        any_f64().prop_map(InputValue::Float),
+        any_f32().prop_map(|x| InputValue::Float(x.into())),
+        any::<bool>().prop_map(InputValue::Bool),
+    ]
+}
+
 fn any_client_msg() -> impl Strategy<Value = ClientMsg> {
     prop_oneof![
         (any::<u16>(), any_string())
@@ -163,14 +180,16 @@ fn any_client_msg() -> impl Strategy<Value = ClientMsg> {
         )
             .prop_map(|(room, key)| ClientMsg::Join(Join { room, key })),
         Just(ClientMsg::Leave(Leave {})),
-        (any::<u32>(), any_f32(), any_f32(), any_f32(), any::<u8>()).prop_map(
-            |(seq, x, y, facing, buttons)| ClientMsg::Input(Input {
+        (
+            any::<u32>(),
+            any::<u64>(),
+            prop::collection::vec(any_input_value(), 0..18)
+        )
+            .prop_map(|(seq, view_tick, values)| ClientMsg::Input(Input {
                 seq,
-                dir: [x, y],
-                facing,
-                buttons,
-            })
-        ),
+                view_tick,
+                values,
+            })),
         any_f64().prop_map(|client_time| ClientMsg::Ping(Ping { client_time })),
         (
             any_string(),
@@ -200,26 +219,127 @@ fn any_i32() -> impl Strategy<Value = i32> {
     ]
 }
 
-fn any_player_state() -> impl Strategy<Value = PlayerState> {
+/// A value as an entity or an event carries it: an integer (mostly what a server sends,
+/// sometimes anything within i64, so every MessagePack width shows up) or a string.
+fn any_value_of_entity() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        4 => any_i32().prop_map(|n| Value::Int(n.into())),
+        1 => any::<u32>().prop_map(|n| Value::Int(n.into())),
+        1 => any::<i64>().prop_map(Value::Int),
+        2 => any_string().prop_map(Value::Str),
+    ]
+}
+
+fn any_entity() -> impl Strategy<Value = Entity> {
     (
         any::<u32>(),
-        [any_i32(), any_i32(), any_i32(), any_i32(), any_i32()],
-        any::<u32>(),
+        any::<u8>(),
+        prop::collection::vec(any_value_of_entity(), 0..12),
     )
-        .prop_map(|(id, [x, y, vx, vy, facing], last_input_seq)| PlayerState {
-            id,
-            x,
-            y,
-            vx,
-            vy,
-            facing,
-            last_input_seq,
-        })
+        .prop_map(|(id, kind, values)| Entity { id, kind, values })
+}
+
+fn any_event() -> impl Strategy<Value = GameEvent> {
+    (
+        any::<u8>(),
+        prop::collection::vec(any_value_of_entity(), 0..6),
+    )
+        .prop_map(|(kind, values)| GameEvent { kind, values })
+}
+
+/// A schema: one of the examples, or one of random parts (the codec does not check a
+/// schema; `Schema::check` does, and a client calls it).
+/// A field of any type, with anything in its parts.
+fn any_field() -> impl Strategy<Value = Field> {
+    let ty = prop::sample::select(vec![
+        FieldType::Fixed,
+        FieldType::Angle,
+        FieldType::Int,
+        FieldType::Bool,
+        FieldType::Enum,
+        FieldType::String,
+        FieldType::Entity,
+    ]);
+    (
+        any_string(),
+        ty,
+        any::<u32>(),
+        any::<i64>(),
+        any::<i64>(),
+        any::<bool>(),
+        any::<u8>(),
+        any::<u8>(),
+        any::<Option<u8>>(),
+        prop::collection::vec(any_string(), 0..3),
+    )
+        .prop_map(
+            |(name, ty, scale, min, max, busy, narrow, wide, predict, variants)| {
+                let mut f = match ty {
+                    FieldType::Enum => Field::enumeration(&name, &[]),
+                    _ => Field::entity(&name),
+                };
+                f.ty = ty;
+                f.scale = scale;
+                f.min = min;
+                f.max = max;
+                f.code = if busy { Code::Busy } else { Code::Steady };
+                f.narrow = narrow;
+                f.wide = wide;
+                f.predict = predict;
+                f.variants = variants;
+                f
+            },
+        )
+}
+
+fn any_schema() -> impl Strategy<Value = Schema> {
+    let fields = || prop::collection::vec(any_field(), 0..5);
+    let kind =
+        (any_string(), any::<Option<[u8; 2]>>(), fields()).prop_map(|(name, position, fields)| {
+            let mut k = Kind::new(&name);
+            k.position = position;
+            k.fields = fields;
+            k
+        });
+    let event = (any_string(), fields()).prop_map(|(name, fields)| {
+        let mut e = EventKind::new(&name);
+        e.fields = fields;
+        e
+    });
+    let input = (any_string(), 0..5u8, any_f64(), any_f64()).prop_map(|(name, ty, min, max)| {
+        let mut f = match ty {
+            0 => InputField::float(&name, 0.0, 1.0),
+            1 => InputField::angle(&name),
+            2 => InputField::int(&name, 0, 1),
+            3 => InputField::boolean(&name),
+            _ => InputField::enumeration(&name, &["a", "b"]),
+        };
+        f.min = min;
+        f.max = max;
+        f
+    });
+    let random = (
+        any_string(),
+        prop::collection::vec(input, 0..4),
+        prop::collection::vec(kind, 0..3),
+        prop::collection::vec(event, 0..3),
+    )
+        .prop_map(|(game, input, kinds, events)| Schema {
+            game,
+            input,
+            kinds,
+            events,
+        });
+    prop_oneof![
+        1 => Just(common::arena_schema()),
+        1 => Just(common::shooter_schema()),
+        2 => random,
+    ]
 }
 
 /// Any snapshot, well formed or not as a snapshot (the codec does not look inside
-/// `changes`, nor check that a keyframe has no `removed`): keyframes and deltas, with up
-/// to 17 players in a list (so the array16 form appears now and then) and `changes` up to
+/// `changes`, nor check entities against a schema, nor that a keyframe has no `removed`):
+/// keyframes and deltas, with up to 17 entities in a list (so the array16 form appears now and then) and `changes` up to
 /// 300 bytes (bin8 and bin16).
 fn any_snapshot() -> impl Strategy<Value = Snapshot> {
     (
@@ -227,22 +347,26 @@ fn any_snapshot() -> impl Strategy<Value = Snapshot> {
         prop::option::of(any::<u64>()),
         any::<u64>(),
         any::<u32>(),
+        any::<u32>(),
         prop::collection::vec(any::<u32>(), 0..18),
-        prop::collection::vec(any_player_state(), 0..18),
+        prop::collection::vec(any_entity(), 0..18),
         prop_oneof![
             4 => prop::collection::vec(any::<u8>(), 0..40),
             1 => prop::collection::vec(any::<u8>(), 250..300),
         ],
     )
         .prop_map(
-            |(tick, base_tick, server_time_ms, state_hash, removed, added, changes)| Snapshot {
-                tick,
-                base_tick,
-                server_time_ms,
-                state_hash,
-                removed,
-                added,
-                changes,
+            |(tick, base_tick, server_time_ms, state_hash, ack, removed, added, changes)| {
+                Snapshot {
+                    tick,
+                    base_tick,
+                    server_time_ms,
+                    state_hash,
+                    ack,
+                    removed,
+                    added,
+                    changes,
+                }
             },
         )
 }
@@ -268,8 +392,16 @@ fn any_server_msg() -> impl Strategy<Value = ServerMsg> {
                     })
                 }
             ),
-        (any_string(), prop::collection::vec(info(), 0..4))
-            .prop_map(|(room, players)| ServerMsg::Joined(Joined { room, players })),
+        (
+            any_string(),
+            prop::collection::vec(info(), 0..4),
+            any_schema()
+        )
+            .prop_map(|(room, players, schema)| ServerMsg::Joined(Joined {
+                room,
+                players,
+                schema
+            })),
         any_snapshot().prop_map(ServerMsg::Snapshot),
         (any_f64(), any::<u64>()).prop_map(|(client_time, server_tick)| ServerMsg::Pong(Pong {
             client_time,
@@ -290,16 +422,20 @@ fn any_server_msg() -> impl Strategy<Value = ServerMsg> {
             any::<u32>(),
             prop::option::of(any_string()),
             prop::collection::vec(info(), 0..4),
-            any_string()
+            any_string(),
+            prop::option::of(any_schema()),
         )
-            .prop_map(|(player_id, room, players, resume_token)| {
+            .prop_map(|(player_id, room, players, resume_token, schema)| {
                 ServerMsg::Resumed(Resumed {
                     player_id,
                     room,
                     players,
                     resume_token,
+                    schema,
                 })
             }),
+        (any::<u64>(), prop::collection::vec(any_event(), 0..18))
+            .prop_map(|(tick, events)| ServerMsg::Events(Events { tick, events })),
         (
             any::<u32>(),
             any::<u64>(),
@@ -651,7 +787,7 @@ fn any_value() -> impl Strategy<Value = Mp> {
 /// `[type, body]` with a type number from 0 to 255 (mostly one that exists) and a random
 /// body; now and then a bare value with no envelope.
 fn any_enveloped_value() -> impl Strategy<Value = Mp> {
-    let kind = prop_oneof![3 => 0..10u64, 1 => 0..=255u64];
+    let kind = prop_oneof![3 => 0..11u64, 1 => 0..=255u64];
     prop_oneof![
         7 => (kind, any_form(), any_value(), any_form()).prop_map(|(kind, kf, body, f)| {
             Mp::Array(vec![Mp::Uint(kind, kf), body], f)
@@ -695,10 +831,10 @@ proptest! {
     }
 
     /// A two-element array header and a known type number (client types go to 7, server
-    /// types to 9), then random bytes: every case reaches a body decoder.
+    /// types to 10), then random bytes: every case reaches a body decoder.
     #[test]
     fn random_bytes_behind_an_envelope(
-        kind in 0..10u8,
+        kind in 0..11u8,
         body in prop::collection::vec(any::<u8>(), 0..64),
     ) {
         let mut frame = vec![0x92, kind];
@@ -848,9 +984,8 @@ fn value_writer_forms() {
 
     let msg = ClientMsg::Input(Input {
         seq: 300,
-        dir: [0.5, -0.5],
-        facing: 1.5,
-        buttons: 1,
+        view_tick: 1200,
+        values: vec![InputValue::Float(0.5), InputValue::Int(1)],
     });
     let frame = msg.encode();
     let value = rmpv::decode::read_value(&mut frame.as_slice()).unwrap();
@@ -860,9 +995,39 @@ fn value_writer_forms() {
         [0x92, 0x03, 0xc0],
         "node 0 is the body"
     );
-    // Body nodes: body, seq, dir, x, y, facing, buttons; 7 wraps around to seq.
+    // Body nodes: body, seq, view_tick, values, 0.5, 1; 6 wraps around to the body.
     assert_eq!(
-        mutated(&msg, 7 + 1, &Mp::Nil)[..4],
-        [0x92, 0x03, 0x94, 0xc0]
+        mutated(&msg, 6 + 1, &Mp::Nil)[..4],
+        [0x92, 0x03, 0x93, 0xc0]
+    );
+}
+
+/// A float32 input value reads as the same number and is written back as a float64; the
+/// message round-trips from there (the second encoding equals the first).
+#[test]
+fn a_float32_input_value_reads_as_a_float64() {
+    let frame = Mp::Array(
+        vec![
+            Mp::Uint(3, 0),
+            Mp::Array(
+                vec![
+                    Mp::Uint(1, 0),
+                    Mp::Uint(0, 0),
+                    Mp::Array(vec![Mp::F32(-2.5)], 0),
+                ],
+                0,
+            ),
+        ],
+        0,
+    )
+    .to_bytes();
+    let msg = check::<ClientMsg>(&frame).expect("the invariant holds");
+    assert_eq!(
+        msg,
+        Some(ClientMsg::Input(Input {
+            seq: 1,
+            view_tick: 0,
+            values: vec![InputValue::Float(-2.5)],
+        }))
     );
 }

@@ -176,7 +176,7 @@ impl<'a> Fields<'a> {
     pub fn int(self, n: i64) -> Self {
         self.put(|f| {
             Value::Int(match f.ty {
-                FieldType::Int | FieldType::Enum | FieldType::Bool => n.clamp(f.min, f.max),
+                FieldType::Int | FieldType::Enum | FieldType::Bool => n.max(f.min).min(f.max),
                 FieldType::Entity => n.clamp(0, u32::MAX.into()),
                 FieldType::Angle => tickwire_shared::changes::wrap_angle(n, f.scale),
                 _ => n.clamp(i32::MIN.into(), i32::MAX.into()),
