@@ -197,12 +197,15 @@ fn read_number<R: BitRead + ?Sized>(
     f: &Field,
     reference: i64,
 ) -> io::Result<i64> {
-    Ok(match read_prefix(input, prefixes)? {
+    let value = match read_prefix(input, prefixes)? {
         SAME => reference,
         NARROW => reference.wrapping_add(input.read_signed_var::<i64>(u32::from(f.narrow))?),
         WIDE => reference.wrapping_add(input.read_signed_var::<i64>(u32::from(f.wide))?),
         _ => i64::from(input.read_signed_var::<i32>(32)?),
-    })
+    };
+    // Numbers are 32-bit on the wire: a delta that runs past the range wraps, as the
+    // writer's arithmetic did.
+    Ok(i64::from(value as i32))
 }
 
 /// Reads one record of an entity of `kind` and changes `values` (what it was at the

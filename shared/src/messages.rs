@@ -38,7 +38,8 @@ pub struct Leave {}
 /// Client to server, type 3: what the player wants to do this tick.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Input {
-    /// Increases by one per input; older or repeated numbers are ignored.
+    /// Increases with every input (by one, as a rule; start at 1, since an ack of 0 means
+    /// none); older or repeated numbers are ignored.
     pub seq: u32,
     /// The tick of the snapshot the client was showing when the player acted (0: none
     /// yet). A game that compensates for lag judges the input against the world as it
@@ -335,8 +336,8 @@ pub struct PlayerLeft {
     pub name: String,
 }
 
-/// Server to client, type 7: the answer to a `Resume` that succeeded. A full snapshot
-/// follows at once.
+/// Server to client, type 7: the answer to a `Resume` that succeeded. A keyframe follows
+/// with the room's next snapshot.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Resumed {
     /// The same player id as before.

@@ -204,6 +204,8 @@ fn check_entity(schema: &Schema, e: &Entity) -> Result<(), ReplicaError> {
     }
     for (f, v) in kind.fields.iter().zip(&e.values) {
         let ok = match (f.ty, v) {
+            // Shapes, not ranges: a value outside its field's range is the server's to
+            // avoid, and a delta could carry one as well; the hash is the check.
             (FieldType::String, Value::Str(s)) => s.len() <= 255,
             (FieldType::String, Value::Int(_)) | (_, Value::Str(_)) => false,
             (FieldType::Entity, Value::Int(n)) => u32::try_from(*n).is_ok(),
