@@ -1,21 +1,21 @@
 //! Input-to-ack matching: which sent inputs a snapshot acknowledges, and how long each took;
 //! which inputs to send again after a resume; and which were never acknowledged at all.
 //!
-//! Every snapshot carries, per player, the newest input sequence number the server has
-//! applied. An input counts as acknowledged by the first snapshot whose `last_input_seq` is
-//! at least its own: the server may apply several queued inputs in one tick, or drop stale
-//! ones, and both still mean the server has dealt with that input.
+//! Every snapshot carries in its head (`ack`) the newest input sequence number the server
+//! has applied for its recipient. An input counts as acknowledged by the first applied
+//! snapshot whose `ack` is at least its own: the server may apply several queued inputs in
+//! one tick, or drop stale ones, and both still mean the server has dealt with that input.
 //!
 //! One tracker covers one player: the same player across resumes (its inputs keep their
 //! sequence numbers, and the unacknowledged ones are sent again, see [`AckTracker::resend`]),
 //! a new tracker for a new player.
 //!
-//! What the bot can and cannot see of the server's at-most-once promise: `last_input_seq`
-//! is a high-water mark, and the walk's inputs are states (a direction), not impulses, so
-//! an input applied twice changes neither the acknowledgements nor the game. What *is*
+//! What the bot can and cannot see of the server's at-most-once promise: the `ack` is a
+//! high-water mark, and the bots' inputs are mostly states (a direction, an aim), so an
+//! input applied twice changes neither the acknowledgements nor, much, the game. What *is*
 //! visible is a server whose sequence filter forgot what it had applied (say, a resume that
 //! starts a fresh filter): re-sent inputs older than ones already applied would be applied
-//! again, and the player's `last_input_seq` would go back. So the tracker counts
+//! again, and the `ack` would go back. So the tracker counts
 //! acknowledgements that go backwards ([`AckTracker::regressions`]), which must stay 0; it
 //! cannot count inputs applied twice.
 
@@ -36,9 +36,9 @@ pub(crate) struct AckTracker {
     capacity: usize,
     /// How many inputs were forgotten unacknowledged to respect `capacity`.
     forgotten: u64,
-    /// The player's `last_input_seq` in the previous snapshot that had it (0 before any).
+    /// The `ack` of the previous applied snapshot (0 before any).
     last_ack: u32,
-    /// Snapshots whose `last_input_seq` was below the previous one's.
+    /// Snapshots whose `ack` was below the previous one's.
     regressions: u64,
 }
 
@@ -77,12 +77,12 @@ impl AckTracker {
             self.regressions += 1;
         }
         self.last_ack = last_seq;
-        while let Some(&(input, sent_at)) = self.pending.front() {
+        while let Some((input, sent_at)) = self.pending.front() {
             if input.seq > last_seq {
                 break;
             }
+            record(now.saturating_duration_since(*sent_at));
             self.pending.pop_front();
-            record(now.saturating_duration_since(sent_at));
         }
     }
 
@@ -95,7 +95,7 @@ impl AckTracker {
             .iter_mut()
             .map(|(input, sent_at)| {
                 *sent_at = now;
-                *input
+                input.clone()
             })
             .collect()
     }
@@ -129,6 +129,8 @@ impl AckTracker {
 
 #[cfg(test)]
 mod tests {
+    use tickwire_shared::InputValue;
+
     use super::*;
 
     fn ms(n: u64) -> Duration {
@@ -138,9 +140,11 @@ mod tests {
     fn input(seq: u32) -> Input {
         Input {
             seq,
-            dir: [1.0, 0.0],
-            facing: seq as f32 / 100.0,
-            buttons: 0,
+            view_tick: u64::from(seq) * 2,
+            values: vec![
+                InputValue::Float(f64::from(seq) / 100.0),
+                InputValue::Bool(true),
+            ],
         }
     }
 
@@ -220,8 +224,8 @@ mod tests {
         let t0 = Instant::now();
         let mut tracker = AckTracker::new(16);
         let sent: Vec<Input> = (1..=6).map(input).collect();
-        for (i, &input) in sent.iter().enumerate() {
-            tracker.sent(input, t0 + ms(10 * i as u64));
+        for (i, input) in sent.iter().enumerate() {
+            tracker.sent(input.clone(), t0 + ms(10 * i as u64));
         }
         acked(&mut tracker, 3, t0 + ms(60));
         let back = t0 + ms(500);

@@ -1,6 +1,7 @@
 //! One honest bot's life: wait for its start, connect, say hello, join its room, then play
-//! (inputs, pings, chat, reading every frame and applying every snapshot to its copy of the
-//! room, see [`crate::replica`]) until the swarm's deadline, and close. With
+//! (inputs of its game made from the room's schema, see [`crate::inputs`]; pings; chat;
+//! reading every frame and applying every snapshot to its copy of the room, see
+//! [`crate::replica`]) until the swarm's deadline, and close. With
 //! chaos (`--chaos`), it also drops its connection at random moments and comes back to the
 //! same room, resumed as the same player when the server allows it (see [`crate::chaos`]
 //! and [`crate::reconnect`]).
@@ -15,13 +16,14 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use futures::{SinkExt as _, StreamExt as _};
-use tickwire_shared::{ClientMsg, Ping, PlayerId, ServerMsg};
+use tickwire_shared::{ClientMsg, Ping, PlayerId, Schema, ServerMsg};
 use tokio::time::{Instant, Interval, MissedTickBehavior, sleep_until, timeout, timeout_at};
 use tokio_tungstenite::tungstenite::{self, Message};
 
 use crate::ack::AckTracker;
 use crate::chaos::next_drop_in;
 use crate::chat::ChatBook;
+use crate::inputs::InputMaker;
 use crate::live::LiveCounters;
 use crate::reconnect::{Outcome, ReconnectPolicy, reconnect};
 use crate::replica::{Applied, ReplicaBook};
@@ -31,7 +33,7 @@ use crate::session::{
 };
 use crate::stats::{BotStats, ErrorKind, SnapshotClock};
 use crate::walk::Walk;
-use crate::{CLOSE_GRACE, CONNECT_TIMEOUT, IN_FLIGHT, auth};
+use crate::{CLOSE_GRACE, CONNECT_TIMEOUT, Game, IN_FLIGHT, auth};
 
 /// Unacknowledged inputs remembered per bot: 17 s at 60 Hz, far beyond any healthy ack.
 const ACK_WINDOW: usize = 1024;
@@ -45,6 +47,8 @@ const CHAOS_SEED: u64 = 0xC4A0_5EED;
 pub(crate) struct Shared {
     pub(crate) url: String,
     pub(crate) rooms: usize,
+    /// What the honest bots' inputs do.
+    pub(crate) game: Game,
     /// Time between inputs, or `None` for no inputs.
     pub(crate) input_period: Option<Duration>,
     /// Time between pings, or `None` for no pings.
@@ -142,6 +146,7 @@ pub(crate) async fn run(plan: BotPlan, shared: Arc<Shared>) -> BotStats {
         clock: SnapshotClock::default(),
         acks: AckTracker::new(ACK_WINDOW),
         walk: Walk::new(plan.index),
+        maker: None,
         seq: 0,
         chats: shared.chat_period.map(ticker),
         chat: shared.chat_period.map(|_| ChatBook::new(name.clone())),
@@ -153,7 +158,7 @@ pub(crate) async fn run(plan: BotPlan, shared: Arc<Shared>) -> BotStats {
     // reconnection ends by the deadline at the latest, so the rounds end too.
     loop {
         // The server starts every connection, resumed or new, with a keyframe.
-        bot.replica.new_connection(conn.tick_rate);
+        bot.new_connection(conn.tick_rate, conn.schema.take());
         shared.counters.joined();
         let joined_at = Instant::now();
         let drop_at = next_drop_in(shared.chaos, rng.next_unit()).map(|wait| joined_at + wait);
@@ -240,6 +245,9 @@ struct Bot<'a> {
     /// The current player's inputs awaiting a snapshot's acknowledgement.
     acks: AckTracker,
     walk: Walk,
+    /// This connection's inputs, made for its schema; `None` when the schema does not
+    /// have what the bots' game needs (said once, as an error), and no input is sent.
+    maker: Option<InputMaker>,
     /// The newest input sequence number sent. It carries on across connections: a resumed
     /// player must, and a new player does not mind.
     seq: u32,
@@ -278,6 +286,7 @@ impl Bot<'_> {
         let drops = drop_at.is_some_and(|at| at < deadline);
         let drop_timer = sleep_until(drop_at.unwrap_or(deadline));
         tokio::pin!(drop_timer);
+        let making = self.maker.is_some();
 
         let ended = 'play: {
             if resend {
@@ -299,12 +308,19 @@ impl Bot<'_> {
                             break ended;
                         }
                     }
-                    () = tick(&mut inputs) => {
-                        self.seq = self.seq.wrapping_add(1);
-                        let input = self.walk.next_input(self.seq);
-                        self.acks.sent(input, Instant::now());
+                    () = tick(&mut inputs), if making => {
+                        let Some(msg) = self.next_input() else {
+                            continue;
+                        };
+                        let sent_at = Instant::now();
+                        let ended = self.send_until(sink, &msg).await;
+                        // Tracked once sent, moved rather than cloned: one allocation per
+                        // input is the frame's own.
+                        if let ClientMsg::Input(input) = msg {
+                            self.acks.sent(input, sent_at);
+                        }
                         self.stats.inputs_sent += 1;
-                        if let Some(ended) = self.send_until(sink, &ClientMsg::Input(input)).await {
+                        if let Some(ended) = ended {
                             break ended;
                         }
                     }
@@ -340,6 +356,41 @@ impl Bot<'_> {
             }
             End::Drop => (End::Drop, now),
         }
+    }
+
+    /// A connection in the room begins, with the `Welcome`'s `tick_rate` (none after a
+    /// resume) and the room's `schema`: a fresh copy of the room decoded with it, and the
+    /// inputs of the bots' game made for it. A schema the bot cannot decode with, or one
+    /// without what the game needs, is an error of kind `schema`, once.
+    fn new_connection(&mut self, tick_rate: Option<u16>, schema: Option<Schema>) {
+        self.maker = None;
+        if let Err(why) = self.replica.new_connection(tick_rate, schema) {
+            self.error(ErrorKind::Schema, why);
+            return;
+        }
+        let made = self
+            .replica
+            .schema()
+            .map(|schema| InputMaker::new(self.shared.game, schema));
+        match made {
+            Some(Ok(maker)) => self.maker = Some(maker),
+            Some(Err(mismatch)) => self.error(ErrorKind::Schema, mismatch.to_string()),
+            None => {}
+        }
+    }
+
+    /// The next input, from the walk and what the bot's copy of the room shows; `None`
+    /// when this connection sends none.
+    fn next_input(&mut self) -> Option<ClientMsg> {
+        let maker = self.maker.as_mut()?;
+        self.seq = self.seq.wrapping_add(1);
+        Some(ClientMsg::Input(maker.next(
+            self.seq,
+            self.replica.view_tick(),
+            self.walk.step(),
+            self.replica.entities(),
+            self.player_id,
+        )))
     }
 
     /// The connection was dropped; a new one follows, which starts a fresh run of snapshot
@@ -474,14 +525,11 @@ impl Bot<'_> {
                     .replica
                     .apply(&snapshot, bytes, &mut self.stats.replica)
                 {
-                    // Only a copy the snapshot rebuilt says what the server applied. A copy
-                    // without this bot (a race with joining, say) acknowledges nothing.
+                    // Only a snapshot that applied is taken at its word, its ack included.
                     Applied::Yes => {
-                        if let Some(me) = self.replica.player(self.player_id) {
-                            let stats = &mut self.stats;
-                            self.acks
-                                .acked(me.last_input_seq, now, |latency| stats.ack(latency));
-                        }
+                        let stats = &mut self.stats;
+                        self.acks
+                            .acked(snapshot.ack, now, |latency| stats.ack(latency));
                     }
                     Applied::Refused => {}
                     Applied::Failed(why) => self.error(ErrorKind::Replica, why),
@@ -517,6 +565,12 @@ impl Bot<'_> {
                 if let Err(why) = answered {
                     self.error(ErrorKind::Protocol, why);
                 }
+            }
+            // Reliable one-shot events (hits, kills): counted, their outcome is in the
+            // snapshots.
+            ServerMsg::Events(events) => {
+                self.stats.events += 1;
+                self.stats.game_events += events.events.len() as u64;
             }
             // The room's chat, history included; counted only by bots that chat.
             ServerMsg::ChatMessage(msg) => {

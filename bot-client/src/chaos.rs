@@ -13,7 +13,7 @@
 //! Every input a bot sends ends in exactly one of these, per player (see
 //! [`crate::ack`]):
 //!
-//! - **acknowledged**: a snapshot's `last_input_seq` for the bot reached its number;
+//! - **acknowledged**: an applied snapshot's `ack` reached its number;
 //! - **lost**: the player was still playing at the end of the run (resumed as often as it
 //!   dropped), yet no snapshot acknowledged the input, although it was sent more than
 //!   [`IN_FLIGHT`](crate::IN_FLIGHT) before the bot stopped. A resumed player's unacked
@@ -69,7 +69,7 @@ pub(crate) struct ChaosStats {
     pub(crate) inputs_lost: u64,
     /// Inputs unacknowledged when their player's session ended without a resume.
     pub(crate) inputs_abandoned: u64,
-    /// Snapshots whose `last_input_seq` for the bot went below the one before.
+    /// Snapshots whose `ack` for the bot went below the one before.
     pub(crate) ack_regressions: u64,
 }
 
@@ -142,7 +142,7 @@ pub struct ChaosReport {
     /// Inputs unacknowledged when their player's session ended without a resume (refused
     /// resume, reconnection given up or cut short, connection closed by the server).
     pub inputs_abandoned: u64,
-    /// Times a bot's `last_input_seq` went below the one in the snapshot before: a server
+    /// Times a bot's `ack` went below the one in the snapshot before: a server
     /// that applies each input at most once never does this. (Inputs applied twice are
     /// not otherwise visible to a bot: acknowledgements are a high-water mark and the
     /// walk's inputs are idempotent states.)

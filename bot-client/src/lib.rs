@@ -1,9 +1,13 @@
 //! A headless bot swarm that loads a Tickwire server and reports what it saw.
 //!
 //! Each bot is one tokio task with one WebSocket: it says hello, joins a room, then sends
-//! inputs (a wandering walk) and pings at fixed rates while it reads every frame the server
-//! sends, until a shared deadline. It keeps its own copy of the room, rebuilt from the
-//! snapshots (keyframes and deltas) and checked against each one's state hash. What each
+//! inputs and pings at fixed rates while it reads every frame the server sends, until a
+//! shared deadline. It keeps its own copy of the room, rebuilt from the snapshots
+//! (keyframes and deltas) with the schema the server sent for the room's game, whatever
+//! game that is, and checked against each one's state hash. Its inputs are those of the
+//! game it was told to play ([`SwarmConfig::game`], `--game`): the arena's wandering walk,
+//! or the shooter's walk that aims at the nearest other ship and fires; each input's
+//! values are placed by the names of the schema's input fields. What each
 //! bot measured (snapshot rate and jitter, keyframes and deltas and what became of them,
 //! round trip, input-to-ack latency, bytes, errors, disconnects) is merged into one
 //! [`Report`] at the end, printable for people ([`std::fmt::Display`]) and as JSON for
@@ -42,11 +46,14 @@
 //! ```
 
 mod ack;
+mod aim;
 mod auth;
 mod bot;
 mod chaos;
 mod chat;
+mod game;
 mod hist;
+mod inputs;
 mod live;
 mod misbehave;
 mod reconnect;
@@ -65,6 +72,7 @@ use tokio::time::{Instant, timeout_at};
 
 pub use chaos::ChaosReport;
 pub use chat::ChatReport;
+pub use game::Game;
 pub use hist::Percentiles;
 pub use misbehave::MisbehaveReport;
 pub use reconnect::ReconnectPolicy;
@@ -100,6 +108,10 @@ pub struct SwarmConfig {
     pub bots: usize,
     /// How many rooms to spread them over (bot `i` joins `bots-{i % rooms}`); at least 1.
     pub rooms: usize,
+    /// The game the honest bots play: what their inputs do. It must be the server's game
+    /// (each connection whose schema lacks what it needs sends no input and counts an
+    /// error of kind `schema`); snapshots are decoded whatever the game.
+    pub game: Game,
     /// How long every bot plays once the ramp is over.
     pub duration: Duration,
     /// Bot `i` starts at `i * ramp / bots`; zero starts them all at once.
@@ -132,6 +144,7 @@ impl Default for SwarmConfig {
             url: "ws://127.0.0.1:7000".to_owned(),
             bots: 10,
             rooms: 1,
+            game: Game::Arena,
             duration: Duration::from_secs(10),
             ramp: Duration::ZERO,
             input_hz: 60.0,
@@ -206,6 +219,7 @@ pub async fn run(cfg: SwarmConfig) -> anyhow::Result<Report> {
     let shared = Arc::new(Shared {
         url: cfg.url.clone(),
         rooms: cfg.rooms,
+        game: cfg.game,
         input_period: period(cfg.input_hz),
         ping_period: period(cfg.ping_hz),
         chat_period: period(cfg.chat_rate),

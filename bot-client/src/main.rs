@@ -5,6 +5,7 @@
 //! tickwire-bot --url ws://127.0.0.1:7000 --bots 500 --rooms 10 --duration 30 --json out.json
 //! tickwire-bot --bots 60 --rooms 2 --duration 15 --chaos 0.05 --misbehave 0.1
 //! tickwire-bot --bots 100 --chat-rate 1 --chaos 0.1 --auth-secret "$SECRET"
+//! tickwire-bot --game shooter --bots 32 --rooms 4
 //! ```
 
 use std::path::PathBuf;
@@ -13,7 +14,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
-use tickwire_bot::{ReconnectPolicy, SwarmConfig};
+use tickwire_bot::{Game, ReconnectPolicy, SwarmConfig};
 use tracing_subscriber::EnvFilter;
 
 /// Loads a Tickwire server with bots and reports snapshot rate, latency, bytes and errors.
@@ -31,6 +32,11 @@ struct Args {
     #[arg(long, env = "TICKWIRE_BOT_ROOMS", default_value_t = 1,
           value_parser = clap::value_parser!(u32).range(1..))]
     rooms: u32,
+    /// The game the bots play, which must be the server's `--game`: `arena` (walk) or
+    /// `shooter` (walk, aim at the nearest ship, fire). Snapshots of any game are decoded
+    /// from the schema the server sends; this only picks what the inputs do.
+    #[arg(long, env = "TICKWIRE_BOT_GAME", default_value = "arena", value_parser = game)]
+    game: Game,
     /// Seconds every bot plays once the ramp is over.
     #[arg(long, env = "TICKWIRE_BOT_DURATION", default_value = "10", value_parser = seconds)]
     duration: Duration,
@@ -93,6 +99,11 @@ fn seconds(s: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(secs).map_err(|e| format!("not a usable number of seconds: {e}"))
 }
 
+/// Parses a game's name.
+fn game(s: &str) -> Result<Game, String> {
+    s.parse()
+}
+
 /// Parses a finite number that is 0 or more.
 fn non_negative(s: &str) -> Result<f64, String> {
     let x: f64 = s.parse().map_err(|e| format!("not a number: {e}"))?;
@@ -120,6 +131,7 @@ impl Args {
             // u32 always fits a usize on the 32- and 64-bit targets this runs on.
             bots: self.bots as usize,
             rooms: self.rooms as usize,
+            game: self.game,
             duration: self.duration,
             ramp: self.ramp,
             input_hz: self.input_hz,
@@ -197,6 +209,7 @@ mod tests {
         assert_eq!(cfg.url, "ws://127.0.0.1:7000");
         assert_eq!(cfg.bots, 10);
         assert_eq!(cfg.rooms, 1);
+        assert_eq!(cfg.game, Game::Arena);
         assert_eq!(cfg.duration, Duration::from_secs(10));
         assert_eq!(cfg.ramp, Duration::ZERO);
         assert_eq!(cfg.input_hz, 60.0);
@@ -221,6 +234,8 @@ mod tests {
             "500",
             "--rooms",
             "5",
+            "--game",
+            "shooter",
             "--duration",
             "2.5",
             "--ramp",
@@ -250,6 +265,7 @@ mod tests {
         assert_eq!(cfg.auth_secret.as_deref(), Some("s3cret"));
         assert_eq!(cfg.bots, 500);
         assert_eq!(cfg.rooms, 5);
+        assert_eq!(cfg.game, Game::Shooter);
         assert_eq!(cfg.duration, Duration::from_millis(2500));
         assert_eq!(cfg.ramp, Duration::from_secs(1));
         assert_eq!(cfg.input_hz, 30.0);
@@ -281,6 +297,7 @@ mod tests {
             &["tickwire-bot", "--backoff-base-ms", "0"],
             &["tickwire-bot", "--chat-rate", "-2"],
             &["tickwire-bot", "--chat-rate", "inf"],
+            &["tickwire-bot", "--game", "chess"],
         ] {
             assert!(Args::try_parse_from(bad).is_err(), "{bad:?}");
         }

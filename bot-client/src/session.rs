@@ -10,8 +10,8 @@ use std::time::Duration;
 use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt as _, StreamExt as _};
 use tickwire_shared::{
-    ClientMsg, ErrorCode, Hello, Join, PROTOCOL_VERSION, PlayerId, Resume, Resumed, ServerMsg,
-    encode_client,
+    ClientMsg, ErrorCode, Hello, Join, PROTOCOL_VERSION, PlayerId, Resume, Resumed, Schema,
+    ServerMsg, encode_client,
 };
 use tokio::net::TcpStream;
 use tokio::time::timeout;
@@ -52,6 +52,10 @@ pub(crate) struct Joined {
     /// The `Welcome`'s ticks per second, which deltas need; `None` after a resume, which
     /// has no `Welcome` (the rate is the one the first `Welcome` gave: the same server).
     pub(crate) tick_rate: Option<u16>,
+    /// The room's game, as its `Joined` (or `Resumed`) said: what its snapshots are read
+    /// with and its inputs made of. `None` only when a server resumed the player into a
+    /// room without saying what the room plays.
+    pub(crate) schema: Option<Schema>,
 }
 
 /// Connects to `url`, says hello as `name` and joins `room`. Any server `Error` or
@@ -95,23 +99,24 @@ async fn hello_and_join(
         _ => None,
     })
     .await?;
-    join(&mut sink, &mut stream, room, tally).await?;
+    let schema = join(&mut sink, &mut stream, room, tally).await?;
     Ok(Joined {
         sink,
         stream,
         player_id: welcome.player_id,
         resume_token: welcome.resume_token,
         tick_rate: Some(welcome.tick_rate),
+        schema: Some(schema),
     })
 }
 
-/// Joins `room` (public, no key) and waits for `Joined`.
+/// Joins `room` (public, no key), waits for `Joined` and returns the room's schema.
 async fn join(
     sink: &mut WsSink,
     stream: &mut WsStream,
     room: String,
     tally: &mut impl Tally,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Schema> {
     let join = ClientMsg::Join(Join {
         room: Some(room),
         key: None,
@@ -119,12 +124,12 @@ async fn join(
     send(sink, tally, &join)
         .await
         .map_err(|e| anyhow::anyhow!("sending Join: {e}"))?;
-    wait_for(stream, tally, "Joined", |msg| match msg {
+    let joined = wait_for(stream, tally, "Joined", |msg| match msg {
         ServerMsg::Joined(joined) => Some(joined),
         _ => None,
     })
     .await?;
-    Ok(())
+    Ok(joined.schema)
 }
 
 /// Gets a bot back into its room after its connection was lost: connect, hello and join,
@@ -208,10 +213,11 @@ impl<T: Tally> Rejoin for ResumeRoom<'_, T> {
                     room,
                     resume_token,
                     players: _,
+                    mut schema,
                 }) => {
                     if room.as_deref() != Some(self.fallback.room) {
                         let ours = self.fallback.room.to_owned();
-                        join(&mut sink, &mut stream, ours, tally).await?;
+                        schema = Some(join(&mut sink, &mut stream, ours, tally).await?);
                     }
                     let conn = Joined {
                         sink,
@@ -219,6 +225,7 @@ impl<T: Tally> Rejoin for ResumeRoom<'_, T> {
                         player_id,
                         resume_token,
                         tick_rate: None,
+                        schema,
                     };
                     return Ok(Rejoined::Resumed { conn, room });
                 }
@@ -380,10 +387,15 @@ mod tests {
         })
     }
 
+    fn schema() -> Schema {
+        Schema::new("arena")
+    }
+
     fn joined() -> ServerMsg {
         ServerMsg::Joined(JoinedMsg {
             room: "bots-0".into(),
             players: vec![],
+            schema: schema(),
         })
     }
 
@@ -421,6 +433,7 @@ mod tests {
         };
         assert_eq!((conn.player_id, conn.resume_token.as_str()), (9, "fresh"));
         assert_eq!(conn.tick_rate, Some(60), "the Welcome's");
+        assert_eq!(conn.schema, Some(schema()), "the Joined's");
         drop(conn);
         let heard = server.await.expect("server");
         let kinds: Vec<u8> = heard.iter().map(ClientMsg::kind).collect();
@@ -446,6 +459,7 @@ mod tests {
                 room: None,
                 players: vec![],
                 resume_token: "next".into(),
+                schema: None,
             })],
             ClientMsg::Join(_) => vec![joined()],
             _ => vec![],
@@ -471,10 +485,53 @@ mod tests {
         assert_eq!(room, None);
         assert_eq!((conn.player_id, conn.resume_token.as_str()), (4, "next"));
         assert_eq!(conn.tick_rate, None, "no Welcome on a resume");
+        assert_eq!(
+            conn.schema,
+            Some(schema()),
+            "the Joined's, after the Resumed"
+        );
         drop(conn);
         let heard = server.await.expect("server");
         let kinds: Vec<u8> = heard.iter().map(ClientMsg::kind).collect();
         assert_eq!(kinds, vec![6, 1], "Resume, then Join, no Hello: {heard:?}");
+    }
+
+    #[tokio::test]
+    async fn a_resume_into_the_room_keeps_the_resumed_schema() {
+        let (url, server) = scripted(|msg| match msg {
+            ClientMsg::Resume(_) => vec![ServerMsg::Resumed(Resumed {
+                player_id: 4,
+                room: Some("bots-0".into()),
+                players: vec![],
+                resume_token: "next".into(),
+                schema: Some(Schema::new("shooter")),
+            })],
+            _ => vec![],
+        })
+        .await;
+        let mut count = Count::default();
+        let mut rejoin = ResumeRoom {
+            token: Some("t".into()),
+            fallback: SameRoom {
+                url: &url,
+                name: "bot-0",
+                room: "bots-0",
+                tally: &mut count,
+            },
+        };
+        let back = timeout(Duration::from_secs(5), rejoin.attempt())
+            .await
+            .expect("in time")
+            .expect("back");
+        let Rejoined::Resumed { conn, room } = back else {
+            panic!("resumed");
+        };
+        assert_eq!(room.as_deref(), Some("bots-0"));
+        assert_eq!(conn.schema, Some(Schema::new("shooter")), "the Resumed's");
+        drop(conn);
+        let heard = server.await.expect("server");
+        let kinds: Vec<u8> = heard.iter().map(ClientMsg::kind).collect();
+        assert_eq!(kinds, vec![6], "Resume only: {heard:?}");
     }
 
     #[tokio::test]

@@ -44,6 +44,10 @@ pub(crate) enum ErrorKind {
     /// A snapshot did not rebuild the server's state: a hash mismatch, or a delta that
     /// could not be applied (see [`crate::replica`]). A missing base is not one.
     Replica,
+    /// The room's schema cannot be used: missing or against its own rules (nothing is
+    /// decoded on that connection), or without the inputs the bots' game needs (no input
+    /// is sent on it). Once per connection.
+    Schema,
     /// The bot's task itself failed or overran: a bug in the swarm, not the server.
     Lost,
 }
@@ -60,6 +64,7 @@ impl ErrorKind {
             ErrorKind::Reconnect => "reconnect",
             ErrorKind::Protocol => "protocol",
             ErrorKind::Replica => "replica",
+            ErrorKind::Schema => "schema",
             ErrorKind::Lost => "bot_task",
         }
     }
@@ -100,6 +105,10 @@ pub(crate) struct BotStats {
     pub(crate) rtt_us: Latencies,
     /// Input sent to the first snapshot acknowledging it, µs.
     pub(crate) ack_us: Latencies,
+    /// `Events` messages received while playing: the rooms' reliable one-shot events.
+    pub(crate) events: u64,
+    /// The game events those messages carried.
+    pub(crate) game_events: u64,
     /// Payload bytes of binary frames received.
     pub(crate) bytes_in: u64,
     /// Payload bytes of binary frames sent.
@@ -137,6 +146,8 @@ impl BotStats {
             interval_us: Latencies::default(),
             rtt_us: Latencies::default(),
             ack_us: Latencies::default(),
+            events: 0,
+            game_events: 0,
             bytes_in: 0,
             bytes_out: 0,
             inputs_sent: 0,
@@ -210,6 +221,8 @@ impl BotStats {
         self.interval_us.merge(&other.interval_us);
         self.rtt_us.merge(&other.rtt_us);
         self.ack_us.merge(&other.ack_us);
+        self.events += other.events;
+        self.game_events += other.game_events;
         self.bytes_in += other.bytes_in;
         self.bytes_out += other.bytes_out;
         self.inputs_sent += other.inputs_sent;
@@ -492,6 +505,7 @@ mod tests {
             deltas: 59,
             delta_bytes: 1800,
             applied: 60,
+            entities_held: 240,
             players_held: 180,
             ..ReplicaStats::default()
         };
@@ -504,11 +518,13 @@ mod tests {
             deltas: 177,
             delta_bytes: 6200,
             applied: 170,
+            entities_held: 170,
             players_held: 170,
             hash_mismatches: 1,
             missing_base: 2,
             skipped_after_error: 7,
             replica_errors: 0,
+            no_schema: 0,
         };
         b.error(ErrorKind::Replica, "delta of tick 9: state hash".into());
 
@@ -532,6 +548,7 @@ mod tests {
         assert_eq!(swarm.per_bot_per_s(r.delta_bytes), 2000.0);
         assert_eq!(swarm.per_bot_per_s(swarm.bytes_in), 3000.0);
         assert!((r.mean_players_held() - 350.0 / 230.0).abs() < 1e-9);
+        assert!((r.mean_entities_held() - 410.0 / 230.0).abs() < 1e-9);
         assert_eq!(swarm.errors_by_kind()["replica"], 1);
         assert_eq!(
             swarm.problems[0],
@@ -594,6 +611,8 @@ mod tests {
             bot.bytes_out = bytes / 10;
             bot.inputs_sent = bytes / 100;
             bot.inputs_forgotten = 1;
+            bot.events = 3;
+            bot.game_events = 5;
             bot.active = ms(bytes);
             bot.replica.keyframes = 1;
             bot.replica.deltas = 10;
@@ -640,6 +659,8 @@ mod tests {
         sums.bytes_out = 500;
         sums.inputs_sent = 50;
         sums.inputs_forgotten = 2;
+        sums.events = 6;
+        sums.game_events = 10;
         sums.active = ms(5000);
         sums.chat.sent = 4;
         sums.errors = BTreeMap::from([(ErrorKind::Decode, 2)]);

@@ -18,7 +18,7 @@ mod tamper;
 
 use std::time::Duration;
 
-use tickwire_bot::{ReconnectPolicy, Report, SwarmConfig, run};
+use tickwire_bot::{Game, ReconnectPolicy, Report, SwarmConfig, run};
 use tickwire_server::Config;
 use tokio::net::TcpListener;
 
@@ -245,6 +245,32 @@ async fn a_refused_join_is_a_failed_connect() {
     assert_eq!((r.connected, r.failed_to_connect), (0, 3), "{r}");
     assert_eq!(r.errors_by_kind.get("connect"), Some(&3), "{r}");
     assert!(r.problems[0].contains("too many rooms open"), "{r}");
+}
+
+/// Bots told to play another game than the server's still decode every snapshot (the
+/// schema alone does it) but send no input, and each connection says why, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bots_of_another_game_decode_the_room_but_say_their_inputs_do_not_fit() {
+    let r = against(test_config(), |url| SwarmConfig {
+        game: Game::Shooter,
+        ..config(url, 3)
+    })
+    .await;
+    assert!(!r.passed(), "{r}");
+    assert_eq!((r.connected, r.errors), (3, 3), "{r}");
+    assert_eq!(r.errors_by_kind.get("schema"), Some(&3), "{r}");
+    assert!(
+        r.problems[0].contains(
+            "the shooter bots need an input field \"aim\" of type angle, but the server's game \
+             \"arena\" has input fields [dx (float), dy (float), facing (angle), buttons (int)]"
+        ),
+        "{r}"
+    );
+    assert_eq!((r.inputs_sent, r.game.as_str()), (0, "shooter"), "{r}");
+    let replica = &r.replica;
+    assert!(r.snapshots > 3 * 50, "{r}");
+    assert_eq!(replica.applied, r.snapshots, "{r}");
+    assert_eq!((replica.hash_mismatches, replica.no_schema), (0, 0), "{r}");
 }
 
 #[tokio::test]

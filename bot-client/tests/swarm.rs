@@ -3,16 +3,18 @@
 //! close to 60 Hz, and measure positive round trips and input acks. Then the same with
 //! chaos (bots dropping and resuming their sessions, losing no input), with chat (every
 //! message acknowledged and back to its sender, in order), with tokens against a server
-//! that demands them, with a view radius (each bot holding only its neighbours), and with
+//! that demands them, with a view radius (each bot holding only its neighbours), with
 //! misbehaving bots, whose hostility the real server must answer without the honest bots
-//! seeing any of it. Every run's snapshots must rebuild the server's state in every bot.
+//! seeing any of it, and playing the shooter, a game of several entity kinds and events
+//! the bots know only by its schema. Every run's snapshots must rebuild the server's state
+//! in every bot.
 
 mod real_server;
 
 use std::time::Duration;
 
 use clap::Parser as _;
-use tickwire_bot::{ReconnectPolicy, Report, SwarmConfig, run};
+use tickwire_bot::{Game, ReconnectPolicy, Report, SwarmConfig, run};
 
 use real_server::{RealServer, test_config};
 
@@ -167,7 +169,7 @@ async fn with_chaos_bots_drop_resume_their_seats_and_lose_no_input() -> anyhow::
     assert_eq!(files.len(), 2, "one file per room: {files:?}");
     let (mut membership, mut inputs) = (0, 0);
     for file in &files {
-        let done = tickwire_server::record::replay::replay_file(file)
+        let done = tickwire_server::registry::replay_file(file)
             .map_err(|err| anyhow::anyhow!("{}: {err}", file.display()))?;
         assert!(done.steps >= 150, "{}: {done:?}", file.display());
         membership += done.membership;
@@ -313,5 +315,53 @@ async fn misbehaving_bots_get_answers_and_the_honest_ones_see_none_of_it() -> an
     assert_eq!(bad.reconnect_failures, 0, "{report}");
     let closes: u64 = bad.closes.values().sum();
     assert!(bad.reconnects <= closes, "{report}");
+    Ok(())
+}
+
+/// Eight bots in one room play the shooter for three seconds: ships, bullets, the score
+/// table and the match timer, all decoded from the schema alone, rebuild the server's
+/// state on every snapshot, while the bots walk, aim at each other and fire.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eight_bots_play_the_shooter_without_a_hash_mismatch() -> anyhow::Result<()> {
+    // Loud, not skipped: a server without the shooter would open no room, and every bot
+    // would fail to connect for a reason this says first.
+    assert!(
+        tickwire_server::registry::find("shooter").is_some(),
+        "the server has no game \"shooter\" in tickwire_server::registry::GAMES yet"
+    );
+    let server = RealServer::start(tickwire_server::Config {
+        game: "shooter".to_owned(),
+        ..test_config()
+    })
+    .await;
+    let report = run(SwarmConfig {
+        url: server.url(),
+        bots: 8,
+        rooms: 1,
+        game: Game::Shooter,
+        duration: Duration::from_secs(3),
+        ..SwarmConfig::default()
+    })
+    .await?;
+    server.stop().await;
+
+    assert_honest_bots_played_cleanly(&report, 8);
+    assert_eq!(report.game, "shooter", "{report}");
+    assert_eq!(report.replica.hash_mismatches, 0, "{report}");
+    // Every ship is a player's; the room's score rows and match are entities too.
+    let replica = &report.replica;
+    assert!(replica.mean_players_held > 7.0, "{report}");
+    assert!(
+        replica.mean_entities_held > replica.mean_players_held + 1.0,
+        "{report}"
+    );
+    assert!(report.inputs_acked > report.inputs_sent / 2, "{report}");
+    assert!(report.input_ack_ms.p50 > 0.0, "{report}");
+    // Hits come only from aimed fire: eight ships in one room score dozens a second.
+    assert!(report.game_events > 0, "no hit in three seconds: {report}");
+    assert!(
+        report.events > 0 && report.events <= report.game_events,
+        "{report}"
+    );
     Ok(())
 }

@@ -152,8 +152,11 @@ impl Replica {
         let mut bits = BitReader::endian(Cursor::new(&snap.changes[..]), BigEndian);
         if snap.base_tick.is_some() {
             for e in &mut self.entities {
-                // Every held entity was checked against the schema when it was added.
-                let kind = &schema.kinds[usize::from(e.kind)];
+                // Every held entity was checked against the schema when it was added; a
+                // caller that changed schemas since holds entities of another game.
+                let Some(kind) = schema.kinds.get(usize::from(e.kind)) else {
+                    return Err(ReplicaError::BadChanges(format!("no kind {}", e.kind)));
+                };
                 read_record(&mut bits, kind, &mut e.values, ticks, tick_rate)
                     .map_err(|err| ReplicaError::BadChanges(err.to_string()))?;
             }

@@ -9,10 +9,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use tickwire_shared::{
-    ClientMsg, Hello, Input, Join, Leave, PROTOCOL_VERSION, Ping, encode_client,
+    ClientMsg, Hello, Input, InputValue, Join, Leave, PROTOCOL_VERSION, Ping, Schema, encode_client,
 };
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::inputs::InputMaker;
 use crate::rng::XorShift64;
 use crate::walk::Walk;
 
@@ -27,7 +28,7 @@ pub(crate) enum Act {
     WrongShape,
     /// A well-formed envelope with a type number no client message has.
     UnknownType,
-    /// An input whose direction or facing is NaN or infinite.
+    /// An input with a value that is NaN or infinite.
     NonFinite,
     /// Inputs whose sequence numbers go backwards or repeat.
     SeqBackwards,
@@ -185,7 +186,7 @@ impl Act {
 
 /// Valid MessagePack of the wrong shape, each a whole frame, with what is wrong with it.
 const WRONG_SHAPES: [&[u8]; 10] = [
-    // Input with 2 fields instead of 4.
+    // Input with 2 fields instead of 3.
     &[0x92, 0x03, 0x92, 0x01, 0x02],
     // Ping whose client_time is a string.
     &[0x92, 0x04, 0x91, 0xa3, b'n', b'o', b'w'],
@@ -197,27 +198,26 @@ const WRONG_SHAPES: [&[u8]; 10] = [
     &[0x92, 0xa1, b'3', 0x90],
     // Input with seq −1.
     &[
-        0x92, 0x03, 0x94, 0xff, 0x92, 0xca, 0, 0, 0, 0, 0xca, 0, 0, 0, 0, 0xca, 0, 0, 0, 0, 0x00,
+        0x92, 0x03, 0x93, 0xff, 0x00, 0x92, 0xca, 0, 0, 0, 0, 0xca, 0, 0, 0, 0,
     ],
     // Join whose room is `true`.
     &[0x92, 0x01, 0x92, 0xc3, 0xc0],
     // Leave followed by a trailing nil.
     &[0x92, 0x02, 0x90, 0xc0],
-    // Input with buttons = 300, beyond a u8.
-    &[
-        0x92, 0x03, 0x94, 0x01, 0x92, 0xca, 0, 0, 0, 0, 0xca, 0, 0, 0, 0, 0xca, 0, 0, 0, 0, 0xcd,
-        0x01, 0x2c,
-    ],
+    // Input whose value is a string, which no input field holds.
+    &[0x92, 0x03, 0x93, 0x01, 0x00, 0x91, 0xa1, b'x'],
     // An empty map.
     &[0x80],
 ];
 
-/// The frames of a misbehaving bot on one connection: its room, and the input sequence
-/// numbers it has used there.
+/// The frames of a misbehaving bot on one connection: its room, its game's inputs, and the
+/// input sequence numbers it has used there.
 #[derive(Debug)]
 pub(crate) struct Forge {
     rng: XorShift64,
     walk: Walk,
+    /// Well-formed inputs of the connection's game, which the acts then spoil or flood.
+    inputs: InputMaker,
     room: String,
     name: String,
     /// The newest input sequence number sent on this connection.
@@ -229,15 +229,20 @@ impl Forge {
         Self {
             rng,
             walk: Walk::new(index),
+            inputs: InputMaker::lenient(&Schema::new("")),
             room,
             name,
             seq: 0,
         }
     }
 
-    /// A new connection starts a new input sequence.
-    pub(crate) fn new_connection(&mut self) {
+    /// A new connection, in a room whose game is `schema` (if the server said): a new
+    /// input sequence, of that game's inputs.
+    pub(crate) fn new_connection(&mut self, schema: Option<&Schema>) {
         self.seq = 0;
+        if let Some(schema) = schema {
+            self.inputs = InputMaker::lenient(schema);
+        }
     }
 
     /// Appends to `out` the `count` frames of one beat of `act`.
@@ -289,12 +294,13 @@ impl Forge {
             }
             Act::NonFinite => {
                 let mut input = self.next_input();
-                let bad = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY];
-                let value = bad[self.rng.in_range(0..=2) as usize];
-                match self.rng.in_range(0..=2) {
-                    0 => input.dir[0] = value,
-                    1 => input.dir[1] = value,
-                    _ => input.facing = value,
+                let bad = [f64::NAN, f64::INFINITY, f64::NEG_INFINITY];
+                let value = InputValue::Float(bad[self.rng.in_range(0..=2) as usize]);
+                // Any field: a float field refuses it as not finite, any other as a float.
+                // A game without input fields refuses the extra value.
+                match input.values.len() {
+                    0 => input.values.push(value),
+                    n => input.values[self.rng.in_range(0..=n as u64 - 1) as usize] = value,
                 }
                 client(&ClientMsg::Input(input))
             }
@@ -302,7 +308,7 @@ impl Forge {
                 // Back by 0 (a repeat) to 10, never beyond the first input.
                 let back = self.rng.in_range(0..=10) as u32;
                 let seq = self.seq.saturating_sub(back).max(1);
-                let input = self.walk.next_input(seq);
+                let input = self.input(seq);
                 client(&ClientMsg::Input(input))
             }
             Act::SecondHello => client(&self.hello(self.name.clone())),
@@ -325,7 +331,13 @@ impl Forge {
 
     fn next_input(&mut self) -> Input {
         self.seq = self.seq.wrapping_add(1);
-        self.walk.next_input(self.seq)
+        self.input(self.seq)
+    }
+
+    /// A well-formed input numbered `seq`, walking, showing no snapshot: a misbehaving bot
+    /// keeps no copy of its room.
+    fn input(&mut self, seq: u32) -> Input {
+        self.inputs.next(seq, 0, self.walk.step(), &[], 0)
     }
 
     fn hello(&self, name: String) -> ClientMsg {
@@ -354,7 +366,20 @@ mod tests {
     use super::*;
 
     fn forge() -> Forge {
-        Forge::new(XorShift64::seeded(1), 3, "rogue-3".into(), "bots-1".into())
+        let mut f = Forge::new(XorShift64::seeded(1), 3, "rogue-3".into(), "bots-1".into());
+        f.new_connection(Some(&arena()));
+        f
+    }
+
+    /// The real arena's schema.
+    fn arena() -> Schema {
+        let arena = tickwire_server::registry::find("arena").expect("the arena is registered");
+        (arena.schema)()
+    }
+
+    /// Whether the server's input check takes `input`.
+    fn accepted(input: &Input) -> bool {
+        tickwire_server::game::InputValues::check(&arena().input, &input.values).is_ok()
     }
 
     fn binary(msg: &Message) -> &[u8] {
@@ -445,8 +470,10 @@ mod tests {
             let frame = f.frame(Act::NonFinite);
             match ClientMsg::decode(binary(&frame)) {
                 Ok(ClientMsg::Input(input)) => {
-                    let values = [input.dir[0], input.dir[1], input.facing];
-                    assert!(values.iter().any(|v| !v.is_finite()), "{input:?}");
+                    assert_eq!(input.values.len(), 4, "{input:?}");
+                    assert!(!accepted(&input), "INVALID_VALUE: {input:?}");
+                    let bad = |v: &InputValue| matches!(v, InputValue::Float(x) if !x.is_finite());
+                    assert!(input.values.iter().any(bad), "{input:?}");
                 }
                 other => panic!("expected an input, got {other:?}"),
             }
@@ -459,6 +486,12 @@ mod tests {
         let mut out = Vec::new();
         f.frames(Act::InputFlood, 20, &mut out);
         assert_eq!(f.seq, 20);
+        for frame in &out {
+            let Ok(ClientMsg::Input(input)) = ClientMsg::decode(binary(frame)) else {
+                panic!("expected an input");
+            };
+            assert!(accepted(&input), "a flood is of good inputs: {input:?}");
+        }
         for _ in 0..100 {
             let frame = f.frame(Act::SeqBackwards);
             let Ok(ClientMsg::Input(input)) = ClientMsg::decode(binary(&frame)) else {
@@ -467,7 +500,7 @@ mod tests {
             assert!((10..=20).contains(&input.seq), "{}", input.seq);
         }
         assert_eq!(f.seq, 20, "going back does not move the sequence on");
-        f.new_connection();
+        f.new_connection(None);
         let Ok(ClientMsg::Input(input)) = ClientMsg::decode(binary(&f.frame(Act::SeqBackwards)))
         else {
             panic!("expected an input");

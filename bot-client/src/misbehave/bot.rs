@@ -133,7 +133,7 @@ impl Rogue {
                 },
             };
             self.stats.connected = true;
-            self.forge.new_connection();
+            self.forge.new_connection(joined.schema.as_ref());
             let Joined {
                 mut sink,
                 mut stream,

@@ -33,6 +33,9 @@ pub struct Report {
     pub bots: usize,
     /// Rooms they were spread over.
     pub rooms: usize,
+    /// The game they played (`--game`): what their inputs did. Their copies of the rooms
+    /// were decoded with each room's own schema, whatever its game.
+    pub game: String,
     /// Bots that got `Joined`.
     pub connected: usize,
     /// Bots that did not get `Joined` within the connect timeout (each is also an error).
@@ -48,7 +51,7 @@ pub struct Report {
     pub snapshot_interval_ms: Percentiles,
     /// Ping to pong.
     pub rtt_ms: Percentiles,
-    /// Input sent to the first snapshot whose `last_input_seq` covers it.
+    /// Input sent to the first applied snapshot whose `ack` covers it.
     pub input_ack_ms: Percentiles,
     /// Payload bytes received per bot per second in its room: every frame, of which
     /// snapshots are `replica.keyframe_bytes_per_bot_per_s` and
@@ -58,7 +61,7 @@ pub struct Report {
     pub bytes_out_per_bot_s: f64,
     /// The snapshots by kind (keyframes, deltas) with their bytes, and how they rebuilt
     /// each bot's copy of the room: hash mismatches, missing bases, other errors, the mean
-    /// number of players held.
+    /// numbers of entities and of players held.
     pub replica: ReplicaReport,
     /// Inputs sent by all bots.
     pub inputs_sent: u64,
@@ -69,13 +72,19 @@ pub struct Report {
     pub inputs_forgotten: u64,
     /// Pongs received by all bots.
     pub pongs: u64,
+    /// `Events` messages received by all bots (the rooms' reliable one-shot events, such
+    /// as the shooter's hits and kills): counted, never errors.
+    pub events: u64,
+    /// The game events those messages carried.
+    pub game_events: u64,
     /// All errors: failed connects, server `Error` messages, undecodable frames, WebSocket
     /// failures, text frames, answers that break the resume or chat protocol, snapshots
     /// that did not rebuild the server's state (`replica.hash_mismatches` and
     /// `replica.replica_errors`), and with chaos, reconnections given up.
     pub errors: u64,
     /// The errors by kind, such as `connect`, `server_error`, `decode`, `websocket`,
-    /// `protocol`, `replica`, `reconnect`.
+    /// `protocol`, `replica`, `schema` (a room's schema unusable, or without the inputs
+    /// the bots' game needs), `reconnect`.
     pub errors_by_kind: BTreeMap<String, u64>,
     /// Bots whose connection the server ended before their deadline.
     pub disconnects: usize,
@@ -98,6 +107,7 @@ impl Report {
         Self {
             bots: s.bots,
             rooms: cfg.rooms,
+            game: cfg.game.name().to_owned(),
             connected: s.connected,
             failed_to_connect: s.failed_to_connect,
             duration_s: cfg.duration.as_secs_f64(),
@@ -116,6 +126,8 @@ impl Report {
             inputs_acked: s.ack_us.len(),
             inputs_forgotten: s.inputs_forgotten,
             pongs: s.rtt_us.len(),
+            events: s.events,
+            game_events: s.game_events,
             errors: s.errors(),
             errors_by_kind: s.errors_by_kind(),
             disconnects: s.disconnects,
@@ -179,6 +191,7 @@ mod tests {
             deltas: 118,
             delta_bytes: 2800,
             applied: 121,
+            entities_held: 484,
             players_held: 363,
             ..ReplicaStats::default()
         };
@@ -188,6 +201,8 @@ mod tests {
         clock.settle(&mut bot);
         bot.rtt(Duration::from_micros(800));
         bot.ack(Duration::from_millis(9));
+        bot.events = 4;
+        bot.game_events = 6;
         let mut stats = BotStats::empty();
         stats.merge(&bot.named(0));
         let cfg = SwarmConfig {
@@ -213,6 +228,8 @@ mod tests {
             "bytes_out_per_bot_s",
             "errors",
             "disconnects",
+            "events",
+            "game_events",
         ] {
             assert!(json.get(key).is_some(), "missing {key}: {json}");
         }
@@ -233,6 +250,11 @@ mod tests {
         assert_eq!(json["duration_s"], 2.0);
         assert_eq!(json["bytes_in_per_bot_s"], 2000.0);
         assert_eq!(json["bytes_out_per_bot_s"], 300.0);
+        assert_eq!(json["game"], "arena");
+        assert_eq!(
+            (json["events"].as_u64(), json["game_events"].as_u64()),
+            (Some(4), Some(6))
+        );
     }
 
     #[test]
@@ -247,6 +269,7 @@ mod tests {
             "missing_base",
             "skipped_after_error",
             "replica_errors",
+            "no_schema",
         ] {
             assert!(replica[key].is_u64(), "replica.{key}: {json}");
         }
@@ -254,6 +277,7 @@ mod tests {
             "keyframe_bytes_per_bot_per_s",
             "delta_bytes_per_bot_per_s",
             "mean_players_held",
+            "mean_entities_held",
         ] {
             assert!(replica[key].is_f64(), "replica.{key}: {json}");
         }
@@ -265,6 +289,7 @@ mod tests {
         assert_eq!(replica["keyframe_bytes_per_bot_per_s"], 300.0);
         assert_eq!(replica["delta_bytes_per_bot_per_s"], 1400.0);
         assert_eq!(replica["mean_players_held"], 3.0);
+        assert_eq!(replica["mean_entities_held"], 4.0);
         assert_eq!(replica["hash_mismatches"], 0);
     }
 
@@ -278,12 +303,18 @@ mod tests {
         );
         assert!(
             text.contains(
-                "3 keyframes, 118 deltas, 3.0 players held on average; hash mismatches 0, \
-                 missing base 0, other errors 0\n"
+                "3 keyframes, 118 deltas, 4.0 entities (3.0 players) held on average; hash \
+                 mismatches 0, missing base 0, other errors 0\n"
             ),
             "{text}"
         );
         assert!(!text.contains("skipped"), "{text}");
+        assert!(!text.contains("without a schema"), "{text}");
+        assert!(text.contains("1 bots playing arena in 1 rooms"), "{text}");
+        assert!(
+            text.contains("events            4 messages carrying 6 events"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -15,8 +15,13 @@ impl fmt::Display for Report {
         let ms = |p: &Percentiles| format!("p50 {:.2} ms, p99 {:.2} ms", p.p50, p.p99);
         writeln!(
             f,
-            "{} bots in {} rooms for {} s: {} connected, {} failed to connect",
-            self.bots, self.rooms, self.duration_s, self.connected, self.failed_to_connect
+            "{} bots playing {} in {} rooms for {} s: {} connected, {} failed to connect",
+            self.bots,
+            self.game,
+            self.rooms,
+            self.duration_s,
+            self.connected,
+            self.failed_to_connect
         )?;
         writeln!(
             f,
@@ -53,10 +58,11 @@ impl fmt::Display for Report {
         )?;
         write!(
             f,
-            "  replica           {} keyframes, {} deltas, {:.1} players held on average; hash \
-             mismatches {}, missing base {}, other errors {}",
+            "  replica           {} keyframes, {} deltas, {:.1} entities ({:.1} players) held on \
+             average; hash mismatches {}, missing base {}, other errors {}",
             replica.keyframes,
             replica.deltas,
+            replica.mean_entities_held,
             replica.mean_players_held,
             replica.hash_mismatches,
             replica.missing_base,
@@ -69,7 +75,17 @@ impl fmt::Display for Report {
                 replica.skipped_after_error
             )?;
         }
+        if replica.no_schema > 0 {
+            write!(f, " (snapshots without a schema {})", replica.no_schema)?;
+        }
         writeln!(f)?;
+        if self.events > 0 {
+            writeln!(
+                f,
+                "  events            {} messages carrying {} events",
+                self.events, self.game_events
+            )?;
+        }
         write!(f, "  errors            {}", self.errors)?;
         if !self.errors_by_kind.is_empty() {
             let kinds: Vec<_> = self

@@ -312,7 +312,7 @@ mod tests {
         for tick in 1..=6 {
             let snapshot = Snapshot {
                 base_tick: (tick != 1 && tick != 5).then(|| tick - 1),
-                ..Snapshot::keyframe(tick, 0, Vec::new())
+                ..Snapshot::keyframe(tick, 0, 0, Vec::new())
             };
             let frame = encode_server(&ServerMsg::Snapshot(snapshot));
             line.handle_server_frame(frame, now, seen, &mut held);

@@ -157,8 +157,8 @@ impl Frame {
         }
         self.world_index = world_index;
         self.survivors = self.ids.len();
-        for i in 0..world.len() {
-            if !seen[i] && !self.index.contains_key(&world.id(i)) {
+        for (i, &taken) in seen.iter().enumerate() {
+            if !taken && !self.index.contains_key(&world.id(i)) {
                 self.push(world, i);
             }
         }
