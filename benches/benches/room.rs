@@ -16,7 +16,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use slotmap::SecondaryMap;
 use tickwire_benches::{SETTLE_TICKS, Walkers};
 use tickwire_server::Config;
-use tickwire_server::game::{Arena, ArenaRules};
+use tickwire_server::games::arena::{Arena, ArenaRules};
 use tickwire_server::metrics::Metrics;
 use tickwire_server::peer::Peer;
 use tickwire_server::room::{Links, MemberKey, RoomCore};

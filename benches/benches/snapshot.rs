@@ -11,6 +11,10 @@
 //!   the grid.
 //! - `snapshot_interest/assemble/1024`: after `begin`, every one of 1024 clients' own
 //!   delta assembled from the frame's pieces.
+//! - `snapshot_encode_shooter/keyframe/N` and `.../delta/N`: the same as
+//!   `snapshot_encode` for the shooter mid-round ([`Shooter::scene`]) with N entities of
+//!   four kinds (ships, bullets, score rows, the match clock); the scene plays on by
+//!   itself between iterations and is built afresh, untimed, every half second of play.
 //!
 //! Before timing, each group prints (to stderr) the sizes: bytes per snapshot and per
 //! player, keyframe against delta, and against protocol 2's full float snapshot, with the
@@ -28,17 +32,28 @@
 //! in players). `assemble` is linear in clients times what each sees (about 35 players at
 //! radius 200 in the default world, whatever the room's size), so its cost per client is
 //! about constant; one
-//! client's delta is about 35 records, not 1024.
+//! client's delta is about 35 records, not 1024. `snapshot_encode_shooter` is linear in
+//! entities; bullets fly straight (their predicted positions need no residual) and score
+//! rows and the clock rarely change, so its delta is smaller per entity than the arena's.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use glam::Vec2;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
-use tickwire_benches::{ROOM_SIZES, TICK_RATE, WalkingRoom, encoder, v2_snapshot};
-use tickwire_server::game::ArenaRules;
+use tickwire_benches::{
+    ROOM_SIZES, SHOOTER_SCENES, Scene, ShooterScene, TICK_RATE, WalkingRoom, encoder, encoder_of,
+    v2_snapshot,
+};
+use tickwire_server::game::{Game, Value};
+use tickwire_server::games::arena::{Arena, ArenaRules, PLAYER};
+use tickwire_server::games::shooter::Shooter;
 use tickwire_server::snapshot::{ClientView, SnapshotEncoder, SnapshotKind};
+use tickwire_shared::PlayerId;
 use tickwire_shared::changes::predict;
-use tickwire_shared::{PlayerId, PlayerState};
+
+/// The acknowledgement every snapshot's head carries: a sequence number of three bytes,
+/// as most are (one input a tick for 2 to 18 minutes).
+const ACK: u32 = 1234;
 
 /// Ticks of walking the size tables are averaged over: ten seconds.
 const TABLE_TICKS: u32 = 600;
@@ -62,12 +77,17 @@ struct Sizes {
     wide_residual: f64,
 }
 
-/// Steps the room and starts its encoder's frame of the new tick; returns the tick the
-/// encoder's previous frame was from.
-fn next_frame(room: &mut WalkingRoom, encoder: &mut SnapshotEncoder) -> u64 {
-    let base = room.tick;
-    room.step();
-    encoder.begin(&room.arena, room.tick, room.time_ms());
+/// Steps the scene and starts its encoder's frame of the new tick; returns the tick the
+/// encoder's previous frame was from. A scene that was renewed first has its frame begun
+/// (untimed by the callers that time), so that the new frame is a delta of the renewed
+/// scene, not of the worn one.
+fn next_frame<S: Scene>(scene: &mut S, encoder: &mut SnapshotEncoder) -> u64 {
+    if scene.renew() {
+        encoder.begin(scene.game(), scene.tick(), scene.time_ms());
+    }
+    let base = scene.tick();
+    scene.step();
+    encoder.begin(scene.game(), scene.tick(), scene.time_ms());
     base
 }
 
@@ -80,39 +100,87 @@ fn primed(players: u32, view_radius: Option<f32>) -> (WalkingRoom, SnapshotEncod
     (room, encoder)
 }
 
+/// The shooter scene of `entities` and its encoder, primed as [`primed`] primes a room.
+fn primed_shooter(entities: u32) -> (ShooterScene, SnapshotEncoder) {
+    let scene = ShooterScene::new(entities);
+    let mut encoder = encoder_of::<Shooter>(None);
+    encoder.begin(scene.game(), scene.tick(), scene.time_ms());
+    (scene, encoder)
+}
+
+/// Where the arena player's fields are, and the scales a delta predicts positions with.
+struct PlayerFields {
+    at: [usize; 4],
+    pos_scale: u32,
+    vel_scale: u32,
+}
+
+impl PlayerFields {
+    fn new() -> Self {
+        let schema = Arena::schema();
+        let kind = &schema.kinds[usize::from(PLAYER)];
+        let at = |name: &str| usize::from(kind.index_of(name).expect("an arena player field"));
+        let at = ["x", "y", "vx", "vy"].map(at);
+        Self {
+            pos_scale: kind.fields[at[0]].scale,
+            vel_scale: kind.fields[at[2]].scale,
+            at,
+        }
+    }
+
+    /// True when the change from `was` to `now` leaves a position residual (against the
+    /// position predicted from the velocity) that does not fit 4 bits.
+    fn wide_residual(&self, was: &[Value], now: &[Value]) -> bool {
+        let [x, y, vx, vy] = self.at;
+        let residual = |pos: usize, vel: usize| {
+            let predicted = predict(
+                was[pos].int(),
+                now[vel].int(),
+                1,
+                TICK_RATE,
+                self.pos_scale,
+                self.vel_scale,
+            );
+            now[pos].int() - predicted
+        };
+        !(-8..8).contains(&residual(x, vx)) || !(-8..8).contains(&residual(y, vy))
+    }
+}
+
 fn measure_sizes(players: u32) -> Sizes {
     let (mut room, mut encoder) = primed(players, None);
     let mut view = ClientView::default();
     let rules = ArenaRules::default();
     let (wall_lo, wall_hi) = (Vec2::splat(rules.radius), rules.size - rules.radius);
+    let fields = PlayerFields::new();
     let (mut keyframe, mut delta, mut v2) = (0usize, 0usize, 0usize);
     let (mut at_wall, mut wide, mut records) = (0usize, 0usize, 0usize);
-    let mut prev: Vec<PlayerState> = encoder.frame().players.clone();
+    let values = |encoder: &SnapshotEncoder| -> Vec<Vec<Value>> {
+        let frame = encoder.frame();
+        (0..frame.len()).map(|i| frame.values(i).to_vec()).collect()
+    };
+    let mut prev = values(&encoder);
     for _ in 0..TABLE_TICKS {
         let base = next_frame(&mut room, &mut encoder);
-        let (bytes, kind) = encoder.for_client(None, &mut view, 0);
+        let (bytes, kind) = encoder.for_client(None, &mut view, 0, ACK);
         assert_eq!(kind, SnapshotKind::Keyframe);
         keyframe += bytes.len();
-        let (bytes, kind) = encoder.for_client(Some(base), &mut view, 0);
+        let (bytes, kind) = encoder.for_client(Some(base), &mut view, 0, ACK);
         assert_eq!(kind, SnapshotKind::Delta);
         delta += bytes.len();
-        let sim = room.players();
-        v2 += v2_snapshot(&sim, room.tick, room.time_ms()).len();
-        at_wall += sim
+        let players = room.players();
+        v2 += v2_snapshot(&players, room.tick, room.time_ms(), room.walkers.seq()).len();
+        at_wall += players
             .iter()
             .filter(|p| p.pos.cmple(wall_lo).any() || p.pos.cmpge(wall_hi).any())
             .count();
         // Survivors keep the previous frame's order.
         let frame = encoder.frame();
-        for (was, now) in prev.iter().zip(&frame.players[..frame.survivors]) {
-            let rx = i64::from(now.x) - predict(was.x, now.vx, 1, TICK_RATE);
-            let ry = i64::from(now.y) - predict(was.y, now.vy, 1, TICK_RATE);
-            if !(-8..8).contains(&rx) || !(-8..8).contains(&ry) {
-                wide += 1;
-            }
+        for (i, was) in prev.iter().enumerate().take(frame.survivors) {
+            wide += usize::from(fields.wide_residual(was, frame.values(i)));
             records += 1;
         }
-        prev.clone_from(&frame.players);
+        prev = values(&encoder);
     }
     let mean = |total: usize| total as f64 / f64::from(TABLE_TICKS);
     Sizes {
@@ -160,21 +228,24 @@ fn print_sizes(sizes: &[(u32, Sizes)]) {
     eprintln!();
 }
 
-/// Times `encode` on a fresh frame per iteration: the room is stepped untimed, then
-/// `begin` and `produce` are timed.
-fn bench_frames(
+/// Times `encode` on a fresh frame per iteration: the scene is stepped (and renewed)
+/// untimed, then `begin` and `produce` are timed.
+fn bench_frames<S: Scene>(
     b: &mut criterion::Bencher<'_>,
-    room: &mut WalkingRoom,
+    scene: &mut S,
     encoder: &mut SnapshotEncoder,
     mut produce: impl FnMut(&mut SnapshotEncoder, u64),
 ) {
     b.iter_custom(|iters| {
         let mut timed = Duration::ZERO;
         for _ in 0..iters {
-            let base = room.tick;
-            room.step();
+            if scene.renew() {
+                encoder.begin(scene.game(), scene.tick(), scene.time_ms());
+            }
+            let base = scene.tick();
+            scene.step();
             let start = Instant::now();
-            encoder.begin(&room.arena, room.tick, room.time_ms());
+            encoder.begin(scene.game(), scene.tick(), scene.time_ms());
             produce(encoder, base);
             timed += start.elapsed();
         }
@@ -193,13 +264,79 @@ fn snapshot_encode(c: &mut Criterion) {
         group.throughput(Throughput::Bytes(size.keyframe.round() as u64));
         group.bench_function(BenchmarkId::new("keyframe", players), |b| {
             bench_frames(b, &mut room, &mut encoder, |encoder, _| {
-                black_box(encoder.for_client(None, &mut view, 0));
+                black_box(encoder.for_client(None, &mut view, 0, ACK));
             });
         });
         group.throughput(Throughput::Bytes(size.delta.round() as u64));
         group.bench_function(BenchmarkId::new("delta", players), |b| {
             bench_frames(b, &mut room, &mut encoder, |encoder, base| {
-                black_box(encoder.for_client(Some(base), &mut view, 0));
+                black_box(encoder.for_client(Some(base), &mut view, 0, ACK));
+            });
+        });
+    }
+    group.finish();
+}
+
+/// Mean bytes of a keyframe and of a delta of the shooter scene of `entities`, over
+/// [`TABLE_TICKS`] (the scene renewed as the bench renews it).
+fn measure_shooter_sizes(entities: u32) -> (f64, f64) {
+    let (mut scene, mut encoder) = primed_shooter(entities);
+    let mut view = ClientView::default();
+    let (mut keyframe, mut delta) = (0usize, 0usize);
+    for _ in 0..TABLE_TICKS {
+        // A renewed scene's first frame is a delta of the frame `next_frame` began for it.
+        let base = next_frame(&mut scene, &mut encoder);
+        let (bytes, kind) = encoder.for_client(None, &mut view, 1, ACK);
+        assert_eq!(kind, SnapshotKind::Keyframe);
+        keyframe += bytes.len();
+        let (bytes, kind) = encoder.for_client(Some(base), &mut view, 1, ACK);
+        assert_eq!(kind, SnapshotKind::Delta);
+        delta += bytes.len();
+    }
+    let mean = |total: usize| total as f64 / f64::from(TABLE_TICKS);
+    (mean(keyframe), mean(delta))
+}
+
+/// The shooter's encoding, beside the arena's: see the module doc.
+fn snapshot_encode_shooter(c: &mut Criterion) {
+    eprintln!(
+        "
+shooter snapshot bytes, mid-round scenes, no view radius, mean over {TABLE_TICKS} \
+         ticks (per snapshot / per entity):"
+    );
+    eprintln!(
+        "{:>8} | {:>16} | {:>14} | {:>14}",
+        "entities", "keyframe", "delta", "delta/keyframe"
+    );
+    let sizes: Vec<(u32, (f64, f64))> = SHOOTER_SCENES
+        .iter()
+        .map(|&(entities, ..)| (entities, measure_shooter_sizes(entities)))
+        .collect();
+    for &(entities, (keyframe, delta)) in &sizes {
+        let n = f64::from(entities);
+        eprintln!(
+            "{entities:>8} | {keyframe:>8.0} / {:>5.2} | {delta:>6.0} / {:>5.2} | {:>14.3}",
+            keyframe / n,
+            delta / n,
+            delta / keyframe
+        );
+    }
+    eprintln!();
+
+    let mut group = c.benchmark_group("snapshot_encode_shooter");
+    for (entities, (keyframe, delta)) in sizes {
+        let (mut scene, mut encoder) = primed_shooter(entities);
+        let mut view = ClientView::default();
+        group.throughput(Throughput::Bytes(keyframe.round() as u64));
+        group.bench_function(BenchmarkId::new("keyframe", entities), |b| {
+            bench_frames(b, &mut scene, &mut encoder, |encoder, _| {
+                black_box(encoder.for_client(None, &mut view, 1, ACK));
+            });
+        });
+        group.throughput(Throughput::Bytes(delta.round() as u64));
+        group.bench_function(BenchmarkId::new("delta", entities), |b| {
+            bench_frames(b, &mut scene, &mut encoder, |encoder, base| {
+                black_box(encoder.for_client(Some(base), &mut view, 1, ACK));
             });
         });
     }
@@ -215,7 +352,7 @@ fn assemble_all(
 ) -> usize {
     let mut bytes = 0;
     for (id, view) in views.iter_mut().enumerate() {
-        let (snapshot, _) = encoder.for_client(base, view, id as PlayerId);
+        let (snapshot, _) = encoder.for_client(base, view, id as PlayerId, ACK);
         bytes += snapshot.len();
         black_box(snapshot);
     }
@@ -233,7 +370,7 @@ fn print_interest_sizes() {
         let base = next_frame(&mut room, &mut encoder);
         // A keyframe of each client's view, to throwaway views, then the real deltas.
         for id in 0..INTEREST_PLAYERS {
-            let (bytes, kind) = encoder.for_client(None, &mut ClientView::default(), id);
+            let (bytes, kind) = encoder.for_client(None, &mut ClientView::default(), id, ACK);
             assert_eq!(kind, SnapshotKind::Keyframe);
             keyframe += bytes.len();
         }
@@ -296,5 +433,10 @@ fn snapshot_interest(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, snapshot_encode, snapshot_interest);
+criterion_group!(
+    benches,
+    snapshot_encode,
+    snapshot_interest,
+    snapshot_encode_shooter
+);
 criterion_main!(benches);

@@ -122,7 +122,7 @@ mod tests {
     use std::time::Duration;
 
     use bytes::Bytes;
-    use tickwire_shared::{Input, Ping, encode_client};
+    use tickwire_shared::{Input, InputValue, Ping, encode_client};
 
     use super::*;
 
@@ -136,11 +136,12 @@ mod tests {
     };
 
     fn input(seq: u32) -> Frame {
+        // Any values will do: the limits judge frames before the schema sees them.
+        let values = vec![InputValue::Float(1.0), InputValue::Float(0.0)];
         Frame::Binary(encode_client(&ClientMsg::Input(Input {
             seq,
-            dir: [1.0, 0.0],
-            facing: 0.0,
-            buttons: 0,
+            view_tick: 0,
+            values,
         })))
     }
 

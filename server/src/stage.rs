@@ -107,9 +107,8 @@ mod tests {
             }),
             ClientMsg::Input(Input {
                 seq: 1,
-                dir: [0.0, 0.0],
-                facing: 0.0,
-                buttons: 0,
+                view_tick: 0,
+                values: Vec::new(),
             }),
             ClientMsg::Ping(Ping { client_time: 0.0 }),
             ClientMsg::Leave(Leave {}),

@@ -159,7 +159,6 @@ async fn json_logs_carry_the_connection_fields() {
 fn replay_checks_every_recording_and_fails_on_one_that_differs() {
     use tickwire_server::Config;
     use tickwire_server::testing::Harness;
-    use tickwire_shared::{ClientMsg, Input};
 
     // A short match recorded in memory, written as the server writes it.
     let mut h = Harness::new(Config::default());
@@ -168,15 +167,7 @@ fn replay_checks_every_recording_and_fails_on_one_that_differs() {
     let _b = h.join("b", Some("r"));
     for seq in 1..=120 {
         let turn = seq as f32 * 0.05;
-        h.send(
-            a,
-            ClientMsg::Input(Input {
-                seq,
-                dir: [turn.cos(), turn.sin()],
-                facing: 0.0,
-                buttons: 0,
-            }),
-        );
+        h.send_input(a, seq, [turn.cos(), turn.sin()]);
         h.step();
     }
     let file = h.recording("r").remove(0);

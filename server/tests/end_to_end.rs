@@ -8,6 +8,7 @@
 
 mod common;
 
+use common::arena::Body;
 use common::{Client, TestServer, input};
 use tickwire_server::Config;
 
@@ -26,8 +27,10 @@ async fn two_real_clients_see_one_move_and_shutdown_closes_every_socket_with_100
         let moved = async {
             for _ in 0..30 {
                 let snap = client.recv_snapshot().await;
-                let p = snap.player(id).expect("ana is in the room");
-                if p.last_input_seq == 1 && p.vel()[0] > 0.0 {
+                let p = Body::of(snap.entity(id).expect("ana is in the room"));
+                // Ana's own snapshots also acknowledge the input; Bo's carry Bo's ack.
+                let acked = client.id != id || snap.ack == 1;
+                if acked && p.vel()[0] > 0.0 {
                     return true;
                 }
             }

@@ -12,18 +12,21 @@
 //! can show (text and oversize frames refused by the WebSocket layer, a real client library
 //! answering real pings) is in `hostile_transport.rs`.
 
+mod arena;
+
 use std::collections::BTreeSet;
 use std::ops::{Deref, DerefMut};
 use std::time::{Duration, Instant};
 
+use arena::{Body, facing_steps, input, input_facing};
 use bytes::Bytes;
 use tickwire_server::Config;
 use tickwire_server::testing::{ClientId, Harness};
 use tickwire_server::transport::Frame;
-use tickwire_shared::quant::facing_to_steps;
+use tickwire_shared::InputValue::{self, Bool, Float, Int};
 use tickwire_shared::{
     ClientMsg, Error, ErrorCode, Hello, Input, Join, Leave, PROTOCOL_VERSION, Ping, PlayerLeft,
-    PlayerState, ServerMsg, encode_client,
+    ServerMsg, encode_client,
 };
 
 /// How long any one expected answer may take, in virtual time.
@@ -33,19 +36,21 @@ fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
-/// Input `seq`: run toward `dir`, face `facing`, no buttons.
-fn input_facing(seq: u32, dir: [f32; 2], facing: f32) -> ClientMsg {
-    ClientMsg::Input(Input {
-        seq,
-        dir,
-        facing,
-        buttons: 0,
-    })
+/// A client's own player as its latest snapshot shows it, with that snapshot's
+/// acknowledgement (0: none): the two things an input can change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Mine {
+    body: Body,
+    /// The newest of the client's inputs the room had applied.
+    ack: u32,
 }
 
-/// Input `seq`: run toward `dir`, face along +x.
-fn input(seq: u32, dir: [f32; 2]) -> ClientMsg {
-    input_facing(seq, dir, 0.0)
+impl Deref for Mine {
+    type Target = Body;
+
+    fn deref(&self) -> &Body {
+        &self.body
+    }
 }
 
 /// A hello in this server's protocol version.
@@ -188,7 +193,7 @@ impl Watched {
 
     /// Steps to `c`'s next snapshot and returns `c`'s own state in it; fails the test on an
     /// error waiting in `c`'s inbox (nothing sent since the last check earned one).
-    fn next_state(&mut self, c: ClientId) -> PlayerState {
+    fn next_state(&mut self, c: ClientId) -> Mine {
         let seen = self.h.client(c).snapshots.len();
         self.run_until(WAIT, |h| h.client(c).snapshots.len() > seen);
         let errors: Vec<_> = self
@@ -203,10 +208,10 @@ impl Watched {
     }
 
     /// Steps until the server has applied `c`'s input `seq`; returns `c`'s state then.
-    fn acked(&mut self, c: ClientId, seq: u32) -> PlayerState {
+    fn acked(&mut self, c: ClientId, seq: u32) -> Mine {
         loop {
             let state = self.next_state(c);
-            if state.last_input_seq >= seq {
+            if state.ack >= seq {
                 return state;
             }
         }
@@ -256,13 +261,13 @@ impl Watched {
     }
 }
 
-/// `c`'s own state in the room it holds.
-fn me(h: &Harness, c: ClientId) -> PlayerState {
+/// `c`'s own state in the room it holds, and what its latest snapshot acknowledged.
+fn me(h: &Harness, c: ClientId) -> Mine {
     let client = h.client(c);
-    *client
-        .replica
-        .player(client.id)
-        .unwrap_or_else(|| panic!("player {} is not in its own snapshot", client.id))
+    let body = arena::body(&client.replica, client.id)
+        .unwrap_or_else(|| panic!("player {} is not in its own snapshot", client.id));
+    let ack = client.last_snapshot().and_then(|s| s.acked).unwrap_or(0);
+    Mine { body, ack }
 }
 
 /// True when `c` was sent a message `want` accepts (and the test has not taken it).
@@ -359,28 +364,35 @@ fn bad_frames() -> Vec<Bad> {
 
     // Valid MessagePack, wrong shape.
     let shapes: &[(&[u8], Option<u8>)] = &[
-        (b"\xc0", None),                                // nil
-        (b"\x80", None),                                // an empty map
-        (b"\xa5hello", None),                           // a string
-        (b"\x91\x00", None),                            // an array of 1
-        (b"\x93\x01\x02\x03", None),                    // an array of 3
-        (b"\x92\xa1\x01\x90", None),                    // the type is a string
-        (b"\x92\xff\x90", None),                        // the type is negative
-        (b"\x92\xc3\x90", None),                        // the type is a boolean
-        (b"\x92\x00\x90", Some(0)),                     // hello without fields
-        (b"\x92\x00\x92\xa1\x31\x01", Some(0)),         // hello with its fields swapped
-        (b"\x92\x01\x91\x07", Some(1)),                 // join with a number for a room
-        (b"\x92\x03\x93\x01\x92\x00\x00\x00", Some(3)), // input with 3 fields
-        (b"\x92\x04\x91\xa3now", Some(4)),              // ping with a string
-        (b"\x92\x02\x90\x00", Some(2)),                 // leave, then a trailing byte
-        (b"\x92\x01\x91\xc0\xc0", Some(1)),             // join, then a trailing nil
+        (b"\xc0", None),                             // nil
+        (b"\x80", None),                             // an empty map
+        (b"\xa5hello", None),                        // a string
+        (b"\x91\x00", None),                         // an array of 1
+        (b"\x93\x01\x02\x03", None),                 // an array of 3
+        (b"\x92\xa1\x01\x90", None),                 // the type is a string
+        (b"\x92\xff\x90", None),                     // the type is negative
+        (b"\x92\xc3\x90", None),                     // the type is a boolean
+        (b"\x92\x00\x90", Some(0)),                  // hello without fields
+        (b"\x92\x00\x92\xa1\x31\x01", Some(0)),      // hello with its fields swapped
+        (b"\x92\x01\x91\x07", Some(1)),              // join with a number for a room
+        (b"\x92\x03\x92\x01\x00", Some(3)),          // input with 2 fields
+        (b"\x92\x03\x93\x01\x00\x00", Some(3)),      // input whose values are a number
+        (b"\x92\x03\x93\x01\xff\x90", Some(3)),      // input whose view tick is negative
+        (b"\x92\x03\x93\x01\x00\x91\xa1x", Some(3)), // input with a string value
+        (b"\x92\x03\x93\x01\x00\x91\x90", Some(3)),  // input with an array value
+        (b"\x92\x04\x91\xa3now", Some(4)),           // ping with a string
+        (b"\x92\x02\x90\x00", Some(2)),              // leave, then a trailing byte
+        (b"\x92\x01\x91\xc0\xc0", Some(1)),          // join, then a trailing nil
         // input whose seq does not fit a u32
         (
-            b"\x92\x03\x94\xcf\x01\x00\x00\x00\x00\x00\x00\x00\x92\x00\x00\x00\x00",
+            b"\x92\x03\x93\xcf\x01\x00\x00\x00\x00\x00\x00\x00\x00\x94\x00\x00\x00\x00",
             Some(3),
         ),
-        // input whose buttons do not fit a u8
-        (b"\x92\x03\x94\x01\x92\x00\x00\x00\xcd\x01\x00", Some(3)),
+        // input with an integer value beyond i64
+        (
+            b"\x92\x03\x93\x01\x00\x91\xcf\xff\xff\xff\xff\xff\xff\xff\xff",
+            Some(3),
+        ),
     ];
     for &(frame, kind) in shapes {
         bad.push(Bad::malformed(frame, kind));
@@ -442,41 +454,71 @@ fn bad_frames_get_errors_and_the_connection_stays_usable() {
     assert!(tick > 0, "the pong comes from the room");
     s.next_state(vandal);
     let honest_id = s.client(honest).id;
-    assert!(s.client(vandal).replica.player(honest_id).is_some());
+    assert!(s.client(vandal).replica.entity(honest_id).is_some());
 
     s.assert_steady();
     assert!(!saw(&s, honest, |m| matches!(m, ServerMsg::PlayerLeft(_))));
 }
 
-/// Inputs the server must refuse with INVALID_VALUE (PROTOCOL.md, "Input"): a NaN or
-/// infinite number anywhere, a direction longer than 1.01, a facing beyond ±4π.
-fn refused_inputs() -> Vec<([f32; 2], f32)> {
+/// Inputs the server must refuse with INVALID_VALUE (PROTOCOL.md, "Input"), as the arena's
+/// schema (`dx`, `dy`: float within ±1.01; `facing`: angle within ±4π; `buttons`: int
+/// 0..=255) and the arena itself (a direction longer than 1.01) refuse them: a NaN or
+/// infinite number anywhere, a value out of its range, a value of the wrong type, the
+/// wrong number of values.
+fn refused_inputs() -> Vec<Vec<InputValue>> {
+    let with =
+        |dir: [f64; 2], facing: f64| vec![Float(dir[0]), Float(dir[1]), Float(facing), Int(0)];
     let mut refused = Vec::new();
-    for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
-        refused.extend([([bad, 0.0], 0.0), ([0.0, bad], 0.0), ([1.0, 0.0], bad)]);
+    for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+        refused.extend([
+            with([bad, 0.0], 0.0),
+            with([0.0, bad], 0.0),
+            with([1.0, 0.0], bad),
+        ]);
     }
+    // Out of the schema's range, then (0.75, 0.75), whose parts are in range but whose
+    // length (1.06) the arena refuses.
     for dir in [
         [1e30, 1e30],
-        [f32::MAX, 0.0],
+        [f64::from(f32::MAX), 0.0],
         [3.0, 4.0],
         [1.02, 0.0],
         [0.0, -1.5],
         [0.75, 0.75],
     ] {
-        refused.push((dir, 0.0));
+        refused.push(with(dir, 0.0));
     }
-    for facing in [13.0, -13.0, 1e30, f32::MIN] {
-        refused.push(([0.0, 0.0], facing));
+    for facing in [13.0, -13.0, 1e30, f64::from(f32::MIN)] {
+        refused.push(with([0.0, 0.0], facing));
     }
+    // An integer where a float goes is a float, so these are out of range, not mistyped.
+    refused.push(vec![Int(2), Float(0.0), Float(0.0), Int(0)]);
+    refused.push(vec![Int(i64::MIN), Float(0.0), Float(0.0), Int(0)]);
+    // Buttons out of their range, or not an integer.
+    for buttons in [Int(-1), Int(256), Float(1.0), Bool(true)] {
+        refused.push(vec![Float(0.0), Float(0.0), Float(0.0), buttons]);
+    }
+    // A flag where a float goes.
+    refused.push(vec![Bool(true), Float(0.0), Float(0.0), Int(0)]);
+    // Too few values, or too many.
+    let mut long = with([0.0, 0.0], 0.0);
+    long.push(Int(0));
+    refused.extend([vec![], vec![Float(1.0), Float(0.0), Float(0.0)], long]);
     refused
 }
 
 /// Sends every refused input from `c` (numbered from `seq` up) and checks each got
-/// INVALID_VALUE; returns the next free sequence number.
+/// INVALID_VALUE and was counted as invalid; returns the next free sequence number.
 fn send_refused_inputs(s: &mut Watched, c: ClientId, mut seq: u32) -> u32 {
     let refused = refused_inputs();
-    for &(dir, facing) in &refused {
-        s.send(c, input_facing(seq, dir, facing));
+    let invalid_before = s.metrics().inputs_invalid.get();
+    for values in &refused {
+        let input = Input {
+            seq,
+            view_tick: 0,
+            values: values.clone(),
+        };
+        s.send(c, ClientMsg::Input(input));
         seq += 1;
     }
     let (_, answers) = s.sync(c);
@@ -488,12 +530,17 @@ fn send_refused_inputs(s: &mut Watched, c: ClientId, mut seq: u32) -> u32 {
         let what = format!("input {input:?}");
         assert_error(err, ErrorCode::INVALID_VALUE, Some(3), &what);
     }
+    assert_eq!(
+        s.metrics().inputs_invalid.get() - invalid_before,
+        refused.len() as u64,
+        "every refusal counted"
+    );
     seq
 }
 
 /// +1 or -1: the way along x from `state` toward the middle of the world, so that no wall
 /// stops a player running that way during a test.
-fn toward_the_middle(state: &PlayerState) -> f32 {
+fn toward_the_middle(state: &Body) -> f32 {
     if state.pos()[0] < 1000.0 { 1.0 } else { -1.0 }
 }
 
@@ -502,7 +549,7 @@ fn invalid_inputs_are_refused_and_never_reach_the_simulation() {
     let mut s = Watched::new(Config::default());
     let c = s.join("nan", Some("r"));
     let spawned = s.next_state(c);
-    assert_eq!((spawned.vel(), spawned.last_input_seq), ([0.0, 0.0], 0));
+    assert_eq!((spawned.vel(), spawned.ack), ([0.0, 0.0], 0));
 
     // From rest: none is applied, so the player stays where it spawned, at rest, facing 0.
     let seq = send_refused_inputs(&mut s, c, 1);
@@ -514,7 +561,7 @@ fn invalid_inputs_are_refused_and_never_reach_the_simulation() {
     let toward = toward_the_middle(&spawned);
     s.send(c, input_facing(seq, [toward, 0.0], 0.5));
     let now = s.acked(c, seq);
-    let half_radian = facing_to_steps(0.5);
+    let half_radian = facing_steps(0.5);
     assert_eq!(now.facing, half_radian);
     let applied = seq;
 
@@ -523,7 +570,7 @@ fn invalid_inputs_are_refused_and_never_reach_the_simulation() {
     let mut last = s.next_state(c);
     for _ in 0..10 {
         let now = s.next_state(c);
-        assert_eq!((now.last_input_seq, now.facing), (applied, half_radian));
+        assert_eq!((now.ack, now.facing), (applied, half_radian));
         // Inside the world: no NaN or infinity reached a position (it would round to 0
         // or saturate far outside).
         let [x, y] = now.pos();
@@ -578,10 +625,10 @@ fn old_and_repeated_sequence_numbers_are_ignored() {
     let mut last = s.next_state(c);
     for _ in 0..20 {
         let now = s.next_state(c);
-        assert_eq!(now.last_input_seq, 10, "the acknowledged seq went back");
+        assert_eq!(now.ack, 10, "the acknowledged seq went back");
         assert_eq!(
             now.facing,
-            facing_to_steps(1.0),
+            facing_steps(1.0),
             "an ignored input turned the player"
         );
         assert!(
@@ -598,11 +645,11 @@ fn old_and_repeated_sequence_numbers_are_ignored() {
     // A newer number is applied: facing and direction change.
     s.send(c, move_input(11, -toward, 2.5));
     let now = s.acked(c, 11);
-    assert_eq!(now.facing, facing_to_steps(2.5));
+    assert_eq!(now.facing, facing_steps(2.5));
     let mut turned = false;
     for _ in 0..60 {
         let now = s.next_state(c);
-        assert_eq!(now.last_input_seq, 11);
+        assert_eq!(now.ack, 11);
         if now.vel()[0] * toward < 0.0 {
             turned = true;
             break;
@@ -620,7 +667,7 @@ fn old_and_repeated_sequence_numbers_are_ignored() {
     s.expect(c, |m| matches!(m, ServerMsg::Joined(_)));
     s.send(c, move_input(1, 0.0, 0.25));
     let now = s.acked(c, 1);
-    assert_eq!((now.last_input_seq, now.facing), (1, facing_to_steps(0.25)));
+    assert_eq!((now.ack, now.facing), (1, facing_steps(0.25)));
     s.assert_steady();
 }
 
@@ -704,7 +751,7 @@ fn joining_twice_is_refused_and_the_player_stays_in_its_room() {
     s.send(c, input(1, [0.0, 0.0]));
     s.acked(c, 1);
     let honest_id = s.client(honest).id;
-    assert!(s.client(c).replica.player(honest_id).is_some());
+    assert!(s.client(c).replica.entity(honest_id).is_some());
 
     s.assert_steady();
     let events = &s.client(honest).inbox;
@@ -754,10 +801,10 @@ fn a_full_room_refuses_with_room_full_and_the_connection_stays_usable() {
             |m| matches!(m, ServerMsg::PlayerJoined(j) if j.id == late_id)
         ));
         assert!(
-            client.snapshots.iter().all(|snap| snap.players <= 2),
+            client.snapshots.iter().all(|snap| snap.entities <= 2),
             "only the two members were ever in the room"
         );
-        let held: BTreeSet<_> = client.replica.players().iter().map(|p| p.id).collect();
+        let held: BTreeSet<_> = client.replica.entities().iter().map(|e| e.id).collect();
         assert_eq!(held, members);
     }
 }
@@ -895,7 +942,7 @@ fn inputs_just_above_the_burst_are_dropped_not_closed() {
     }
     let (_, answers) = s.sync(c);
     assert!(answers.is_empty(), "dropped silently: {answers:?}");
-    let applied = s.next_state(c).last_input_seq;
+    let applied = s.next_state(c).ack;
     assert_eq!(
         applied, BURST,
         "inputs 1..={SENT} at once with a burst of {BURST}"
@@ -911,7 +958,7 @@ fn inputs_just_above_the_burst_are_dropped_not_closed() {
 
     // Not closed: a second later (the bucket has refilled) the player still plays.
     for _ in 0..60 {
-        assert_eq!(s.next_state(c).last_input_seq, applied);
+        assert_eq!(s.next_state(c).ack, applied);
     }
     s.send(c, input(SENT + 1, [0.0, 0.0]));
     s.acked(c, SENT + 1);
@@ -961,8 +1008,8 @@ fn a_silent_player_is_closed_for_idleness_and_the_room_told_while_an_answering_o
     h.run_for(2 * idle);
     let client = h.client(quiet);
     assert_eq!(client.ended, None);
-    assert_eq!(client.last_snapshot().map(|s| s.players), Some(1));
-    assert_eq!(client.replica.players()[0].id, client.id);
+    assert_eq!(client.last_snapshot().map(|s| s.entities), Some(1));
+    assert_eq!(client.replica.entities()[0].id, client.id);
     assert_eq!(h.room("r").map(|r| (r.members(), r.away())), Some((1, 0)));
 }
 

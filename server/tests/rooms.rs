@@ -9,8 +9,11 @@
 //! the smoke test in `end_to_end.rs`; the registry's own rules (quick-join's choice,
 //! capacity, seats) are unit tests beside it, in `src/rooms.rs`.
 
+mod arena;
+
 use std::time::Duration;
 
+use arena::body;
 use tickwire_server::Config;
 use tickwire_server::identity::Identity;
 use tickwire_server::rooms::RoomSummary;
@@ -73,25 +76,27 @@ fn a_move_is_seen_alike_by_both_players_and_a_goodbye_is_a_leave_at_once() {
     let ana = h.join("ana", Some("arena"));
     let bo = h.join("bo", Some("arena"));
     let (ana_id, bo_id) = (h.client(ana).id, h.client(bo).id);
-    h.run_until(ms(100), |h| h.client(ana).replica.players().len() == 2);
-    let before = h.client(ana).replica.player(ana_id).unwrap().pos();
+    h.run_until(ms(100), |h| h.client(ana).replica.entities().len() == 2);
+    let before = body(&h.client(ana).replica, ana_id).unwrap().pos();
 
     h.send_input(ana, 1, [1.0, 0.0]);
-    // Both see input 1 applied and ana moving right, in the same snapshot.
+    // Ana sees input 1 acknowledged, and both see her moving right, in the same snapshot.
     h.run_until(ms(100), |h| {
-        [ana, bo].iter().all(|&c| {
-            let seen = h.client(c).replica.player(ana_id);
-            seen.is_some_and(|p| p.last_input_seq == 1 && p.vx > 0)
-        })
+        let acked = h.client(ana).last_snapshot().and_then(|s| s.acked) == Some(1);
+        let moving = [ana, bo].iter().all(|&c| {
+            let seen = body(&h.client(c).replica, ana_id);
+            seen.is_some_and(|p| p.vx > 0)
+        });
+        acked && moving
     });
-    let seen = h.client(bo).replica.player(ana_id).unwrap();
+    let seen = body(&h.client(bo).replica, ana_id).unwrap();
     assert!(
         seen.pos()[0] > before[0],
         "moved right: {before:?} -> {seen:?}"
     );
     assert_eq!(
-        h.client(ana).replica.players(),
-        h.client(bo).replica.players()
+        h.client(ana).replica.entities(),
+        h.client(bo).replica.entities()
     );
     for c in [ana, bo] {
         let ticks: Vec<u64> = h.client(c).snapshots.iter().map(|s| s.tick).collect();

@@ -8,8 +8,11 @@
 //! Authentication itself (the token in the handshake) is over real sockets in `auth.rs`;
 //! here a connection is given the identity a token would have named.
 
+mod arena;
+
 use std::time::Duration;
 
+use arena::body;
 use tickwire_server::Config;
 use tickwire_server::identity::Identity;
 use tickwire_server::testing::{ClientId, Harness};
@@ -50,7 +53,7 @@ fn acked(h: &Harness, c: ClientId) -> Option<u32> {
 /// joined.
 fn watch_steady(h: &mut Harness, watcher: ClientId, id: PlayerId, ticks: usize) {
     let position = |h: &Harness| {
-        let p = h.client(watcher).replica.player(id);
+        let p = body(&h.client(watcher).replica, id);
         p.unwrap_or_else(|| panic!("player {id} is not in the watcher's room"))
             .pos()
     };
@@ -130,7 +133,7 @@ fn a_resume_within_the_grace_keeps_the_player_and_applies_each_input_once() {
     }
     h.run_until(ms(200), |h| acked(h, back) == Some(20));
     watch_steady(&mut h, watcher, id, 40);
-    let v = h.client(watcher).replica.player(id).unwrap().vel();
+    let v = body(&h.client(watcher).replica, id).unwrap().vel();
     let want = dir(20);
     assert!(
         v[0] * want[0] + v[1] * want[1] > 250.0,
@@ -233,7 +236,7 @@ fn a_resume_replaces_a_connection_that_still_looks_alive() {
     let room = h.room("r").unwrap();
     assert_eq!((room.members(), room.away()), (2, 0));
     assert_eq!(h.rooms().list()[0].players, 2, "the same seat");
-    h.run_until(ms(100), |h| h.client(new).replica.player(id).is_some());
+    h.run_until(ms(100), |h| h.client(new).replica.entity(id).is_some());
     assert!(
         !h.client(watcher)
             .inbox
@@ -260,6 +263,7 @@ fn a_player_lost_in_the_lobby_resumes_there() {
             room: None,
             players: vec![],
             resume_token: h.client(back).token.clone(),
+            schema: None,
         })
     );
     assert_ne!(h.client(back).token, token);
@@ -268,7 +272,7 @@ fn a_player_lost_in_the_lobby_resumes_there() {
         key: None,
     });
     assert!(matches!(h.ask(back, quick), ServerMsg::Joined(_)));
-    h.run_until(ms(100), |h| h.client(back).replica.player(id).is_some());
+    h.run_until(ms(100), |h| h.client(back).replica.entity(id).is_some());
 }
 
 #[test]
@@ -327,8 +331,8 @@ fn a_users_second_connection_takes_its_seat_over_even_in_a_full_room() {
             }),
         ]
     );
-    h.run_until(ms(100), |h| h.client(second).replica.players().len() == 2);
-    assert!(h.client(second).replica.player(old_id).is_none());
+    h.run_until(ms(100), |h| h.client(second).replica.entities().len() == 2);
+    assert!(h.client(second).replica.entity(old_id).is_none());
     assert_eq!(h.rooms().list()[0].players, 2, "two seats, not three");
     let replaced = h.metric(r#"tickwire_connections_closed_total{reason="replaced"}"#);
     assert_eq!(replaced, 1.0);

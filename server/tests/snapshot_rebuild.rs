@@ -9,13 +9,16 @@
 //! applied without error and the client holds exactly the server's state, every player
 //! equal field by field, or, with a view radius, exactly the players within the radius.
 
+mod arena;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use tickwire_server::Config;
+use tickwire_server::games::arena::PLAYER;
 use tickwire_server::testing::{ClientId, Harness};
 use tickwire_shared::{
-    ClientMsg, Hello, Input, Join, Leave, PROTOCOL_VERSION, PlayerId, PlayerState, ServerMsg,
+    ClientMsg, Entity, Hello, Join, Leave, PROTOCOL_VERSION, PlayerId, ServerMsg,
 };
 
 /// xorshift64*: a fixed seed gives the same run every time.
@@ -68,24 +71,27 @@ struct Tally {
 }
 
 /// What the client `own` should hold after the room's last snapshot: the whole frame, or
-/// the part within `radius` of itself.
-fn expected(h: &Harness, own: PlayerId, radius: Option<f32>) -> Vec<PlayerState> {
+/// the part within `radius` of itself (and whatever has no place, seen by all).
+fn expected(h: &Harness, own: PlayerId, radius: Option<f32>) -> Vec<Entity> {
     let frame = h.room("r").expect("the room is open").frame();
-    let mut out: Vec<PlayerState> = match radius {
-        None => frame.players.clone(),
-        Some(r) => {
-            let me = frame.index[&own] as usize;
-            let center = frame.positions[me];
-            frame
-                .players
-                .iter()
-                .zip(&frame.positions)
-                .filter(|(p, pos)| p.id == own || pos.distance(center) <= r)
-                .map(|(p, _)| *p)
-                .collect()
-        }
-    };
-    out.sort_by_key(|p| p.id);
+    let center = frame.positions[frame.index[&own] as usize].expect("a player has a place");
+    let mut out: Vec<Entity> = (0..frame.len())
+        .filter(|&i| {
+            let id = frame.ids[i];
+            match (radius, frame.positions[i]) {
+                (Some(r), Some(pos)) => id == own || pos.distance(center) <= r,
+                _ => true,
+            }
+        })
+        .map(|i| Entity {
+            id: frame.ids[i],
+            // Every arena entity is a player; a frame of another kind would show as a
+            // mismatch with what the client holds.
+            kind: PLAYER,
+            values: frame.values(i).to_vec(),
+        })
+        .collect();
+    out.sort_by_key(|e| e.id);
     out
 }
 
@@ -171,15 +177,7 @@ fn run(seed: u64, ticks: u64, send_every: u32, radius: Option<f32>) -> Tally {
             } else {
                 [w.angle.cos(), w.angle.sin()]
             };
-            h.send(
-                w.c,
-                ClientMsg::Input(Input {
-                    seq: w.seq,
-                    dir,
-                    facing: w.angle,
-                    buttons: 0,
-                }),
-            );
+            h.send(w.c, arena::input_facing(w.seq, dir, w.angle));
         }
         // One socket in ten is full this tick: its snapshot waits, and may be replaced.
         for w in &walkers {
@@ -206,8 +204,8 @@ fn run(seed: u64, ticks: u64, send_every: u32, radius: Option<f32>) -> Tally {
                 None => tally.keyframes += 1,
                 Some(_) => tally.deltas += 1,
             }
-            let mut held = client.replica.players().to_vec();
-            held.sort_by_key(|p| p.id);
+            let mut held = client.replica.entities().to_vec();
+            held.sort_by_key(|e| e.id);
             assert_eq!(
                 held,
                 expected(&h, client.id, radius),
@@ -279,22 +277,16 @@ fn views_follow_the_exact_radius_as_players_walk_in_and_out_of_it() {
         // out of each other's view.
         for (i, &c) in clients.iter().enumerate() {
             let turn = i as f32 * std::f32::consts::TAU / PLAYERS as f32 + seq as f32 * 0.01;
-            h.send(
-                c,
-                ClientMsg::Input(Input {
-                    seq,
-                    dir: [turn.cos(), turn.sin()],
-                    facing: turn,
-                    buttons: 0,
-                }),
-            );
+            h.send(c, arena::input_facing(seq, [turn.cos(), turn.sin()], turn));
         }
         h.step();
         let frame = h.room("view").expect("open").frame();
-        let pos = |id: PlayerId| frame.positions[frame.index[&id] as usize];
+        let pos = |id: PlayerId| {
+            frame.positions[frame.index[&id] as usize].expect("a player has a place")
+        };
         for &c in &clients {
             let client = h.client(c);
-            let held: BTreeSet<PlayerId> = client.replica.players().iter().map(|p| p.id).collect();
+            let held: BTreeSet<PlayerId> = client.replica.entities().iter().map(|e| e.id).collect();
             for &other in &clients {
                 let other = h.client(other).id;
                 let d = pos(client.id).distance(pos(other));
@@ -330,22 +322,15 @@ fn with_send_every_3_inputs_are_still_applied_every_tick_and_counted_snapshots_m
     let a = h.join("a", Some("slow"));
     let _b = h.join("b", Some("slow"));
     for seq in 1..=120 {
-        h.send(
-            a,
-            ClientMsg::Input(Input {
-                seq,
-                dir: [1.0, 0.0],
-                facing: 0.0,
-                buttons: 0,
-            }),
-        );
+        h.send_input(a, seq, [1.0, 0.0]);
         h.step();
     }
     h.run_for(Duration::from_millis(50));
     let client = h.client(a);
-    let me = client.replica.player(client.id).expect("sees itself");
+    assert!(client.replica.entity(client.id).is_some(), "sees itself");
     assert_eq!(
-        me.last_input_seq, 120,
+        client.last_snapshot().and_then(|s| s.acked),
+        Some(120),
         "every input applied and acknowledged"
     );
     let deltas = client

@@ -3,7 +3,7 @@
 //!
 //! ```
 //! # use std::sync::Arc;
-//! # use tickwire_server::game::{Field, Kind, Schema, World};
+//! # use tickwire_server::game::{Field, Kind, Schema, Value, World};
 //! let schema = Schema::new("dots").kind(
 //!     Kind::new("dot")
 //!         .field(Field::position("x", 100))
@@ -13,7 +13,7 @@
 //! );
 //! let mut world = World::new(Arc::new(schema));
 //! world.spawn(0, 7).f32(1.234).f32(-2.0).int(150);
-//! assert_eq!(world.values(0), &[123.into(), (-200).into(), 100.into()]);
+//! assert_eq!(world.values(0), &[Value::Int(123), Value::Int(-200), Value::Int(100)]);
 //! ```
 
 use std::sync::Arc;

@@ -1,14 +1,25 @@
-//! The room's behaviour, tick by tick, on the in-memory harness: joins and rosters, inputs
-//! and their acknowledgement, pings, drops and resumes, take-overs, chat order, the send
-//! schedule, slow and stalled sockets, the read budget, the idle close and shutdown.
+//! The room's behaviour, tick by tick, on the in-memory harness: joins and rosters (and
+//! the game's schema they carry), inputs and their acknowledgement (each client its own),
+//! refused inputs, events ahead of their snapshot, pings, drops and resumes, take-overs,
+//! chat order, the send schedule, slow and stalled sockets, the read budget, the idle
+//! close and shutdown.
+//!
+//! Most tests play the arena; what the room does for any game (refusals by the game, events)
+//! is tested with [`Probe`], a game made for it.
 
 use std::time::Duration;
 
+use tickwire_shared::InputValue::{Float, Int};
 use tickwire_shared::{
-    Chat, ChatText, ClientMsg, ErrorCode, Input, Leave, Ping, PlayerInfo, ServerMsg,
+    Chat, ChatText, ClientMsg, ErrorCode, Input, Leave, Ping, PlayerId, PlayerInfo, ServerMsg,
 };
 
 use crate::config::Config;
+use crate::game::{
+    Audience, EventKind, Events, Field, Game, InputField, InputValues, InvalidInput, Kind, Schema,
+    World,
+};
+use crate::games::arena::{Arena, PLAYER};
 use crate::identity::Identity;
 use crate::testing::{ClientId, Ending, Harness};
 use crate::transport::Frame;
@@ -17,13 +28,24 @@ fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
+/// The arena's input `seq`: run toward `dir`, facing 0, no buttons.
 fn input(seq: u32, dir: [f32; 2]) -> ClientMsg {
+    let [dx, dy] = dir.map(|x| Float(x.into()));
     ClientMsg::Input(Input {
         seq,
-        dir,
-        facing: 0.0,
-        buttons: 0,
+        view_tick: 0,
+        values: vec![dx, dy, Float(0.0), Int(0)],
     })
+}
+
+/// Arena player `id`'s velocity along x, in whole units per second, as client `c` holds it.
+fn vx(h: &Harness, c: ClientId, id: PlayerId) -> Option<i64> {
+    let schema = Arena::schema();
+    let at = schema.kinds[usize::from(PLAYER)]
+        .index_of("vx")
+        .expect("a field vx");
+    let e = h.client(c).replica.entity(id)?;
+    Some(e.values[usize::from(at)].int())
 }
 
 fn say(id: u32, text: &str) -> ClientMsg {
@@ -33,13 +55,12 @@ fn say(id: u32, text: &str) -> ClientMsg {
     })
 }
 
-/// The newest of `c`'s own inputs its latest snapshot acknowledges.
-fn acked(h: &Harness, c: ClientId) -> u32 {
-    let client = h.client(c);
-    client
-        .replica
-        .player(client.id)
-        .map_or(0, |p| p.last_input_seq)
+/// The newest of `c`'s own inputs its latest snapshot acknowledges (0: none).
+fn acked<G: Game>(h: &Harness<G>, c: ClientId) -> u32 {
+    h.client(c)
+        .last_snapshot()
+        .and_then(|s| s.acked)
+        .unwrap_or(0)
 }
 
 #[test]
@@ -66,7 +87,7 @@ fn a_joiner_gets_the_roster_and_the_others_are_told() {
     h.expect(a, |m| matches!(m, ServerMsg::PlayerJoined(j) if j.id == bo));
     // Both hold both players from the first snapshot after the join.
     h.run_until(ms(100), |h| {
-        h.client(a).replica.players().len() == 2 && h.client(b).replica.players().len() == 2
+        h.client(a).replica.entities().len() == 2 && h.client(b).replica.entities().len() == 2
     });
 }
 
@@ -81,9 +102,9 @@ fn inputs_are_acknowledged_and_old_or_repeated_ones_are_dropped() {
         h.send(c, input(seq, [-1.0, 0.0]));
     }
     h.run_for(ms(200));
-    let me = *h.client(c).replica.player(h.client(c).id).unwrap();
-    assert_eq!(me.last_input_seq, 10);
-    assert!(me.vx > 0, "still running right: {me:?}");
+    assert_eq!(acked(&h, c), 10);
+    let me = h.client(c).id;
+    assert!(vx(&h, c, me).unwrap() > 0, "still running right");
     assert!(
         h.client(c)
             .inbox
@@ -125,7 +146,7 @@ fn a_lost_player_is_kept_away_and_resumes_where_it_was() {
     h.run_for(ms(500));
     let room = h.room("r").unwrap();
     assert_eq!((room.members(), room.away()), (1, 1));
-    assert!(h.client(watcher).replica.player(id).is_some(), "still seen");
+    assert!(h.client(watcher).replica.entity(id).is_some(), "still seen");
     assert!(
         !h.client(watcher)
             .inbox
@@ -210,7 +231,7 @@ fn a_second_connection_of_a_user_takes_the_seat_over() {
     assert!(reason.contains("taken over"), "{reason}");
     assert_eq!(h.room("r").unwrap().members(), 1);
     assert_eq!(h.rooms().list()[0].players, 1, "one seat, not two");
-    h.run_until(ms(100), |h| h.client(second).replica.players().len() == 1);
+    h.run_until(ms(100), |h| h.client(second).replica.entities().len() == 1);
 }
 
 #[test]
@@ -359,7 +380,7 @@ fn a_stalled_socket_gets_the_newest_snapshot_then_is_closed_after_the_stall_time
         "a stalled peer gets no close"
     );
     // A stall is a loss: the player stays away, and the watcher is not told.
-    assert!(h.client(watcher).replica.player(id).is_some());
+    assert!(h.client(watcher).replica.entity(id).is_some());
 }
 
 #[test]
@@ -449,4 +470,283 @@ fn shutdown_closes_everyone_with_1001() {
         text.contains("tickwire_connections_closed_total{reason=\"shutdown\"} 2"),
         "both counted as shut down: {text}"
     );
+}
+
+/// A game made for these tests: each player is an entity holding the last number it was
+/// sent; every input that reaches the game is kept, so that a test sees exactly what got
+/// through; and every [`Probe::BEAT`] ticks it emits a `beat` event naming the tick.
+#[derive(Debug, Default)]
+struct Probe {
+    players: Vec<(PlayerId, i64)>,
+    /// Every input the game was handed, in order: who, the number, the view tick.
+    got: Vec<(PlayerId, i64, u64)>,
+}
+
+impl Probe {
+    /// Ticks between two beats.
+    const BEAT: u64 = 5;
+    /// A number the schema admits and the game refuses.
+    const UNLUCKY: i64 = 13;
+    /// The `beat` event's kind.
+    const BEAT_KIND: u8 = 0;
+}
+
+impl Game for Probe {
+    const NAME: &'static str = "probe";
+    type Input = i64;
+
+    fn new() -> Self {
+        Self::default()
+    }
+
+    fn schema() -> Schema {
+        Schema::new(Self::NAME)
+            .input(InputField::int("n", 0, 100))
+            .kind(Kind::new("dot").field(Field::int("n", 0, 100)))
+            .event(EventKind::new("beat").field(Field::int("tick", 0, i32::MAX)))
+    }
+
+    fn input(values: &InputValues) -> Result<i64, InvalidInput> {
+        match values.int(0) {
+            Self::UNLUCKY => Err(InvalidInput::new("13 is unlucky")),
+            n => Ok(n),
+        }
+    }
+
+    fn handle_join(&mut self, id: PlayerId) {
+        if self.players.iter().all(|&(p, _)| p != id) {
+            self.players.push((id, 0));
+        }
+    }
+
+    fn handle_leave(&mut self, id: PlayerId) {
+        self.players.retain(|&(p, _)| p != id);
+    }
+
+    fn handle_away(&mut self, _id: PlayerId) {}
+
+    fn handle_input(&mut self, id: PlayerId, input: &i64, view_tick: u64) {
+        self.got.push((id, *input, view_tick));
+        for (p, n) in &mut self.players {
+            if *p == id {
+                *n = *input;
+            }
+        }
+    }
+
+    fn step(&mut self, tick: u64, _dt: f32, events: &mut Events) {
+        if tick % Self::BEAT == 0 {
+            events.emit(Self::BEAT_KIND, Audience::All).int(tick as i64);
+        }
+    }
+
+    fn snapshot(&self, world: &mut World) {
+        for &(id, n) in &self.players {
+            world.spawn(0, id).int(n);
+        }
+    }
+}
+
+#[test]
+fn each_client_is_acknowledged_its_own_inputs() {
+    // Without a view radius every client's snapshot shares one encoded body; with one,
+    // each is assembled for its client. The head, which carries the ack, is each
+    // client's own either way.
+    for view_radius in [None, Some(5_000.0)] {
+        let mut h = Harness::new(Config {
+            view_radius,
+            ..Config::default()
+        });
+        let a = h.join("ana", Some("r"));
+        let b = h.join("bo", Some("r"));
+        let quiet = h.join("quiet", Some("r"));
+        h.send(a, input(5, [1.0, 0.0]));
+        h.send(b, input(9, [0.0, 1.0]));
+        h.run_until(ms(100), |h| acked(h, a) == 5 && acked(h, b) == 9);
+        h.run_for(ms(100));
+        let tick = h.room("r").unwrap().tick();
+        for (c, want) in [(a, Some(5)), (b, Some(9)), (quiet, None)] {
+            let last = h.client(c).last_snapshot().unwrap();
+            assert_eq!(
+                (last.tick, last.acked),
+                (tick, want),
+                "client {c}, view radius {view_radius:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_refused_input_never_reaches_the_game_nor_moves_the_ack() {
+    let mut h = Harness::<Probe>::for_game(Config::default());
+    let c = h.join("p", Some("r"));
+    let id = h.client(c).id;
+    h.send_values(c, 1, 0, vec![Int(1)]);
+    // Refused by the schema: out of range, of the wrong type, not finite, one too many.
+    h.send_values(c, 2, 0, vec![Int(101)]);
+    h.send_values(c, 3, 0, vec![Float(2.0)]);
+    h.send_values(c, 4, 0, vec![Float(f64::NAN)]);
+    h.send_values(c, 5, 0, vec![Int(1), Int(2)]);
+    // Admitted by the schema, refused by the game.
+    h.send_values(c, 6, 0, vec![Int(Probe::UNLUCKY)]);
+    h.send_values(c, 7, 0, vec![Int(7)]);
+    h.run_until(ms(100), |h| acked(h, c) == 7);
+    let errors: Vec<_> = h
+        .client_mut(c)
+        .take_all()
+        .into_iter()
+        .filter_map(|m| match m {
+            ServerMsg::Error(e) => Some(e),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(errors.len(), 5, "{errors:?}");
+    for e in &errors {
+        assert_eq!(
+            (e.code, e.in_reply_to),
+            (ErrorCode::INVALID_VALUE, Some(3)),
+            "{e:?}"
+        );
+    }
+    assert!(
+        errors[4].message.contains("unlucky"),
+        "the game's reason: {errors:?}"
+    );
+    assert_eq!(h.metrics().inputs_invalid.get(), 5);
+    assert_eq!(h.room("r").unwrap().game().got, [(id, 1, 0), (id, 7, 0)]);
+
+    // Refused after an applied one: the ack stays where it was.
+    h.send_values(c, 8, 0, vec![Int(Probe::UNLUCKY)]);
+    h.run_for(ms(100));
+    assert_eq!(acked(&h, c), 7);
+    assert_eq!(h.room("r").unwrap().game().got.len(), 2);
+}
+
+#[test]
+fn joined_and_resumed_carry_the_games_schema() {
+    let mut h = Harness::<Probe>::for_game(Config::default());
+    let c = h.greet("p");
+    let join = ClientMsg::Join(tickwire_shared::Join {
+        room: Some("r".into()),
+        key: None,
+    });
+    let ServerMsg::Joined(joined) = h.ask(c, join) else {
+        panic!("expected Joined")
+    };
+    assert_eq!(joined.schema, Probe::schema());
+    let id = h.client(c).id;
+    // The client reads the room's snapshots with it.
+    h.run_until(ms(100), |h| h.client(c).replica.entity(id).is_some());
+
+    let token = h.client(c).token.clone();
+    h.reset(c);
+    h.run_until(ms(100), |h| h.room("r").unwrap().away() == 1);
+    let (back, answer) = h.resume(&token);
+    let ServerMsg::Resumed(resumed) = answer else {
+        panic!("expected Resumed, got {answer:?}")
+    };
+    assert_eq!(resumed.schema, Some(Probe::schema()));
+    h.run_until(ms(100), |h| h.client(back).replica.entity(id).is_some());
+}
+
+/// Steps once; returns the ticks of the snapshots client `c` got in that step, and the
+/// `Events` messages it got, taken from its inbox.
+fn step_and_take<G: Game>(
+    h: &mut Harness<G>,
+    c: ClientId,
+) -> (Vec<u64>, Vec<tickwire_shared::Events>) {
+    let before = h.client(c).snapshots.len();
+    h.step();
+    let client = h.client_mut(c);
+    let snapshots = client.snapshots[before..].iter().map(|s| s.tick).collect();
+    let mut events = Vec::new();
+    while let Some(ServerMsg::Events(e)) = client.take(|m| matches!(m, ServerMsg::Events(_))) {
+        events.push(e);
+    }
+    (snapshots, events)
+}
+
+/// The beats in `msg`, each checked to be a beat of a tick in `(after, msg.tick]`.
+fn beats_in(msg: &tickwire_shared::Events, after: u64) -> Vec<u64> {
+    msg.events
+        .iter()
+        .map(|e| {
+            assert_eq!(e.kind, Probe::BEAT_KIND, "{msg:?}");
+            let t = e.values[0].int() as u64;
+            assert!(
+                after < t && t <= msg.tick,
+                "a beat of tick {t} in the events before the snapshot of tick {} \
+                 (the one before was of tick {after})",
+                msg.tick
+            );
+            t
+        })
+        .collect()
+}
+
+#[test]
+fn a_games_events_arrive_just_before_the_snapshot_of_their_tick() {
+    // Snapshots every third tick, beats every fifth: a beat waits for the next snapshot.
+    let mut h = Harness::<Probe>::for_game(Config {
+        send_every: 3,
+        ..Config::default()
+    });
+    let c = h.greet("p");
+    h.send(
+        c,
+        ClientMsg::Join(tickwire_shared::Join {
+            room: Some("r".into()),
+            key: None,
+        }),
+    );
+    let (mut beats, mut last_snapshot) = (Vec::new(), 0);
+    for _ in 0..120 {
+        let (snapshots, events) = step_and_take(&mut h, c);
+        for msg in &events {
+            // Written in the same step as the snapshot it names, and the harness's pipe,
+            // like a link, writes the reliable lane before the snapshot.
+            assert_eq!(snapshots, [msg.tick], "{msg:?}");
+            beats.extend(beats_in(msg, last_snapshot));
+        }
+        if let Some(&t) = snapshots.last() {
+            last_snapshot = t;
+        }
+    }
+    let every: Vec<u64> = (1..=last_snapshot)
+        .filter(|t| t % Probe::BEAT == 0)
+        .collect();
+    assert!(every.len() >= 20, "{every:?}");
+    assert_eq!(beats, every, "every beat, once, in order");
+}
+
+#[test]
+fn a_stalled_client_gets_every_event_before_its_next_snapshot() {
+    let mut h = Harness::<Probe>::for_game(Config::default());
+    let c = h.join("p", Some("r"));
+    h.run_for(ms(100));
+    h.client_mut(c).take_all();
+    let last_snapshot = h.client(c).last_snapshot().unwrap().tick;
+    h.stall(c, true);
+    for _ in 0..12 {
+        let (snapshots, events) = step_and_take(&mut h, c);
+        assert!(
+            snapshots.is_empty() && events.is_empty(),
+            "it reads nothing"
+        );
+    }
+    h.stall(c, false);
+    let (snapshots, events) = step_and_take(&mut h, c);
+    // The snapshots it missed were replaced by the newest; their events were not.
+    let [newest] = snapshots[..] else {
+        panic!("one snapshot, the newest: {snapshots:?}")
+    };
+    assert!(events.len() >= 2, "{events:?}");
+    let mut beats = Vec::new();
+    for msg in &events {
+        beats.extend(beats_in(msg, last_snapshot));
+    }
+    let every: Vec<u64> = (last_snapshot + 1..=newest)
+        .filter(|t| t % Probe::BEAT == 0)
+        .collect();
+    assert_eq!(beats, every, "every beat, once, in order");
 }

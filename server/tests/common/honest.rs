@@ -68,8 +68,8 @@ pub struct Watch {
     pub stopped: Instant,
     /// Arrival time and tick of every snapshot, in order.
     pub arrivals: Vec<(Instant, u64)>,
-    /// The state held after the last snapshot.
-    pub last: Option<Vec<PlayerState>>,
+    /// The entities held after the last snapshot.
+    pub last: Option<Vec<Entity>>,
     /// Every message other than snapshots, in order.
     pub events: Vec<ServerMsg>,
     /// How many inputs the honest player sent.
@@ -153,12 +153,8 @@ impl Honest {
 /// circles (radius ~50) near its spawn point without reaching anyone else's.
 fn honest_input(seq: u32) -> ClientMsg {
     let angle = seq as f32 * 0.05;
-    ClientMsg::Input(Input {
-        seq,
-        dir: [0.5 * angle.cos(), 0.5 * angle.sin()],
-        facing: angle % std::f32::consts::PI,
-        buttons: 0,
-    })
+    let dir = [0.5 * angle.cos(), 0.5 * angle.sin()];
+    super::arena::input_facing(seq, dir, angle % std::f32::consts::PI)
 }
 
 async fn watch(
@@ -181,6 +177,7 @@ async fn watch(
     };
     let mut replica = std::mem::take(&mut client.replica);
     let tick_rate = client.tick_rate;
+    let schema = client.schema.clone().expect("joined, so the schema came");
     loop {
         let frame = tokio::select! {
             biased;
@@ -210,7 +207,7 @@ async fn watch(
         };
         let snapshot = match ServerMsg::decode(&bytes) {
             Ok(ServerMsg::Snapshot(s)) => {
-                if let Err(err) = replica.apply(&s, tick_rate) {
+                if let Err(err) = replica.apply(&s, &schema, tick_rate) {
                     w.faults.push(format!("snapshot of tick {}: {err}", s.tick));
                     continue;
                 }
@@ -227,24 +224,23 @@ async fn watch(
             }
         };
         w.arrivals.push((now, snapshot.tick));
-        match replica.player(w.id) {
-            None => w
-                .faults
-                .push(format!("not in the snapshot of tick {}", snapshot.tick)),
-            Some(me) => {
-                if me.last_input_seq < w.acked || me.last_input_seq > w.inputs_sent {
-                    w.faults.push(format!(
-                        "acknowledged input {} after {} with {} sent",
-                        me.last_input_seq, w.acked, w.inputs_sent
-                    ));
-                }
-                w.acked = me.last_input_seq;
-                w.max_ack_lag = w
-                    .max_ack_lag
-                    .max(w.inputs_sent - w.acked.min(w.inputs_sent));
-            }
+        if replica.entity(w.id).is_none() {
+            w.faults
+                .push(format!("not in the snapshot of tick {}", snapshot.tick));
         }
-        w.last = Some(replica.players().to_vec());
+        // The acknowledgement is the snapshot head's, written for this client alone.
+        let ack = snapshot.ack;
+        if ack < w.acked || ack > w.inputs_sent {
+            w.faults.push(format!(
+                "acknowledged input {ack} after {} with {} sent",
+                w.acked, w.inputs_sent
+            ));
+        }
+        w.acked = ack;
+        w.max_ack_lag = w
+            .max_ack_lag
+            .max(w.inputs_sent - w.acked.min(w.inputs_sent));
+        w.last = Some(replica.entities().to_vec());
         w.inputs_sent += 1;
         let input = encode_client(&honest_input(w.inputs_sent));
         if let Err(err) = client.ws.send(Message::Binary(input)).await {

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)] // each test file uses its own part of this
 #![allow(clippy::unwrap_used)] // test set-up: a failure should panic the test
+#[path = "../arena/mod.rs"]
+pub mod arena;
 pub mod honest;
 
 use std::net::SocketAddr;
@@ -90,6 +92,8 @@ pub struct Client {
     pub replica: Replica,
     /// The `Welcome`'s tick rate (the default until one arrives).
     pub tick_rate: u16,
+    /// The room's game, from its `Joined` or `Resumed`: snapshots are read with it.
+    pub schema: Option<Schema>,
 }
 
 /// A snapshot as the client sees it once applied: the whole state it holds.
@@ -97,13 +101,16 @@ pub struct Client {
 pub struct Seen {
     pub tick: u64,
     pub keyframe: bool,
-    /// Every player the client holds, in wire order.
-    pub players: Vec<PlayerState>,
+    /// The newest of this client's inputs the room had applied (0: none).
+    pub ack: u32,
+    /// Every entity the client holds, in wire order.
+    pub entities: Vec<Entity>,
 }
 
 impl Seen {
-    pub fn player(&self, id: PlayerId) -> Option<&PlayerState> {
-        self.players.iter().find(|p| p.id == id)
+    /// Entity `id` (a player's own entity has the player's id).
+    pub fn entity(&self, id: EntityId) -> Option<&Entity> {
+        self.entities.iter().find(|e| e.id == id)
     }
 }
 
@@ -123,6 +130,7 @@ impl Client {
             token: String::new(),
             replica: Replica::new(),
             tick_rate: 60,
+            schema: None,
         }
     }
 
@@ -215,8 +223,17 @@ impl Client {
                     let msg = ServerMsg::decode(&b).unwrap();
                     match &msg {
                         ServerMsg::Welcome(w) => self.tick_rate = w.tick_rate,
+                        ServerMsg::Joined(j) => self.schema = Some(j.schema.clone()),
+                        ServerMsg::Resumed(r) => {
+                            if let Some(schema) = &r.schema {
+                                self.schema = Some(schema.clone());
+                            }
+                        }
                         ServerMsg::Snapshot(s) => {
-                            if let Err(err) = self.replica.apply(s, self.tick_rate) {
+                            let Some(schema) = &self.schema else {
+                                panic!("player {}: a snapshot before Joined or Resumed", self.id);
+                            };
+                            if let Err(err) = self.replica.apply(s, schema, self.tick_rate) {
                                 panic!("player {}: snapshot of tick {}: {err}", self.id, s.tick);
                             }
                         }
@@ -269,7 +286,8 @@ impl Client {
         Seen {
             tick: snap.tick,
             keyframe: snap.is_keyframe(),
-            players: self.replica.players().to_vec(),
+            ack: snap.ack,
+            entities: self.replica.entities().to_vec(),
         }
     }
 
@@ -287,11 +305,7 @@ impl Client {
     }
 }
 
+/// The arena's input `seq`: run toward `dir`, face along +x.
 pub fn input(seq: u32, dir: [f32; 2]) -> ClientMsg {
-    ClientMsg::Input(Input {
-        seq,
-        dir,
-        facing: 0.0,
-        buttons: 0,
-    })
+    arena::input(seq, dir)
 }
