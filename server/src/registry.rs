@@ -46,7 +46,12 @@ impl GameEntry {
     }
 
     /// The task of a room of this game.
-    pub fn run_room(&self, env: RoomEnv, room: NewRoom, rules: RoomRules) -> BoxFuture<'static, ()> {
+    pub fn run_room(
+        &self,
+        env: RoomEnv,
+        room: NewRoom,
+        rules: RoomRules,
+    ) -> BoxFuture<'static, ()> {
         (self.run_room)(env, room, rules)
     }
 

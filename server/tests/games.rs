@@ -50,10 +50,16 @@ fn values(schema: &Schema, rng: &mut Rng) -> Vec<InputValue> {
 fn play<G: Game>(config: Config, seconds: u64) {
     let schema = G::schema();
     let mut h = Harness::<G>::for_game(config);
-    let clients: Vec<_> = (0..5).map(|i| h.join(&format!("p{i}"), Some("r"))).collect();
+    let clients: Vec<_> = (0..5)
+        .map(|i| h.join(&format!("p{i}"), Some("r")))
+        .collect();
     for &c in &clients {
         let joined = h.client(c).schema.clone();
-        assert_eq!(joined.as_ref(), Some(&schema), "Joined carries the game's schema");
+        assert_eq!(
+            joined.as_ref(),
+            Some(&schema),
+            "Joined carries the game's schema"
+        );
     }
     let mut rng = Rng(0x2545_f491_4f6c_dd1d);
     let mut seq = 0;
@@ -83,7 +89,11 @@ fn play<G: Game>(config: Config, seconds: u64) {
     for &c in &clients[..4] {
         let client = h.client(c);
         let seen = &client.snapshots;
-        assert!(seen.len() as u64 >= ticks / 4, "client {c}: {} snapshots", seen.len());
+        assert!(
+            seen.len() as u64 >= ticks / 4,
+            "client {c}: {} snapshots",
+            seen.len()
+        );
         assert!(
             client.replica.entity(client.id).is_some(),
             "client {c} holds its own entity"

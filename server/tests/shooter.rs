@@ -94,7 +94,12 @@ impl Duel {
         ];
         self.h.send_values(self.ana, self.seq, view, stand);
         self.h.step();
-        let tick = self.h.client(self.ana).snapshots.last().map_or(0, |s| s.tick);
+        let tick = self
+            .h
+            .client(self.ana)
+            .snapshots
+            .last()
+            .map_or(0, |s| s.tick);
         if let Some(pos) = self.bo_in_anas_view() {
             self.seen.push_back((tick, pos));
             if self.seen.len() > 120 {
@@ -154,7 +159,10 @@ fn a_shot_that_hits_on_the_shooters_screen_hits_on_the_server() {
     let mut duel = Duel::new();
     let aim = duel.lead(10);
     let newest = duel.seen_ago(0).0;
-    assert!(!duel.shoot(aim, newest), "judged at the present: Bo has moved on");
+    assert!(
+        !duel.shoot(aim, newest),
+        "judged at the present: Bo has moved on"
+    );
 }
 
 #[test]

@@ -33,7 +33,14 @@ use crate::{Snapshot, state_hash};
 /// ticks per second, the coordinate in steps of `1/pos_scale` units and the velocity in
 /// steps of `1/vel_scale` units per second: `base + round(vel · ticks · pos_scale /
 /// (vel_scale · tick_rate))`, rounding halves up: `⌊(2a + b) / 2b⌋` for `a / b`.
-pub fn predict(base: i64, vel: i64, ticks: u64, tick_rate: u16, pos_scale: u32, vel_scale: u32) -> i64 {
+pub fn predict(
+    base: i64,
+    vel: i64,
+    ticks: u64,
+    tick_rate: u16,
+    pos_scale: u32,
+    vel_scale: u32,
+) -> i64 {
     let a = vel
         .wrapping_mul(i64::from(pos_scale))
         .wrapping_mul(ticks.min(i64::MAX as u64) as i64);
@@ -111,8 +118,13 @@ fn write_number<W: BitWrite + ?Sized>(
 /// The reference a `fixed` field is coded against: its base, or its prediction from the
 /// new value of its velocity.
 fn reference(kind: &Kind, f: &Field, base: i64, now: &[Value], ticks: u64, tick_rate: u16) -> i64 {
-    match f.predict.and_then(|v| kind.fields.get(usize::from(v)).zip(now.get(usize::from(v)))) {
-        Some((vel_field, vel)) => predict(base, vel.int(), ticks, tick_rate, f.scale, vel_field.scale),
+    match f
+        .predict
+        .and_then(|v| kind.fields.get(usize::from(v)).zip(now.get(usize::from(v))))
+    {
+        Some((vel_field, vel)) => {
+            predict(base, vel.int(), ticks, tick_rate, f.scale, vel_field.scale)
+        }
         None => base,
     }
 }
@@ -260,10 +272,9 @@ pub fn read_record<R: BitRead + ?Sized>(
                 let len = input.read_var::<u8>(8)?;
                 let mut bytes = vec![0; usize::from(len)];
                 input.read_bytes(&mut bytes)?;
-                Value::Str(
-                    String::from_utf8(bytes)
-                        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "string is not UTF-8"))?,
-                )
+                Value::Str(String::from_utf8(bytes).map_err(|_| {
+                    io::Error::new(io::ErrorKind::InvalidData, "string is not UTF-8")
+                })?)
             }
         };
         values[i] = next;
@@ -369,7 +380,13 @@ mod tests {
 
     fn read(kind: &Kind, bytes: &[u8], base: &[Value], ticks: u64) -> io::Result<Vec<Value>> {
         let mut values = base.to_vec();
-        read_record(&mut BitReader::endian(bytes, BigEndian), kind, &mut values, ticks, 60)?;
+        read_record(
+            &mut BitReader::endian(bytes, BigEndian),
+            kind,
+            &mut values,
+            ticks,
+            60,
+        )?;
         Ok(values)
     }
 
@@ -455,7 +472,13 @@ mod tests {
     }
 
     fn any_walker() -> impl Strategy<Value = Vec<Value>> {
-        (any::<i32>(), any::<i32>(), any::<i32>(), any::<i32>(), -511i64..=512)
+        (
+            any::<i32>(),
+            any::<i32>(),
+            any::<i32>(),
+            any::<i32>(),
+            -511i64..=512,
+        )
             .prop_map(|(vx, vy, x, y, f)| ints(&[vx.into(), vy.into(), x.into(), y.into(), f]))
     }
 

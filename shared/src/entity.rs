@@ -100,11 +100,7 @@ pub struct GameEvent {
     pub values: Vec<Value>,
 }
 
-fn serialize_flat<S: Serializer>(
-    s: S,
-    head: &[u64],
-    values: &[Value],
-) -> Result<S::Ok, S::Error> {
+fn serialize_flat<S: Serializer>(s: S, head: &[u64], values: &[Value]) -> Result<S::Ok, S::Error> {
     let mut seq = s.serialize_seq(Some(head.len() + values.len()))?;
     for h in head {
         seq.serialize_element(h)?;
@@ -185,7 +181,10 @@ mod tests {
             values: vec![Value::Int(-3), Value::Str("ab".into()), Value::Int(300)],
         };
         let bytes = rmp_serde::to_vec(&e).unwrap();
-        assert_eq!(bytes, [0x95, 7, 1, 0xfd, 0xa2, b'a', b'b', 0xcd, 0x01, 0x2c]);
+        assert_eq!(
+            bytes,
+            [0x95, 7, 1, 0xfd, 0xa2, b'a', b'b', 0xcd, 0x01, 0x2c]
+        );
         assert_eq!(rmp_serde::from_slice::<Entity>(&bytes).unwrap(), e);
         let ev = GameEvent {
             kind: 2,
@@ -199,8 +198,15 @@ mod tests {
     #[test]
     fn bad_heads_are_errors() {
         // A kind of 300, an id that is a string, an empty array.
-        for bytes in [&[0x92, 1, 0xcd, 0x01, 0x2c][..], &[0x92, 0xa1, b'x', 1], &[0x90]] {
-            assert!(rmp_serde::from_slice::<Entity>(bytes).is_err(), "{bytes:x?}");
+        for bytes in [
+            &[0x92, 1, 0xcd, 0x01, 0x2c][..],
+            &[0x92, 0xa1, b'x', 1],
+            &[0x90],
+        ] {
+            assert!(
+                rmp_serde::from_slice::<Entity>(bytes).is_err(),
+                "{bytes:x?}"
+            );
         }
     }
 }

@@ -264,7 +264,10 @@ impl Schema {
             }
             for f in &event.fields {
                 if let Err(what) = f.check(&event.fields) {
-                    return fail(format!("event {:?}, field {:?}: {what}", event.name, f.name));
+                    return fail(format!(
+                        "event {:?}, field {:?}: {what}",
+                        event.name, f.name
+                    ));
                 }
             }
         }
@@ -290,7 +293,12 @@ impl InputField {
 
     /// An angle in radians (accepted within ±4π, wrapped into (-π, π]).
     pub fn angle(name: &str) -> Self {
-        Self::with(name, InputType::Angle, -4.0 * std::f64::consts::PI, 4.0 * std::f64::consts::PI)
+        Self::with(
+            name,
+            InputType::Angle,
+            -4.0 * std::f64::consts::PI,
+            4.0 * std::f64::consts::PI,
+        )
     }
 
     /// An integer in `[min, max]`.
@@ -314,12 +322,15 @@ impl InputField {
         if !(self.min.is_finite() && self.max.is_finite() && self.min <= self.max) {
             return Err("min and max must be finite, min <= max".into());
         }
-        let whole = |v: f64| v.fract() == 0.0 && (f64::from(i32::MIN)..=f64::from(i32::MAX)).contains(&v);
+        let whole =
+            |v: f64| v.fract() == 0.0 && (f64::from(i32::MIN)..=f64::from(i32::MAX)).contains(&v);
         match self.ty {
             InputType::Int if !(whole(self.min) && whole(self.max)) => {
                 Err("an int's range must be whole numbers within i32".into())
             }
-            InputType::Enum if self.variants.is_empty() || self.max != self.variants.len() as f64 - 1.0 => {
+            InputType::Enum
+                if self.variants.is_empty() || self.max != self.variants.len() as f64 - 1.0 =>
+            {
                 Err("an enum needs variants, and max = the last index".into())
             }
             _ => Ok(()),
@@ -643,7 +654,10 @@ mod tests {
         let player = &s.kinds[0];
         assert_eq!(player.position, Some([2, 3]));
         assert_eq!(player.fields[2].predict, Some(0));
-        assert_eq!(player.fields[4].wide, 10, "any turn of 1024 steps fits 10 bits");
+        assert_eq!(
+            player.fields[4].wide, 10,
+            "any turn of 1024 steps fits 10 bits"
+        );
         assert_eq!(Field::int("hp", 0, 100).wide, 8);
         assert_eq!(Field::enumeration("phase", &["a", "b", "c"]).wide, 2);
         assert_eq!(s.kind_id("player"), Some(0));
@@ -652,14 +666,15 @@ mod tests {
 
     #[test]
     fn mistakes_are_named() {
-        let bad_predict = Schema::new("g").kind(
-            Kind::new("k").field(Field::position("x", 100).predicted_by("vx")),
-        );
+        let bad_predict = Schema::new("g")
+            .kind(Kind::new("k").field(Field::position("x", 100).predicted_by("vx")));
         let err = bad_predict.check().unwrap_err();
         assert!(err.what.contains("\"x\""), "{err}");
-        let bad_position = Schema::new("g").kind(Kind::new("k").field(Field::boolean("b")).at("b", "b"));
+        let bad_position =
+            Schema::new("g").kind(Kind::new("k").field(Field::boolean("b")).at("b", "b"));
         assert!(bad_position.check().is_err());
-        let bad_angle = Schema::new("g").kind(Kind::new("k").field(Field::angle("a", 1024).widths(6, 9)));
+        let bad_angle =
+            Schema::new("g").kind(Kind::new("k").field(Field::angle("a", 1024).widths(6, 9)));
         assert!(bad_angle.check().is_err());
         let bad_int = Schema::new("g").input(InputField::int("i", 3, 2));
         assert!(bad_int.check().is_err());

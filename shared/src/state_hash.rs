@@ -67,7 +67,11 @@ mod tests {
         Entity {
             id,
             kind: 0,
-            values: vec![Value::Int(100_000 + i64::from(id)), Value::Int(-5), Value::Int(512)],
+            values: vec![
+                Value::Int(100_000 + i64::from(id)),
+                Value::Int(-5),
+                Value::Int(512),
+            ],
         }
     }
 
@@ -83,7 +87,16 @@ mod tests {
     fn every_part_counts() {
         let base = entity(1);
         let h = |e: &Entity| entity_hash(e.id, e.kind, &e.values);
-        let mut variants = vec![Entity { id: 2, ..base.clone() }, Entity { kind: 1, ..base.clone() }];
+        let mut variants = vec![
+            Entity {
+                id: 2,
+                ..base.clone()
+            },
+            Entity {
+                kind: 1,
+                ..base.clone()
+            },
+        ];
         for i in 0..base.values.len() {
             let mut v = base.clone();
             v.values[i] = Value::Int(v.values[i].int() + 1);

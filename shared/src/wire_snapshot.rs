@@ -65,7 +65,9 @@ pub fn write_entity(buf: &mut Vec<u8>, id: EntityId, kind: KindId, values: &[Val
     rmp::encode::write_uint(buf, kind.into()).expect(INFALLIBLE);
     for v in values {
         match v {
-            Value::Int(n) => rmp::encode::write_sint(buf, *n).map(drop).expect(INFALLIBLE),
+            Value::Int(n) => rmp::encode::write_sint(buf, *n)
+                .map(drop)
+                .expect(INFALLIBLE),
             Value::Str(s) => rmp::encode::write_str(buf, s).expect(INFALLIBLE),
         }
     }

@@ -52,7 +52,12 @@ impl Events {
                 values: Vec::with_capacity(event.fields.len()),
             },
         ));
-        let values = &mut self.list.last_mut().expect("invariant: just pushed").1.values;
+        let values = &mut self
+            .list
+            .last_mut()
+            .expect("invariant: just pushed")
+            .1
+            .values;
         Fields::new(&event.fields, values)
     }
 

@@ -44,9 +44,10 @@ impl InputValues {
             let bad = |why: &str| Err(InvalidInput(format!("input {:?} {why}", f.name)));
             let x = match (f.ty, *v) {
                 (InputType::Float | InputType::Angle, InputValue::Float(x)) => x,
-                (InputType::Float | InputType::Angle | InputType::Int | InputType::Enum, InputValue::Int(n)) => {
-                    n as f64
-                }
+                (
+                    InputType::Float | InputType::Angle | InputType::Int | InputType::Enum,
+                    InputValue::Int(n),
+                ) => n as f64,
                 (InputType::Bool, InputValue::Bool(b)) => f64::from(u8::from(b)),
                 _ => return bad("has the wrong type"),
             };
@@ -56,7 +57,11 @@ impl InputValues {
             if !(f.min..=f.max).contains(&x) {
                 return bad("is out of range");
             }
-            out.push(if f.ty == InputType::Angle { wrap_angle(x) } else { x });
+            out.push(if f.ty == InputType::Angle {
+                wrap_angle(x)
+            } else {
+                x
+            });
         }
         Ok(Self(out))
     }
@@ -147,20 +152,55 @@ mod tests {
         assert!((v.as_slice()[1] - PI).abs() < 1e-9);
         assert_eq!((v.int(2), v.bool(3), v.int(4)), (9, true, 1));
         // An integer where a float goes is a float.
-        assert_eq!(check(&[Int(1), Int(0), Int(0), Bool(false), Int(0)]).unwrap().f32(0), 1.0);
+        assert_eq!(
+            check(&[Int(1), Int(0), Int(0), Bool(false), Int(0)])
+                .unwrap()
+                .f32(0),
+            1.0
+        );
     }
 
     #[test]
     fn bad_values_are_refused_by_name() {
         for (values, why) in [
-            (vec![Float(1.5), Float(0.0), Int(0), Bool(false), Int(0)], "\"dx\" is out of range"),
-            (vec![Float(f64::NAN), Float(0.0), Int(0), Bool(false), Int(0)], "\"dx\" is NaN"),
-            (vec![Float(0.0), Float(f64::INFINITY), Int(0), Bool(false), Int(0)], "\"aim\" is NaN"),
-            (vec![Float(0.0), Float(13.0), Int(0), Bool(false), Int(0)], "\"aim\" is out of range"),
-            (vec![Float(0.0), Float(0.0), Float(1.0), Bool(false), Int(0)], "\"slot\" has the wrong type"),
-            (vec![Float(0.0), Float(0.0), Int(10), Bool(false), Int(0)], "\"slot\" is out of range"),
-            (vec![Float(0.0), Float(0.0), Int(0), Int(1), Int(0)], "\"fire\" has the wrong type"),
-            (vec![Float(0.0), Float(0.0), Int(0), Bool(false), Int(2)], "\"mode\" is out of range"),
+            (
+                vec![Float(1.5), Float(0.0), Int(0), Bool(false), Int(0)],
+                "\"dx\" is out of range",
+            ),
+            (
+                vec![Float(f64::NAN), Float(0.0), Int(0), Bool(false), Int(0)],
+                "\"dx\" is NaN",
+            ),
+            (
+                vec![
+                    Float(0.0),
+                    Float(f64::INFINITY),
+                    Int(0),
+                    Bool(false),
+                    Int(0),
+                ],
+                "\"aim\" is NaN",
+            ),
+            (
+                vec![Float(0.0), Float(13.0), Int(0), Bool(false), Int(0)],
+                "\"aim\" is out of range",
+            ),
+            (
+                vec![Float(0.0), Float(0.0), Float(1.0), Bool(false), Int(0)],
+                "\"slot\" has the wrong type",
+            ),
+            (
+                vec![Float(0.0), Float(0.0), Int(10), Bool(false), Int(0)],
+                "\"slot\" is out of range",
+            ),
+            (
+                vec![Float(0.0), Float(0.0), Int(0), Int(1), Int(0)],
+                "\"fire\" has the wrong type",
+            ),
+            (
+                vec![Float(0.0), Float(0.0), Int(0), Bool(false), Int(2)],
+                "\"mode\" is out of range",
+            ),
             (vec![Float(0.0)], "1 values"),
         ] {
             let err = check(&values).unwrap_err();

@@ -159,7 +159,8 @@ impl<'a> Fields<'a> {
         if let Some(f) = self.fields.get(self.next) {
             let v = value(f);
             debug_assert!(v.fits(f.ty), "field {:?} written with {v:?}", f.name);
-            self.values.push(if v.fits(f.ty) { v } else { default_of(f) });
+            self.values
+                .push(if v.fits(f.ty) { v } else { default_of(f) });
             self.next += 1;
         } else {
             debug_assert!(false, "more values written than the kind has fields");
@@ -246,7 +247,11 @@ mod tests {
     #[test]
     fn fields_are_rounded_bounded_and_padded() {
         let mut w = world();
-        w.spawn(0, 1).f32(1.005).f32(-3.0).f32(std::f32::consts::PI).str("ééé");
+        w.spawn(0, 1)
+            .f32(1.005)
+            .f32(-3.0)
+            .f32(std::f32::consts::PI)
+            .str("ééé");
         w.spawn(1, 2).int(9);
         w.spawn(0, 3).f32(2.0);
         assert_eq!(w.len(), 3);
@@ -260,7 +265,10 @@ mod tests {
             ]
         );
         assert_eq!(w.values(1), &[Value::Int(1)]);
-        assert_eq!(w.values(2)[1..], [Value::Int(0), Value::Int(0), Value::Str(String::new())]);
+        assert_eq!(
+            w.values(2)[1..],
+            [Value::Int(0), Value::Int(0), Value::Str(String::new())]
+        );
         assert_eq!(w.position(0), Some(Vec2::new(1.0, -3.0)));
         assert_eq!(w.position(1), None);
     }

@@ -303,7 +303,9 @@ impl Game for Arena {
         let sum = self.bodies.iter().fold(0u64, |sum, b| {
             let mut h = fnv::FnvHasher::default();
             h.write_u32(b.id);
-            for x in [b.pos.x, b.pos.y, b.vel.x, b.vel.y, b.facing, b.intent.x, b.intent.y] {
+            for x in [
+                b.pos.x, b.pos.y, b.vel.x, b.vel.y, b.facing, b.intent.x, b.intent.y,
+            ] {
                 h.write_u32(x.to_bits());
             }
             sum.wrapping_add(h.finish())
@@ -382,7 +384,15 @@ mod tests {
     }
 
     fn everyone(arena: &Arena) -> Vec<Seen> {
-        arena.bodies.iter().map(|b| Seen { id: b.id, pos: b.pos, vel: b.vel }).collect()
+        arena
+            .bodies
+            .iter()
+            .map(|b| Seen {
+                id: b.id,
+                pos: b.pos,
+                vel: b.vel,
+            })
+            .collect()
     }
 
     fn state(arena: &Arena, id: PlayerId) -> Seen {
@@ -532,7 +542,11 @@ mod tests {
                 step(world);
             }
         }
-        assert_eq!(everyone(&arena), everyone(&copy), "bit for bit, in the same order");
+        assert_eq!(
+            everyone(&arena),
+            everyone(&copy),
+            "bit for bit, in the same order"
+        );
     }
 
     #[test]

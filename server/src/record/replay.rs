@@ -69,7 +69,10 @@ pub type Replay = fn(&Header, Reader<'_>, usize) -> Result<Replayed, ReplayError
 /// # Errors
 /// [`ReplayError`]: the bytes are not a recording, its game is unknown or its world
 /// cannot be restored, or a tick's hash differs (the first such tick).
-pub fn replay(bytes: &[u8], find: impl Fn(&str) -> Option<Replay>) -> Result<Replayed, ReplayError> {
+pub fn replay(
+    bytes: &[u8],
+    find: impl Fn(&str) -> Option<Replay>,
+) -> Result<Replayed, ReplayError> {
     let (header, reader) = Reader::new(bytes)?;
     let run = find(&header.game).ok_or_else(|| ReplayError::UnknownGame(header.game.clone()))?;
     run(&header, reader, bytes.len())

@@ -129,7 +129,8 @@ impl SnapshotEncoder {
         }
         .unwrap_or_default();
         let mut buf = Vec::with_capacity(32 + body.len());
-        self.cur.write_head(&mut buf, base, self.cur.state_hash, ack);
+        self.cur
+            .write_head(&mut buf, base, self.cur.state_hash, ack);
         buf.extend_from_slice(body);
         (Bytes::from(buf), kind)
     }
@@ -152,7 +153,13 @@ impl SnapshotEncoder {
         self.delta.get_or_insert_with(|| {
             let mut body = Vec::new();
             let newcomers = cur.survivors..cur.len();
-            cur.write_body(&mut body, &cur.removed, 0..cur.survivors, newcomers, changes);
+            cur.write_body(
+                &mut body,
+                &cur.removed,
+                0..cur.survivors,
+                newcomers,
+                changes,
+            );
             body
         });
     }

@@ -132,7 +132,10 @@ impl Interest {
     fn find_visible(&mut self, frame: &Frame, own: Option<usize>) {
         self.visible.clear();
         self.visible.extend_from_slice(&self.everywhere);
-        let Some(own) = own.map(|i| self.slot[i] as usize).filter(|&g| g != u32::MAX as usize) else {
+        let Some(own) = own
+            .map(|i| self.slot[i] as usize)
+            .filter(|&g| g != u32::MAX as usize)
+        else {
             return;
         };
         let center = self.shifted[own];

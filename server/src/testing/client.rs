@@ -90,7 +90,10 @@ impl TestClient {
         match msg {
             ServerMsg::Snapshot(snap) => {
                 let Some(schema) = &self.schema else {
-                    panic!("player {}: a snapshot before any Joined or Resumed", self.id);
+                    panic!(
+                        "player {}: a snapshot before any Joined or Resumed",
+                        self.id
+                    );
                 };
                 if let Err(err) = self.replica.apply(&snap, schema, self.tick_rate) {
                     panic!("player {}: snapshot of tick {}: {err}", self.id, snap.tick);

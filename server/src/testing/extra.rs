@@ -13,7 +13,12 @@ impl Harness<Arena> {
     /// buttons, showing no snapshot in particular.
     pub fn send_input(&mut self, c: ClientId, seq: u32, dir: [f32; 2]) {
         let [dx, dy] = dir.map(|x| InputValue::Float(x.into()));
-        self.send_values(c, seq, 0, vec![dx, dy, InputValue::Float(0.0), InputValue::Int(0)]);
+        self.send_values(
+            c,
+            seq,
+            0,
+            vec![dx, dy, InputValue::Float(0.0), InputValue::Int(0)],
+        );
     }
 }
 
