@@ -7,10 +7,6 @@
 //! any order, and the server can hash each entity once per tick and add up any subset of
 //! them (what one client sees under interest management) without hashing again.
 
-use std::hash::Hasher;
-
-use fnv::FnvHasher;
-
 use crate::entity::{Entity, Value};
 use crate::schema::{EntityId, KindId};
 
@@ -18,20 +14,28 @@ use crate::schema::{EntityId, KindId};
 /// byte), then each value in order: an integer as the 4 bytes little-endian of its low 32
 /// bits (two's complement), a string as its length (1 byte) and its UTF-8 bytes.
 pub fn entity_hash(id: EntityId, kind: KindId, values: &[Value]) -> u64 {
-    let mut hasher = FnvHasher::default();
-    hasher.write(&id.to_le_bytes());
-    hasher.write_u8(kind);
+    // FNV-1a by hand, a byte at a time: the same as `FnvHasher`, without a call per value
+    // (this runs for every entity of every sent tick).
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |bytes: &[u8]| {
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(PRIME);
+        }
+    };
+    eat(&id.to_le_bytes());
+    eat(&[kind]);
     for v in values {
         match v {
-            Value::Int(n) => hasher.write(&(*n as u32).to_le_bytes()),
+            Value::Int(n) => eat(&(*n as u32).to_le_bytes()),
             Value::Str(s) => {
                 let bytes = &s.as_bytes()[..s.len().min(255)];
-                hasher.write_u8(bytes.len() as u8);
-                hasher.write(bytes);
+                eat(&[bytes.len() as u8]);
+                eat(bytes);
             }
         }
     }
-    hasher.finish()
+    h
 }
 
 /// Adds up entity hashes into a state hash.

@@ -1,31 +1,37 @@
 //! Golden vectors as files, for client authors in any language: `shared/vectors/`.
 //!
-//! For each example game (the arena, and a shooter-like game with every field type) the
-//! directory holds the frames a client meets, each a whole binary WebSocket message:
-//! `<game>-joined.bin` (the schema), `<game>-keyframe.bin`, `<game>-delta.bin` (against
-//! that keyframe), `<game>-events.bin` and `<game>-input.bin`; and `vectors.json`, which
-//! says what each file is and what it decodes to in plain JSON: entities with their values
-//! by field name, the state after applying, its state hash, the ack, the tick rate the
-//! delta's predictions use. `decode.py` beside them checks all of it from the schema alone.
+//! The directory holds one set of vectors per game: the frames a client meets, each a
+//! whole binary WebSocket message, `<game>-joined.bin` (the schema), `<game>-keyframe.bin`,
+//! `<game>-delta.bin` (against that keyframe), `<game>-events.bin` and `<game>-input.bin`,
+//! and `<game>.json`, which says what each file is and what it decodes to in plain JSON:
+//! entities with their values by field name, the state after applying, its state hash, the
+//! ack, the tick rate the delta's predictions use. `decode.py` beside them checks every set
+//! from the schema alone.
 //!
-//! `vectors_are_up_to_date` builds every file in memory with the real codec and the
-//! reference encoder (`Snapshot::delta`) and requires the files to be byte-identical. After
-//! an intended change of the wire (bump `PROTOCOL_VERSION`), rewrite them with
+//! The real games' sets, `arena` and `shooter`, are made by the server from the games
+//! themselves (`server/tests/vectors.rs`). This file makes the third, `every-type`: a
+//! made-up game (`common::every_type_schema`) with every field type, strings and negative
+//! and 32-bit values among them, whose delta removes, adds and changes entities of every
+//! kind. `vectors_are_up_to_date` builds its files in memory with the real codec and the
+//! reference encoder (`Snapshot::delta`) and requires them to be byte-identical. After an
+//! intended change of the wire (bump `PROTOCOL_VERSION`), rewrite every set with
 //!
 //! ```text
-//! TICKWIRE_WRITE_VECTORS=1 cargo test -p tickwire-shared --test vectors
+//! TICKWIRE_WRITE_VECTORS=1 cargo test -p tickwire-shared --test vectors --test golden
+//! TICKWIRE_WRITE_VECTORS=1 cargo test -p tickwire-server --test vectors
 //! ```
 //!
-//! and check the diff of `vectors.json` by eye. The other tests hold the vectors to what
-//! they claim: they apply with `Replica` to the state written in the JSON, and the
-//! snapshots are what a server writes from pieces with `wire_snapshot`.
+//! and check the JSON's diff by eye. The other tests hold the vectors to what they claim:
+//! they apply with `Replica` to the state written in the JSON, the snapshots are what a
+//! server writes from pieces with `wire_snapshot`, and the arena's schema and story in
+//! `common` (which the other shared tests use) are those of the server's arena vectors.
 
 mod common;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use common::{Story, arena_story, shooter_story};
+use common::{Story, arena_story, every_type_story};
 use tickwire_shared::schema::{Code, Field, FieldType, InputType, Schema};
 use tickwire_shared::wire_snapshot::{
     Head, write_added_len, write_changes, write_entity, write_head, write_removed,
@@ -307,110 +313,122 @@ fn joined(story: &Story) -> Joined {
     }
 }
 
-/// Every file of the directory, built from the stories: `(name, bytes)`.
+/// What the every-type story is, for its JSON.
+const EVERY_TYPE_ABOUT: &str = "A made-up game with every field type (common::every_type_schema \
+     in shared/tests/): not a game the server runs, but a schema that uses every field type, \
+     both delta codes, custom widths, velocities in tenths, strings, negative values and entity \
+     ids from 2^31 up, at 30 ticks per second. Its delta spans three ticks and removes, adds and \
+     changes entities of every kind; its events carry entity ids, ints, a string and fixed \
+     values. Written by shared/tests/vectors.rs with the reference encoder (Snapshot::delta).";
+
+/// This file's set of the directory, built from the every-type story: `(name, bytes)`.
 fn build() -> Vec<(String, Vec<u8>)> {
     let mut files = Vec::new();
     let mut games = Vec::new();
-    for story in [arena_story(), shooter_story()] {
-        let game = story.schema.game.clone();
-        let name = |what: &str| format!("{game}-{what}.bin");
-        let s = &story.schema;
-        let joined = joined(&story);
-        files.push((name("joined"), encode(&joined).to_vec()));
-        files.push((name("keyframe"), encode(&story.keyframe).to_vec()));
-        files.push((name("delta"), encode(&story.delta).to_vec()));
-        files.push((name("events"), encode(&story.events).to_vec()));
-        files.push((name("input"), encode(&story.input).to_vec()));
+    let story = every_type_story();
+    let game = story.schema.game.clone();
+    let name = |what: &str| format!("{game}-{what}.bin");
+    let s = &story.schema;
+    let joined = joined(&story);
+    files.push((name("joined"), encode(&joined).to_vec()));
+    files.push((name("keyframe"), encode(&story.keyframe).to_vec()));
+    files.push((name("delta"), encode(&story.delta).to_vec()));
+    files.push((name("events"), encode(&story.events).to_vec()));
+    files.push((name("input"), encode(&story.input).to_vec()));
 
-        let players = joined.players.iter().map(|p| {
+    let players = joined.players.iter().map(|p| {
+        Json::Obj(vec![
+            ("id", Json::Int(p.id.into())),
+            ("name", Json::str(&p.name)),
+        ])
+    });
+    let events = story.events.events.iter().map(|ev| {
+        let kind = &s.events[usize::from(ev.kind)];
+        Json::Obj(vec![
+            ("kind", Json::str(&kind.name)),
+            ("values", named_values(&kind.fields, &ev.values)),
+        ])
+    });
+    let inputs = s.input.iter().zip(&story.input.values).map(|(f, v)| {
+        let v = match *v {
+            InputValue::Int(n) => Json::Int(n),
+            InputValue::Float(x) => Json::Float(x),
+            InputValue::Bool(b) => Json::Bool(b),
+        };
+        (leak(&f.name), v)
+    });
+    games.push(Json::Obj(vec![
+        ("game", Json::str(&game)),
+        ("about", Json::str(EVERY_TYPE_ABOUT)),
+        ("tick_rate", Json::Int(story.tick_rate.into())),
+        (
+            "joined",
             Json::Obj(vec![
-                ("id", Json::Int(p.id.into())),
-                ("name", Json::str(&p.name)),
-            ])
-        });
-        let events = story.events.events.iter().map(|ev| {
-            let kind = &s.events[usize::from(ev.kind)];
+                ("file", Json::Str(name("joined"))),
+                ("message", Json::str("Joined")),
+                ("type", Json::Int(1)),
+                ("room", Json::str(story.room)),
+                ("players", Json::Arr(players.collect())),
+                ("schema", schema_json(s)),
+            ]),
+        ),
+        (
+            "keyframe",
+            snapshot_json(
+                s,
+                name("keyframe"),
+                None,
+                &story.keyframe,
+                &story.keyframe.added,
+            ),
+        ),
+        (
+            "delta",
+            snapshot_json(
+                s,
+                name("delta"),
+                Some(name("keyframe")),
+                &story.delta,
+                &story.after_delta,
+            ),
+        ),
+        (
+            "events",
             Json::Obj(vec![
-                ("kind", Json::str(&kind.name)),
-                ("values", named_values(&kind.fields, &ev.values)),
-            ])
-        });
-        let inputs = s.input.iter().zip(&story.input.values).map(|(f, v)| {
-            let v = match *v {
-                InputValue::Int(n) => Json::Int(n),
-                InputValue::Float(x) => Json::Float(x),
-                InputValue::Bool(b) => Json::Bool(b),
-            };
-            (leak(&f.name), v)
-        });
-        games.push(Json::Obj(vec![
-            ("game", Json::str(&game)),
-            ("tick_rate", Json::Int(story.tick_rate.into())),
-            (
-                "joined",
-                Json::Obj(vec![
-                    ("file", Json::Str(name("joined"))),
-                    ("message", Json::str("Joined")),
-                    ("type", Json::Int(1)),
-                    ("room", Json::str(story.room)),
-                    ("players", Json::Arr(players.collect())),
-                    ("schema", schema_json(s)),
-                ]),
-            ),
-            (
-                "keyframe",
-                snapshot_json(
-                    s,
-                    name("keyframe"),
-                    None,
-                    &story.keyframe,
-                    &story.keyframe.added,
-                ),
-            ),
-            (
-                "delta",
-                snapshot_json(
-                    s,
-                    name("delta"),
-                    Some(name("keyframe")),
-                    &story.delta,
-                    &story.after_delta,
-                ),
-            ),
-            (
-                "events",
-                Json::Obj(vec![
-                    ("file", Json::Str(name("events"))),
-                    ("message", Json::str("Events")),
-                    ("type", Json::Int(10)),
-                    ("tick", Json::Int(story.events.tick as i64)),
-                    ("events", Json::Arr(events.collect())),
-                ]),
-            ),
-            (
-                "input",
-                Json::Obj(vec![
-                    ("file", Json::Str(name("input"))),
-                    ("message", Json::str("Input")),
-                    ("type", Json::Int(3)),
-                    ("seq", Json::Int(story.input.seq.into())),
-                    ("view_tick", Json::Int(story.input.view_tick as i64)),
-                    ("values", Json::Obj(inputs.collect())),
-                ]),
-            ),
-        ]));
-    }
+                ("file", Json::Str(name("events"))),
+                ("message", Json::str("Events")),
+                ("type", Json::Int(10)),
+                ("tick", Json::Int(story.events.tick as i64)),
+                ("events", Json::Arr(events.collect())),
+            ]),
+        ),
+        (
+            "input",
+            Json::Obj(vec![
+                ("file", Json::Str(name("input"))),
+                ("message", Json::str("Input")),
+                ("type", Json::Int(3)),
+                ("seq", Json::Int(story.input.seq.into())),
+                ("view_tick", Json::Int(story.input.view_tick as i64)),
+                ("values", Json::Obj(inputs.collect())),
+            ]),
+        ),
+    ]));
     let doc = Json::Obj(vec![
         ("protocol_version", Json::Int(PROTOCOL_VERSION.into())),
         (
             "about",
+            // The same words as the real games' files (server/tests/vectors.rs).
             Json::str(
-                "Golden vectors of the Tickwire wire. Each file is one whole binary WebSocket \
+                "Golden vectors of the Tickwire wire, one set per game: this file describes \
+                 the <game>-*.bin files beside it. Each file is one whole binary WebSocket \
                  message, [type, body] in MessagePack. Integer field values are wire values \
                  (fixed: steps of 1/scale; angle: steps of 1/scale of a turn). 'entities' is \
                  what a client holds once the snapshot is applied (the delta to its \
-                 'base_file'), in the order the protocol gives; its state hash is 'state_hash'. \
-                 Written by shared/tests/vectors.rs; checked by decode.py.",
+                 'base_file'), in the order the protocol gives; its state hash is \
+                 'state_hash'. The arena's and the shooter's sets are written by \
+                 server/tests/vectors.rs from the real games, the every-type set by \
+                 shared/tests/vectors.rs; decode.py checks them all.",
             ),
         ),
         ("games", Json::Arr(games)),
@@ -418,7 +436,7 @@ fn build() -> Vec<(String, Vec<u8>)> {
     let mut json = String::new();
     doc.write(&mut json, 0);
     json.push('\n');
-    files.push(("vectors.json".into(), json.into_bytes()));
+    files.push(("every-type.json".into(), json.into_bytes()));
     files
 }
 
@@ -442,12 +460,16 @@ fn vectors_are_up_to_date() {
              TICKWIRE_WRITE_VECTORS=1 cargo test -p tickwire-shared --test vectors"
         );
     }
-    // No file is left from an older set of vectors.
+    // No file is left from an older set of vectors: every file is decode.py, one of this
+    // set's, or of a real game's set (which server/tests/vectors.rs checks likewise).
     for entry in std::fs::read_dir(dir()).expect("shared/vectors is checked in") {
         let name = entry.expect("a readable entry").file_name();
         let name = name.to_string_lossy();
+        let real_game = ["arena", "shooter"]
+            .iter()
+            .any(|g| name.starts_with(&format!("{g}-")) || name == format!("{g}.json"));
         assert!(
-            name == "decode.py" || files.iter().any(|(n, _)| *n == name),
+            name == "decode.py" || real_game || files.iter().any(|(n, _)| *n == name),
             "{name} is no vector: delete it or write it here"
         );
     }
@@ -465,57 +487,57 @@ fn decode_file(name: &str) -> ServerMsg {
 /// and the delta with it, to the entities and hashes the JSON states.
 #[test]
 fn vectors_apply_to_a_replica() {
-    for story in [arena_story(), shooter_story()] {
-        let game = &story.schema.game;
-        let ServerMsg::Joined(joined) = decode_file(&format!("{game}-joined.bin")) else {
-            panic!("{game}-joined.bin is a Joined");
+    let story = every_type_story();
+    let game = &story.schema.game;
+    let ServerMsg::Joined(joined) = decode_file(&format!("{game}-joined.bin")) else {
+        panic!("{game}-joined.bin is a Joined");
+    };
+    assert_eq!(joined.schema, story.schema);
+    assert_eq!(joined.schema.check(), Ok(()));
+    let mut replica = Replica::new();
+    for (what, held) in [
+        ("keyframe", &story.keyframe.added),
+        ("delta", &story.after_delta),
+    ] {
+        let ServerMsg::Snapshot(snap) = decode_file(&format!("{game}-{what}.bin")) else {
+            panic!("{game}-{what}.bin is a snapshot");
         };
-        assert_eq!(joined.schema, story.schema);
-        assert_eq!(joined.schema.check(), Ok(()));
-        let mut replica = Replica::new();
-        for (what, held) in [
-            ("keyframe", &story.keyframe.added),
-            ("delta", &story.after_delta),
-        ] {
-            let ServerMsg::Snapshot(snap) = decode_file(&format!("{game}-{what}.bin")) else {
-                panic!("{game}-{what}.bin is a snapshot");
-            };
-            replica
-                .apply(&snap, &joined.schema, story.tick_rate)
-                .unwrap_or_else(|e| panic!("{game}-{what}.bin: {e}"));
-            assert_eq!(replica.entities(), &held[..], "{game}-{what}.bin");
-            assert_eq!(state_hash(replica.entities()), snap.state_hash);
-        }
-        let ServerMsg::Events(events) = decode_file(&format!("{game}-events.bin")) else {
-            panic!("{game}-events.bin is an Events");
-        };
-        assert_eq!(events, story.events);
-        // The input travels the other way.
-        let (_, input) = build()
-            .into_iter()
-            .find(|(n, _)| *n == format!("{game}-input.bin"))
-            .expect("the input is a vector");
-        assert_eq!(
-            tickwire_shared::ClientMsg::decode(&input).expect("the input decodes"),
-            tickwire_shared::ClientMsg::Input(story.input.clone())
-        );
+        replica
+            .apply(&snap, &joined.schema, story.tick_rate)
+            .unwrap_or_else(|e| panic!("{game}-{what}.bin: {e}"));
+        assert_eq!(replica.entities(), &held[..], "{game}-{what}.bin");
+        assert_eq!(state_hash(replica.entities()), snap.state_hash);
     }
+    let ServerMsg::Events(events) = decode_file(&format!("{game}-events.bin")) else {
+        panic!("{game}-events.bin is an Events");
+    };
+    assert_eq!(events, story.events);
+    // The input travels the other way.
+    let (_, input) = build()
+        .into_iter()
+        .find(|(n, _)| *n == format!("{game}-input.bin"))
+        .expect("the input is a vector");
+    assert_eq!(
+        tickwire_shared::ClientMsg::decode(&input).expect("the input decodes"),
+        tickwire_shared::ClientMsg::Input(story.input.clone())
+    );
 }
 
-/// What the stories say they hold: the shooter's delta removes, adds and changes entities
-/// of every kind, and the arena's delta is the worked example of `common::ANA_WALKS`.
+/// What the stories say they hold: the every-type delta removes, adds and changes
+/// entities of every kind, and the arena's delta is the worked example of
+/// `common::ANA_WALKS`.
 #[test]
 fn the_stories_are_what_they_say() {
     let arena = arena_story();
     assert_eq!(arena.delta.changes, common::ANA_WALKS);
     assert_eq!(arena.delta.removed, [3]);
-    let shooter = shooter_story();
-    assert_eq!(shooter.schema.check(), Ok(()));
-    assert_eq!(shooter.delta.removed, [3, common::G + 2]);
-    let added: Vec<u32> = shooter.delta.added.iter().map(|e| e.id).collect();
+    let every_type = every_type_story();
+    assert_eq!(every_type.schema.check(), Ok(()));
+    assert_eq!(every_type.delta.removed, [3, common::G + 2]);
+    let added: Vec<u32> = every_type.delta.added.iter().map(|e| e.id).collect();
     assert_eq!(added, [9, common::G + 4, common::G + 5]);
     // Every kind has an entity in the keyframe, and every field type is in some kind.
-    let kinds: Vec<u8> = shooter.keyframe.added.iter().map(|e| e.kind).collect();
+    let kinds: Vec<u8> = every_type.keyframe.added.iter().map(|e| e.kind).collect();
     assert!((0..4).all(|k| kinds.contains(&k)), "{kinds:?}");
     for ty in [
         FieldType::Fixed,
@@ -527,7 +549,7 @@ fn the_stories_are_what_they_say() {
         FieldType::Entity,
     ] {
         assert!(
-            shooter
+            every_type
                 .schema
                 .kinds
                 .iter()
@@ -535,14 +557,14 @@ fn the_stories_are_what_they_say() {
         );
     }
     // Ana's score is the one survivor that did not change: its record is one 0 bit.
-    assert_eq!(shooter.keyframe.added[3], shooter.after_delta[2]);
+    assert_eq!(every_type.keyframe.added[3], every_type.after_delta[2]);
 }
 
 /// A server writes its frames from pieces (`wire_snapshot`); for both stories, with
 /// strings and negative integers in every width, those are the codec's bytes.
 #[test]
 fn vectors_are_what_a_server_writes_from_pieces() {
-    for story in [arena_story(), shooter_story()] {
+    for story in [arena_story(), every_type_story()] {
         for snap in [&story.keyframe, &story.delta] {
             let mut buf = Vec::new();
             write_head(
@@ -564,4 +586,33 @@ fn vectors_are_what_a_server_writes_from_pieces() {
             assert_eq!(buf, encode(snap).to_vec(), "{snap:?}");
         }
     }
+}
+
+/// The arena's schema and story in `common`, which the shared tests use, are the real
+/// arena's: the server writes `arena-*.bin` from `Arena::schema()` and the game itself
+/// (`server/tests/vectors.rs`), and those files hold exactly the copy and its frames.
+#[test]
+fn the_arena_copy_is_the_real_arena() {
+    let read =
+        |name: &str| std::fs::read(dir().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let ServerMsg::Joined(joined) =
+        ServerMsg::decode(&read("arena-joined.bin")).expect("arena-joined.bin decodes")
+    else {
+        panic!("arena-joined.bin is a Joined");
+    };
+    assert_eq!(
+        joined.schema,
+        common::arena_schema(),
+        "common::arena_schema() is no longer the real arena's: copy Arena::schema() again"
+    );
+    let story = arena_story();
+    assert_eq!(read("arena-keyframe.bin"), encode(&story.keyframe).to_vec());
+    assert_eq!(read("arena-delta.bin"), encode(&story.delta).to_vec());
+    let mut replica = Replica::new();
+    for snap in [&story.keyframe, &story.delta] {
+        replica
+            .apply(snap, &joined.schema, story.tick_rate)
+            .expect("the arena's frames apply");
+    }
+    assert_eq!(replica.entities(), &story.after_delta[..]);
 }

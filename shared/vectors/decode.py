@@ -6,18 +6,23 @@ anywhere:
 
     python3 shared/vectors/decode.py [DIR]
 
-DIR defaults to this file's folder. For each game in DIR/vectors.json it reads the schema
-from the `Joined` frame, decodes the keyframe and then the delta against it from that
-schema alone (the bit-level change records, with prediction, angles, strings and entity
-references), computes the FNV-1a state hash, decodes the `Events` and `Input` frames, and
-compares everything with what vectors.json says. It prints one line per file and exits
-with status 1 on the first mismatch (2 when a file is missing or not MessagePack).
+DIR defaults to this file's folder. It holds one set of vectors per game, each described by
+its own JSON file: arena.json (the arena), shooter.json (the shooter), both made by the
+server from the real games, and every-type.json (a made-up schema with every field type).
+For each game of each DIR/*.json it reads the schema from the `Joined` frame, decodes the
+keyframe and then the delta against it from that schema alone (the bit-level change
+records, with prediction, angles, strings and entity references), computes the FNV-1a
+state hash, decodes the `Events` frame (a game without events has none) and the `Input`
+frame, and compares everything with what the JSON says; and every .bin file of DIR must be
+one that a JSON names. It prints one line per file and exits with status 1 on the first
+mismatch (2 when a file is missing or not MessagePack).
 
 It is written from the protocol's rules, as a client author would write it; the Rust
 side's reference is shared/src/changes.rs (change records), shared/src/state_hash.rs and
 shared/src/replica.rs (how a snapshot is applied).
 """
 
+import glob
 import json
 import os
 import sys
@@ -37,13 +42,19 @@ def wrap64(n):
     return n - I64 if n >= 1 << 63 else n
 
 
+def wrap32(n):
+    """Two's complement 32-bit wrapping: every number read from a change record is one."""
+    n %= 1 << 32
+    return n - (1 << 32) if n >= 1 << 31 else n
+
+
 class Mismatch(Exception):
     pass
 
 
 def expect(what, got, want):
     if got != want:
-        raise Mismatch(f"{what}: decoded {got!r}, vectors.json says {want!r}")
+        raise Mismatch(f"{what}: decoded {got!r}, the JSON says {want!r}")
 
 
 # The schema: MessagePack arrays of fields in declaration order.
@@ -73,7 +84,7 @@ def read_schema(a):
 
 
 def schema_as_json(schema):
-    """The schema in vectors.json's words: indices replaced by the names they point at."""
+    """The schema in the JSON's words: indices replaced by the names they point at."""
     def field(f, fields):
         return {
             "name": f["name"], "type": f["type"], "scale": f["scale"], "min": f["min"],
@@ -143,14 +154,18 @@ def read_prefix(bits, table):
 
 
 def read_number(bits, table, f, reference):
+    """A number of a change record, wrapped to 32 bits whatever its case: numbers are
+    32-bit on the wire, so a delta that runs past the range wraps, as the writer's did."""
     case = read_prefix(bits, table)
     if case == SAME:
-        return reference
-    if case == NARROW:
-        return wrap64(reference + bits.signed(f["narrow"]))
-    if case == WIDE:
-        return wrap64(reference + bits.signed(f["wide"]))
-    return bits.signed(32)
+        value = reference
+    elif case == NARROW:
+        value = reference + bits.signed(f["narrow"])
+    elif case == WIDE:
+        value = reference + bits.signed(f["wide"])
+    else:
+        value = bits.signed(32)
+    return wrap32(value)
 
 
 def predict(base, vel, ticks, tick_rate, pos_scale, vel_scale):
@@ -324,6 +339,18 @@ def check_game(directory, game):
         print(f"ok  {want['file']}: tick {tick}, {len(held[1])} entities, state hash {hash_:#010x}")
 
     want = game["events"]
+    if want is None:
+        # A game without event kinds never sends Events: the set has no events file.
+        if schema["events"]:
+            raise Mismatch(f"{name}: the schema has event kinds, and the set no Events frame")
+        print(f"ok  {name}: no event kinds, no Events")
+    else:
+        check_events(directory, schema, want)
+    check_input(directory, schema, game["input"])
+    return name
+
+
+def check_events(directory, schema, want):
     tick, events = frame(directory, want["file"], EVENTS)
     decoded = []
     for ev in events:
@@ -335,7 +362,8 @@ def check_game(directory, game):
     expect(f"{want['file']} events", decoded, want["events"])
     print(f"ok  {want['file']}: {len(decoded)} events")
 
-    want = game["input"]
+
+def check_input(directory, schema, want):
     seq, view_tick, values = frame(directory, want["file"], INPUT)
     if len(values) != len(schema["input"]):
         raise Mismatch(f"{want['file']}: {len(values)} values for {len(schema['input'])} input fields")
@@ -346,26 +374,43 @@ def check_game(directory, game):
     expect(f"{want['file']} values", [(k, type(v), v) for k, v in named.items()],
            [(k, type(v), v) for k, v in want["values"].items()])
     print(f"ok  {want['file']}: seq {seq}")
-    return name
+
+
+def files_named(game):
+    """The .bin files a game's description names."""
+    parts = [game["joined"], game["keyframe"], game["delta"], game["events"], game["input"]]
+    return {p["file"] for p in parts if p is not None}
 
 
 def main():
     directory = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
-    with open(os.path.join(directory, "vectors.json")) as fh:
-        vectors = json.load(fh)
-    if vectors["protocol_version"] != 4:
-        print(f"vectors of protocol {vectors['protocol_version']}; this decoder speaks 4")
-        return 1
+    sets = sorted(glob.glob(os.path.join(directory, "*.json")))
+    if not sets:
+        print(f"ERROR no *.json in {directory}")
+        return 2
+    named, games = set(), 0
     try:
-        for game in vectors["games"]:
-            check_game(directory, game)
+        for path in sets:
+            with open(path) as fh:
+                vectors = json.load(fh)
+            if vectors["protocol_version"] != 4:
+                print(f"{path}: vectors of protocol {vectors['protocol_version']}; this decoder speaks 4")
+                return 1
+            for game in vectors["games"]:
+                check_game(directory, game)
+                named |= files_named(game)
+                games += 1
+        stray = sorted(set(os.listdir(directory)) - named)
+        stray = [f for f in stray if f.endswith(".bin")]
+        if stray:
+            raise Mismatch(f"no JSON describes {', '.join(stray)}")
     except Mismatch as err:
         print(f"MISMATCH {err}")
         return 1
-    except (OSError, ValueError, msgpack.ExtraData) as err:
-        print(f"ERROR {err}")
+    except (OSError, ValueError, KeyError, msgpack.ExtraData) as err:
+        print(f"ERROR {err!r}")
         return 2
-    print(f"all {len(vectors['games'])} games' vectors decode as vectors.json says")
+    print(f"all {games} games' vectors ({len(sets)} JSON files) decode as they say")
     return 0
 
 

@@ -1,7 +1,8 @@
-//! The two example games every test file here shares, and the story each tells: a
-//! keyframe, a delta from it, events and an input. `vectors.rs` writes them to
-//! `shared/vectors/`, `golden.rs` pins the arena's frames as hex, `replica.rs` and
-//! `decode_props.rs` build on the schemas.
+//! The example games every test file here shares, and the story each tells: a keyframe,
+//! a delta from it, events and an input. `vectors.rs` writes the every-type story to
+//! `shared/vectors/every-type-*` and checks the arena's copy here against the vectors the
+//! server writes from the real arena; `golden.rs` pins the arena's frames as hex,
+//! `replica.rs` and `decode_props.rs` build on the schemas.
 //!
 //! Each test binary uses a part of this module, so unused items are expected in each.
 #![allow(dead_code)]
@@ -11,6 +12,8 @@ use tickwire_shared::{Entity, EntityId, Events, GameEvent, Input, InputValue, Sn
 
 /// The arena's schema, copied from `server/src/games/arena.rs` (`Arena::schema()`): the
 /// shared crate cannot depend on the server. `MAX_DIRECTION_LENGTH` is an `f32` there.
+/// `vectors.rs` holds the copy to the real one: `shared/vectors/arena-joined.bin`, which
+/// `server/tests/vectors.rs` writes from the real game, carries exactly this schema.
 pub fn arena_schema() -> Schema {
     let d = f64::from(1.01f32);
     Schema::new("arena")
@@ -29,11 +32,13 @@ pub fn arena_schema() -> Schema {
         )
 }
 
-/// A shooter-like game with every field type: predicted positions with velocities of two
+/// A made-up game with every field type (shaped like a shooter, but not the real one,
+/// which is `server/src/games/shooter/`): predicted positions with velocities of two
 /// scales, an angle, ints (one busy, one that goes negative), a bool, enums, strings and
-/// entity references; two kinds without a position (a score table, the match); events.
-pub fn shooter_schema() -> Schema {
-    Schema::new("shooter")
+/// entity references; two kinds without a position (a score table, the match); events
+/// with strings and fixed values. Its vectors are `shared/vectors/every-type-*`.
+pub fn every_type_schema() -> Schema {
+    Schema::new("every-type")
         .input(InputField::float("dx", -1.0, 1.0))
         .input(InputField::float("dy", -1.0, 1.0))
         .input(InputField::angle("aim"))
@@ -96,6 +101,12 @@ pub fn shooter_schema() -> Schema {
                 .field(Field::fixed("x", 100))
                 .field(Field::fixed("y", 100)),
         )
+}
+
+/// [`every_type_schema`] by its older name, which `golden.rs`, `replica.rs` and
+/// `decode_props.rs` use.
+pub fn shooter_schema() -> Schema {
+    every_type_schema()
 }
 
 /// Values from integers and strings, in field order.
@@ -217,11 +228,11 @@ pub fn arena_story() -> Story {
     }
 }
 
-// The shooter, at 30 ticks per second: at tick 1200 ana (ship 7) chases bo (ship 3), her
-// bullet flies, the score table and the match are there. Tick 1203 (three ticks later,
-// one delta) brings every kind of change: bo and his score leave, ana is shot down and
-// renamed, her bullet bounces, the match goes live, cy (9) arrives with a bullet and a
-// score of his own.
+// The every-type game, at 30 ticks per second: at tick 1200 ana (ship 7) chases bo
+// (ship 3), her bullet flies, the score table and the match are there. Tick 1203 (three
+// ticks later, one delta) brings every kind of change: bo and his score leave, ana is shot
+// down and renamed, her bullet bounces, the match goes live, cy (9) arrives with a bullet
+// and a score of his own.
 
 pub const G: EntityId = FIRST_GAME_ID;
 
@@ -231,7 +242,13 @@ pub fn ship(id: EntityId, vs: &[V]) -> Entity {
     entity(id, 0, values(vs))
 }
 
+/// [`every_type_base`] by its older name, which `replica.rs` uses.
 pub fn shooter_base() -> Vec<Entity> {
+    every_type_base()
+}
+
+/// The every-type game at tick 1200, in the client's order.
+pub fn every_type_base() -> Vec<Entity> {
     vec![
         ship(
             7,
@@ -272,8 +289,8 @@ pub fn shooter_base() -> Vec<Entity> {
     ]
 }
 
-/// The shooter at tick 1203, in the server's own order (not the client's).
-pub fn shooter_now() -> Vec<Entity> {
+/// The every-type game at tick 1203, in the server's own order (not the client's).
+pub fn every_type_now() -> Vec<Entity> {
     vec![
         entity(G + 3, 3, values(&[I(1), I(597), I(-12), S("fight!")])),
         ship(
@@ -321,10 +338,10 @@ pub fn shooter_now() -> Vec<Entity> {
     ]
 }
 
-pub fn shooter_story() -> Story {
-    let schema = shooter_schema();
-    let base = shooter_base();
-    let now = shooter_now();
+pub fn every_type_story() -> Story {
+    let schema = every_type_schema();
+    let base = every_type_base();
+    let now = every_type_now();
     let keyframe = Snapshot::keyframe(1200, TIME_MS, 1234, base.clone());
     let delta = Snapshot::delta(
         &schema,
