@@ -74,11 +74,13 @@ struct Tally {
 /// the part within `radius` of itself (and whatever has no place, seen by all).
 fn expected(h: &Harness, own: PlayerId, radius: Option<f32>) -> Vec<Entity> {
     let frame = h.room("r").expect("the room is open").frame();
-    let center = frame.positions[frame.index[&own] as usize].expect("a player has a place");
+    let center = frame
+        .position(frame.index[&own] as usize)
+        .expect("a player has a place");
     let mut out: Vec<Entity> = (0..frame.len())
         .filter(|&i| {
             let id = frame.ids[i];
-            match (radius, frame.positions[i]) {
+            match (radius, frame.position(i)) {
                 (Some(r), Some(pos)) => id == own || pos.distance(center) <= r,
                 _ => true,
             }
@@ -282,7 +284,9 @@ fn views_follow_the_exact_radius_as_players_walk_in_and_out_of_it() {
         h.step();
         let frame = h.room("view").expect("open").frame();
         let pos = |id: PlayerId| {
-            frame.positions[frame.index[&id] as usize].expect("a player has a place")
+            frame
+                .position(frame.index[&id] as usize)
+                .expect("a player has a place")
         };
         for &c in &clients {
             let client = h.client(c);

@@ -49,6 +49,7 @@ pub fn predict(
 }
 
 /// Brings any number of angle steps into `(-steps/2, steps/2]`.
+#[inline]
 pub fn wrap_angle(value: i64, steps: u32) -> i64 {
     let steps = i64::from(steps.max(2));
     let turn = value.rem_euclid(steps);

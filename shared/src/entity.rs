@@ -20,6 +20,7 @@ pub enum Value {
 
 impl Value {
     /// The integer, or 0 for a string.
+    #[inline]
     pub fn int(&self) -> i64 {
         match self {
             Value::Int(v) => *v,
@@ -28,6 +29,7 @@ impl Value {
     }
 
     /// The text, or `""` for an integer.
+    #[inline]
     pub fn str(&self) -> &str {
         match self {
             Value::Str(s) => s,
@@ -37,6 +39,7 @@ impl Value {
 
     /// True when the value is of the kind `ty` needs (a string for `string`, an integer
     /// for the rest).
+    #[inline]
     pub fn fits(&self, ty: FieldType) -> bool {
         match self {
             Value::Str(_) => ty == FieldType::String,

@@ -546,6 +546,7 @@ impl Field {
     /// steps of its turn wrapped into `(-scale/2, scale/2]`, an `int` rounded and clamped to
     /// its range, an `enum` index likewise, a `bool` 1 when `x` is not 0; anything else
     /// rounded.
+    #[inline]
     pub fn to_wire(&self, x: f64) -> i64 {
         // Half away from zero, as `f64::round`, by the cast's truncation: `round` is a
         // library call on plain x86-64, and this runs for every field of every sent tick.
@@ -571,6 +572,7 @@ impl Field {
 
     /// A wire value as the real number it stands for: the inverse of [`Field::to_wire`]
     /// (an angle in radians in `(-π, π]`).
+    #[inline]
     pub fn from_wire(&self, v: i64) -> f64 {
         match self.ty {
             FieldType::Fixed => v as f64 / f64::from(self.scale.max(1)),

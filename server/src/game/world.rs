@@ -22,12 +22,13 @@ use glam::Vec2;
 use tickwire_shared::schema::{EntityId, Field, FieldType, KindId, Schema};
 use tickwire_shared::{StateHasher, Value, entity_hash};
 
-/// One entity of a [`World`]: who, of which kind, and where its values start.
+/// One entity of a [`World`]: who, of which kind, and where its values are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Placed {
     id: EntityId,
     kind: KindId,
     at: u32,
+    end: u32,
 }
 
 /// Every entity of a game at one tick, in the order the game wrote them.
@@ -67,7 +68,10 @@ impl World {
             Some(k) => {
                 let at = u32::try_from(self.values.len())
                     .expect("invariant: a world holds fewer than 2^32 values");
-                self.entities.push(Placed { id, kind, at });
+                // Every field gets a value: `Fields` pads what the game leaves unwritten.
+                let end = at + k.fields.len() as u32;
+                self.entities.push(Placed { id, kind, at, end });
+                self.values.reserve(k.fields.len());
                 &k.fields
             }
             None => {
@@ -105,8 +109,7 @@ impl World {
     /// Entity `i`'s values, one per field of its kind.
     pub fn values(&self, i: usize) -> &[Value] {
         let e = self.entities[i];
-        let len = self.schema.kinds[usize::from(e.kind)].fields.len();
-        &self.values[e.at as usize..e.at as usize + len]
+        &self.values[e.at as usize..e.end as usize]
     }
 
     /// Entity `i`'s place in world units, or `None` for a kind without one (seen by all).
@@ -169,8 +172,22 @@ impl<'a> Fields<'a> {
     }
 
     /// A `fixed` or `angle` field (radians), or any number field, from a real number.
-    pub fn f32(self, x: f32) -> Self {
-        self.put(|f| Value::Int(f.to_wire(x.into())))
+    pub fn f32(mut self, x: f32) -> Self {
+        // The commonest write of all (every coordinate of every entity of every sent
+        // tick), so without `put`'s generality: a number field always takes a number.
+        if let Some(f) = self.fields.get(self.next) {
+            let v = if f.ty == FieldType::String {
+                debug_assert!(false, "field {:?} written with a number", f.name);
+                default_of(f)
+            } else {
+                Value::Int(f.to_wire(x.into()))
+            };
+            self.values.push(v);
+            self.next += 1;
+        } else {
+            debug_assert!(false, "more values written than the kind has fields");
+        }
+        self
     }
 
     /// An `int`, `enum` or `bool` field (clamped to its range), or a `fixed` field's steps.

@@ -84,7 +84,7 @@ impl SnapshotEncoder {
         self.cur.build(
             &self.prev,
             (tick, time_ms),
-            &self.world,
+            &mut self.world,
             self.rules.tick_rate,
             &mut self.seen,
         );

@@ -8,6 +8,7 @@
 //! from these pieces without encoding any entity again. Nothing here knows a game: the
 //! schema says how every field is written.
 
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use bitstream_io::{BigEndian, BitRecorder, BitWrite, BitWriter};
@@ -35,12 +36,10 @@ pub struct Frame {
     pub time_ms: u64,
     /// Every entity's id, in wire order.
     pub ids: Vec<EntityId>,
-    kinds: Vec<KindId>,
-    /// Entity `i`'s values are `values[value_at[i]..value_at[i + 1]]`.
-    values: Vec<Value>,
-    value_at: Vec<usize>,
-    /// Each entity's place, in the same order (`None`: seen by every client).
-    pub positions: Vec<Option<Vec2>>,
+    /// The game's world this frame was built from (taken, not copied), and where each
+    /// entity of the wire order is in it.
+    world: World,
+    order: Vec<u32>,
     /// `ids[..survivors]` were in the previous frame, in its order; the rest are new.
     pub survivors: usize,
     /// Where each survivor was in the previous frame.
@@ -49,9 +48,9 @@ pub struct Frame {
     pub removed: Vec<EntityId>,
     /// Where each entity is in `ids`.
     pub index: FnvHashMap<EntityId, u32>,
-    /// Every entity whole, back to back; entity `i` is `entries[entry_at[i]..entry_at[i + 1]]`.
-    entries: Vec<u8>,
-    entry_at: Vec<usize>,
+    /// Every entity whole, encoded when a snapshot first needs one (a keyframe, a
+    /// newcomer): most frames go out as deltas of survivors only, which need none.
+    entries: RefCell<Entries>,
     /// Each survivor's change record against the previous frame (kept between frames so
     /// that their buffers are reused).
     records: Vec<BitRecorder<u32, BigEndian>>,
@@ -80,20 +79,17 @@ impl Frame {
     /// An empty frame of a game with this schema.
     pub fn new(schema: Arc<Schema>) -> Self {
         Self {
-            schema,
+            schema: Arc::clone(&schema),
             tick: 0,
             time_ms: 0,
             ids: Vec::new(),
-            kinds: Vec::new(),
-            values: Vec::new(),
-            value_at: vec![0],
-            positions: Vec::new(),
+            world: World::new(schema),
+            order: Vec::new(),
             survivors: 0,
             was_at: Vec::new(),
             removed: Vec::new(),
             index: FnvHashMap::default(),
-            entries: Vec::new(),
-            entry_at: vec![0],
+            entries: RefCell::new(Entries::default()),
             records: Vec::new(),
             hashes: Vec::new(),
             state_hash: 0,
@@ -113,31 +109,52 @@ impl Frame {
 
     /// Entity `i`'s values.
     pub fn values(&self, i: usize) -> &[Value] {
-        &self.values[self.value_at[i]..self.value_at[i + 1]]
+        self.world.values(self.order[i] as usize)
     }
 
-    /// Fills this frame from the game's world, against the previous frame. `seen` is
-    /// scratch (one flag per entity of the world). An entity whose kind changed is a new
-    /// entity: it is removed and added.
+    /// Entity `i`'s kind.
+    pub fn kind(&self, i: usize) -> KindId {
+        self.world.kind(self.order[i] as usize)
+    }
+
+    /// Entity `i`'s place in world units (`None`: a kind without one, seen by every
+    /// client).
+    pub fn position(&self, i: usize) -> Option<Vec2> {
+        self.world.position(self.order[i] as usize)
+    }
+
+    /// Fills this frame from the game's world, against the previous frame, taking the
+    /// world (and leaving the frame's old one in its place, for the caller to reuse).
+    /// `seen` is scratch (one flag per entity of the world). An entity whose kind changed
+    /// is a new entity: it is removed and added.
     pub fn build(
         &mut self,
         prev: &Frame,
         (tick, time_ms): (u64, u64),
-        world: &World,
+        world: &mut World,
         tick_rate: u16,
         seen: &mut Vec<bool>,
     ) {
+        std::mem::swap(&mut self.world, world);
+        let world = &self.world;
         self.tick = tick;
         self.time_ms = time_ms;
         self.ids.clear();
-        self.kinds.clear();
-        self.values.clear();
-        self.value_at.clear();
-        self.value_at.push(0);
-        self.positions.clear();
+        self.order.clear();
         self.removed.clear();
         self.index.clear();
         self.was_at.clear();
+        self.entries.get_mut().built = false;
+        if same_entities(prev, world) {
+            // The common frame: nobody came or went, and the game keeps its order.
+            for i in 0..world.len() {
+                self.was_at.push(i as u32);
+                push(&mut self.ids, &mut self.order, &mut self.index, world, i);
+            }
+            self.survivors = self.ids.len();
+            self.encode_pieces(prev, tick_rate);
+            return;
+        }
         seen.clear();
         seen.resize(world.len(), false);
         let mut world_index = std::mem::take(&mut self.world_index);
@@ -147,10 +164,10 @@ impl Frame {
         }
         for (was, &old) in prev.ids.iter().enumerate() {
             match world_index.get(&old) {
-                Some(&i) if !seen[i] && world.kind(i) == prev.kinds[was] => {
+                Some(&i) if !seen[i] && world.kind(i) == prev.kind(was) => {
                     seen[i] = true;
                     self.was_at.push(was as u32);
-                    self.push(world, i);
+                    push(&mut self.ids, &mut self.order, &mut self.index, world, i);
                 }
                 _ => self.removed.push(old),
             }
@@ -159,35 +176,22 @@ impl Frame {
         self.survivors = self.ids.len();
         for (i, &taken) in seen.iter().enumerate() {
             if !taken && !self.index.contains_key(&world.id(i)) {
-                self.push(world, i);
+                push(&mut self.ids, &mut self.order, &mut self.index, world, i);
             }
         }
         self.encode_pieces(prev, tick_rate);
     }
 
-    fn push(&mut self, world: &World, i: usize) {
-        self.index.insert(world.id(i), self.ids.len() as u32);
-        self.ids.push(world.id(i));
-        self.kinds.push(world.kind(i));
-        self.values.extend_from_slice(world.values(i));
-        self.value_at.push(self.values.len());
-        self.positions.push(world.position(i));
-    }
-
     fn encode_pieces(&mut self, prev: &Frame, tick_rate: u16) {
         let ticks = self.tick.saturating_sub(prev.tick);
-        self.entries.clear();
-        self.entry_at.clear();
         self.hashes.clear();
         let mut whole = StateHasher::default();
         if self.records.len() < self.survivors {
             self.records.resize_with(self.survivors, BitRecorder::new);
         }
         for i in 0..self.ids.len() {
-            let (id, kind) = (self.ids[i], self.kinds[i]);
-            let values = &self.values[self.value_at[i]..self.value_at[i + 1]];
-            self.entry_at.push(self.entries.len());
-            write_entity(&mut self.entries, id, kind, values);
+            let at = self.order[i] as usize;
+            let (id, kind, values) = (self.ids[i], self.world.kind(at), self.world.values(at));
             let hash = entity_hash(id, kind, values);
             self.hashes.push(hash);
             whole.add(hash);
@@ -200,8 +204,28 @@ impl Frame {
                 write_record(record, kind, was, values, ticks, tick_rate).expect(INFALLIBLE);
             }
         }
-        self.entry_at.push(self.entries.len());
         self.state_hash = whole.finish();
+    }
+
+    /// Encodes every entity whole, once per frame, the first time a snapshot needs one.
+    fn entries(&self) -> std::cell::Ref<'_, Entries> {
+        {
+            let mut guard = self.entries.borrow_mut();
+            let e = &mut *guard;
+            if !e.built {
+                e.bytes.clear();
+                e.at.clear();
+                for i in 0..self.ids.len() {
+                    e.at.push(e.bytes.len());
+                    let at = self.order[i] as usize;
+                    let (kind, values) = (self.world.kind(at), self.world.values(at));
+                    write_entity(&mut e.bytes, self.ids[i], kind, values);
+                }
+                e.at.push(e.bytes.len());
+                e.built = true;
+            }
+        }
+        self.entries.borrow()
     }
 
     /// The part of a snapshot after its head: `removed`, the entities `added` whole, and
@@ -223,8 +247,11 @@ impl Frame {
         let mut packed = bits.into_writer();
         write_removed(buf, removed);
         write_added_len(buf, added.len());
-        for i in added {
-            buf.extend_from_slice(&self.entries[self.entry_at[i]..self.entry_at[i + 1]]);
+        if added.len() > 0 {
+            let e = self.entries();
+            for i in added {
+                buf.extend_from_slice(&e.bytes[e.at[i]..e.at[i + 1]]);
+            }
         }
         write_changes(buf, &packed);
         packed.clear();
@@ -267,4 +294,32 @@ impl Frame {
     pub fn hash(&self, i: usize) -> u64 {
         self.hashes[i]
     }
+}
+
+/// Every entity of a frame whole, back to back: entity `i` is `bytes[at[i]..at[i + 1]]`.
+#[derive(Debug, Default)]
+struct Entries {
+    built: bool,
+    bytes: Vec<u8>,
+    at: Vec<usize>,
+}
+
+/// True when `world` holds exactly `prev`'s entities, of the same kinds, in its order.
+fn same_entities(prev: &Frame, world: &World) -> bool {
+    prev.ids.len() == world.len()
+        && (0..world.len()).all(|i| prev.ids[i] == world.id(i) && prev.kind(i) == world.kind(i))
+}
+
+/// Appends world entity `i` to the frame's wire order. (A function of the fields it
+/// touches rather than a method, so that the frame's world can be borrowed meanwhile.)
+fn push(
+    ids: &mut Vec<EntityId>,
+    order: &mut Vec<u32>,
+    index: &mut FnvHashMap<EntityId, u32>,
+    world: &World,
+    i: usize,
+) {
+    index.insert(world.id(i), ids.len() as u32);
+    ids.push(world.id(i));
+    order.push(i as u32);
 }

@@ -90,11 +90,13 @@ impl Interest {
         self.placed.clear();
         self.everywhere.clear();
         self.slot.clear();
-        for (i, p) in frame.positions.iter().enumerate() {
-            match p {
-                Some(_) => {
+        self.shifted.clear();
+        for i in 0..frame.len() {
+            match frame.position(i) {
+                Some(p) => {
                     self.slot.push(self.placed.len() as u32);
                     self.placed.push(i as u32);
+                    self.shifted.push(p);
                 }
                 None => {
                     self.slot.push(u32::MAX);
@@ -102,8 +104,7 @@ impl Interest {
                 }
             }
         }
-        let placed = || frame.positions.iter().flatten();
-        let (lo, hi) = placed().fold(
+        let (lo, hi) = self.shifted.iter().fold(
             (Vec2::splat(f32::INFINITY), Vec2::splat(f32::NEG_INFINITY)),
             |(lo, hi), &p| (lo.min(p), hi.max(p)),
         );
@@ -115,8 +116,10 @@ impl Interest {
         };
         self.origin = lo;
         self.grid.set_size(hi - lo);
-        self.shifted.clear();
-        self.shifted.extend(placed().map(|&p| p - self.origin));
+        let origin = self.origin;
+        for p in &mut self.shifted {
+            *p -= origin;
+        }
         self.grid.rebuild(&self.shifted);
         let n = frame.len();
         self.visible_mark.clear();
