@@ -113,6 +113,9 @@ impl SnapshotEncoder {
     ) -> (Bytes, SnapshotKind) {
         // Only the previous frame is a base: a client that missed it gets a keyframe.
         let holds_prev = !self.keyframe_for_all && self.frames > 1 && sent == Some(self.prev.tick);
+        if holds_prev {
+            self.cur.ensure_records(&self.prev);
+        }
         if let Some(interest) = &mut self.interest {
             return interest.assemble(&self.prev, &self.cur, view, (own, ack), holds_prev);
         }

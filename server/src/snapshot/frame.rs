@@ -51,9 +51,11 @@ pub struct Frame {
     /// Every entity whole, encoded when a snapshot first needs one (a keyframe, a
     /// newcomer): most frames go out as deltas of survivors only, which need none.
     entries: RefCell<Entries>,
-    /// Each survivor's change record against the previous frame (kept between frames so
-    /// that their buffers are reused).
+    /// Each survivor's change record against the previous frame, made when a delta
+    /// first needs them (kept between frames so that their buffers are reused).
     records: Vec<BitRecorder<u32, BigEndian>>,
+    records_built: bool,
+    tick_rate: u16,
     /// Each entity's [`entity_hash`].
     hashes: Vec<u64>,
     /// The hash of the whole frame.
@@ -91,6 +93,8 @@ impl Frame {
             index: FnvHashMap::default(),
             entries: RefCell::new(Entries::default()),
             records: Vec::new(),
+            records_built: false,
+            tick_rate: 0,
             hashes: Vec::new(),
             state_hash: 0,
             world_index: FnvHashMap::default(),
@@ -152,7 +156,7 @@ impl Frame {
                 push(&mut self.ids, &mut self.order, &mut self.index, world, i);
             }
             self.survivors = self.ids.len();
-            self.encode_pieces(prev, tick_rate);
+            self.encode_pieces(tick_rate);
             return;
         }
         seen.clear();
@@ -179,32 +183,46 @@ impl Frame {
                 push(&mut self.ids, &mut self.order, &mut self.index, world, i);
             }
         }
-        self.encode_pieces(prev, tick_rate);
+        self.encode_pieces(tick_rate);
     }
 
-    fn encode_pieces(&mut self, prev: &Frame, tick_rate: u16) {
-        let ticks = self.tick.saturating_sub(prev.tick);
+    fn encode_pieces(&mut self, tick_rate: u16) {
+        self.tick_rate = tick_rate;
+        self.records_built = false;
         self.hashes.clear();
         let mut whole = StateHasher::default();
-        if self.records.len() < self.survivors {
-            self.records.resize_with(self.survivors, BitRecorder::new);
-        }
         for i in 0..self.ids.len() {
             let at = self.order[i] as usize;
             let (id, kind, values) = (self.ids[i], self.world.kind(at), self.world.values(at));
             let hash = entity_hash(id, kind, values);
             self.hashes.push(hash);
             whole.add(hash);
-            if i < self.survivors {
-                // Against the entity as every holder of the previous frame has it.
-                let was = prev.values(self.was_at[i] as usize);
-                let record = &mut self.records[i];
-                record.clear();
-                let kind = &self.schema.kinds[usize::from(kind)];
-                write_record(record, kind, was, values, ticks, tick_rate).expect(INFALLIBLE);
-            }
         }
         self.state_hash = whole.finish();
+    }
+
+    /// Makes every survivor's change record against `prev` (the frame this one was built
+    /// against), once per frame, before the first delta: a frame that goes out only as
+    /// keyframes needs none.
+    pub fn ensure_records(&mut self, prev: &Frame) {
+        if self.records_built {
+            return;
+        }
+        let ticks = self.tick.saturating_sub(prev.tick);
+        if self.records.len() < self.survivors {
+            self.records.resize_with(self.survivors, BitRecorder::new);
+        }
+        for i in 0..self.survivors {
+            let at = self.order[i] as usize;
+            let (kind, values) = (self.world.kind(at), self.world.values(at));
+            // Against the entity as every holder of the previous frame has it.
+            let was = prev.values(self.was_at[i] as usize);
+            let record = &mut self.records[i];
+            record.clear();
+            let kind = &self.schema.kinds[usize::from(kind)];
+            write_record(record, kind, was, values, ticks, self.tick_rate).expect(INFALLIBLE);
+        }
+        self.records_built = true;
     }
 
     /// Encodes every entity whole, once per frame, the first time a snapshot needs one.
@@ -229,8 +247,9 @@ impl Frame {
     }
 
     /// The part of a snapshot after its head: `removed`, the entities `added` whole, and
-    /// the change records of the survivors `kept` (in the order the client holds them).
-    /// `changes` is scratch, kept by the caller between snapshots.
+    /// the change records of the survivors `kept` (in the order the client holds them;
+    /// [`Frame::ensure_records`] first, when there are any). `changes` is scratch, kept by
+    /// the caller between snapshots.
     pub fn write_body(
         &self,
         buf: &mut Vec<u8>,
@@ -241,6 +260,7 @@ impl Frame {
     ) {
         let mut bits = BitWriter::endian(std::mem::take(changes), BigEndian);
         for i in kept {
+            debug_assert!(self.records_built, "a delta before its records");
             self.records[i].playback(&mut bits).expect(INFALLIBLE);
         }
         bits.byte_align().expect(INFALLIBLE);

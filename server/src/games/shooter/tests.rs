@@ -7,7 +7,7 @@ use glam::Vec2;
 use tickwire_shared::GameEvent;
 
 use super::*;
-use crate::game::InputValue;
+use crate::game::{FIRST_GAME_ID, InputValue, KindId};
 
 const DT: f32 = 1.0 / 60.0;
 
