@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use tickwire_shared::PlayerId;
 use tickwire_shared::schema::Schema;
 
@@ -56,7 +56,13 @@ pub struct SnapshotEncoder {
     world: World,
     seen: Vec<bool>,
     changes: Vec<u8>,
+    /// Scratch for a client's head, and the buffer clients' frames are cut from.
+    head: Vec<u8>,
+    out: BytesMut,
 }
+
+/// How much buffer the encoder takes at a time for the clients' frames.
+const OUT_CHUNK: usize = 64 * 1024;
 
 impl SnapshotEncoder {
     /// An encoder of a game with this schema that has sent nothing yet.
@@ -73,6 +79,8 @@ impl SnapshotEncoder {
             world: World::new(schema),
             seen: Vec::new(),
             changes: Vec::new(),
+            head: Vec::new(),
+            out: BytesMut::new(),
         }
     }
 
@@ -131,11 +139,18 @@ impl SnapshotEncoder {
             SnapshotKind::Keyframe => self.keyframe.as_deref(),
         }
         .unwrap_or_default();
-        let mut buf = Vec::with_capacity(32 + body.len());
+        self.head.clear();
         self.cur
-            .write_head(&mut buf, base, self.cur.state_hash, ack);
-        buf.extend_from_slice(body);
-        (Bytes::from(buf), kind)
+            .write_head(&mut self.head, base, self.cur.state_hash, ack);
+        // Every client's frame is cut from one buffer, a chunk at a time: one allocation
+        // for many clients rather than one each.
+        let len = self.head.len() + body.len();
+        if self.out.capacity() < len {
+            self.out.reserve(len.max(OUT_CHUNK));
+        }
+        self.out.extend_from_slice(&self.head);
+        self.out.extend_from_slice(body);
+        (self.out.split().freeze(), kind)
     }
 
     /// Encodes the frame whole, once.
