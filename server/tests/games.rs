@@ -115,6 +115,73 @@ fn play<G: Game>(config: Config, seconds: u64) {
     assert!(format!("{refused:?}").contains("values"), "{refused:?}");
 }
 
+/// Every way of breaking one input field of `G`'s schema (NaN, infinities, out of range,
+/// the wrong type) is refused with INVALID_VALUE, counted, and reaches no game: the
+/// other client keeps its rate and the hostile one keeps playing after.
+fn refuses_broken_inputs<G: Game>() {
+    let schema = G::schema();
+    let mut h = Harness::<G>::for_game(Config::default());
+    let honest = h.join("honest", Some("r"));
+    let hostile = h.join("hostile", Some("r"));
+    let mut rng = Rng(7);
+    let mut broken = Vec::new();
+    for (i, f) in schema.input.iter().enumerate() {
+        let bad: Vec<InputValue> = match f.ty {
+            InputType::Float | InputType::Angle => vec![
+                InputValue::Float(f64::NAN),
+                InputValue::Float(f64::INFINITY),
+                InputValue::Float(f64::NEG_INFINITY),
+                InputValue::Float(f.max * 2.0 + 1.0),
+                InputValue::Bool(true),
+            ],
+            InputType::Int | InputType::Enum => vec![
+                InputValue::Int(f.max as i64 + 1),
+                InputValue::Int(f.min as i64 - 1),
+                InputValue::Float(0.5),
+            ],
+            InputType::Bool => vec![InputValue::Int(1), InputValue::Float(0.0)],
+        };
+        for b in bad {
+            let mut v = values(&schema, &mut rng);
+            v[i] = b;
+            broken.push(v);
+        }
+    }
+    let before = h.metric("tickwire_inputs_invalid_total");
+    let snapshots = h.client(honest).snapshots.len();
+    for (seq, v) in broken.iter().enumerate() {
+        h.send_values(hostile, seq as u32 + 1, 0, v.clone());
+        let answer = h.expect(hostile, |m| matches!(m, ServerMsg::Error(_)));
+        let ServerMsg::Error(err) = answer else {
+            unreachable!()
+        };
+        assert_eq!(
+            err.code,
+            tickwire_shared::ErrorCode::INVALID_VALUE,
+            "{v:?}: {err:?}"
+        );
+    }
+    let counted = h.metric("tickwire_inputs_invalid_total") - before;
+    assert_eq!(counted, broken.len() as f64, "every refusal is counted");
+    assert!(
+        h.client(honest).snapshots.len() > snapshots,
+        "the room went on"
+    );
+    // A good input after all of it is taken: acknowledged with its own number.
+    let seq = broken.len() as u32 + 1;
+    h.send_values(hostile, seq, 0, values(&schema, &mut rng));
+    h.run_until(Duration::from_secs(1), |h| {
+        h.client(hostile).snapshots.last().and_then(|s| s.acked) == Some(seq)
+    });
+}
+
+#[test]
+fn every_game_refuses_broken_inputs() {
+    refuses_broken_inputs::<Arena>();
+    refuses_broken_inputs::<Shooter>();
+    refuses_broken_inputs::<Tag>();
+}
+
 fn every_way(play: fn(Config, u64)) {
     play(Config::default(), 4);
     play(
