@@ -13,6 +13,7 @@
 mod events;
 mod grid;
 mod input;
+pub mod motion;
 mod world;
 
 pub use events::{Audience, Events};

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use crate::game::{
     Events, Field, Game, Grid, InputField, InputValues, InvalidInput, Kind, KindId, PlayerId,
-    RestoreError, Schema, World,
+    RestoreError, Schema, World, motion,
 };
 
 /// The entity kind of a player: the only kind the arena has.
@@ -178,15 +178,7 @@ impl Arena {
         let lo = Vec2::splat(self.rules.radius);
         let hi = self.rules.size - lo;
         for body in &mut self.bodies {
-            let clamped = body.pos.clamp(lo, hi);
-            // Stop the part of the motion that points into a wall.
-            if clamped.x != body.pos.x {
-                body.vel.x = 0.0;
-            }
-            if clamped.y != body.pos.y {
-                body.vel.y = 0.0;
-            }
-            body.pos = clamped;
+            motion::keep_inside(&mut body.pos, &mut body.vel, lo, hi);
         }
     }
 }
@@ -273,11 +265,7 @@ impl Game for Arena {
             max_speed, accel, ..
         } = self.rules;
         for body in &mut self.bodies {
-            // Turn velocity toward the wanted velocity by at most accel·dt; with no input
-            // the wanted velocity is zero, which is the friction that brings a player to rest.
-            let wanted = body.intent.clamp_length_max(1.0) * max_speed;
-            let change = (wanted - body.vel).clamp_length_max(accel * dt);
-            body.vel = (body.vel + change).clamp_length_max(max_speed);
+            body.vel = motion::steer(body.vel, body.intent, max_speed, accel, dt);
             body.pos += body.vel * dt;
         }
         self.separate_overlaps();

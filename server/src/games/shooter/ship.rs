@@ -4,7 +4,7 @@
 use glam::Vec2;
 use serde::{Deserialize, Serialize};
 
-use crate::game::PlayerId;
+use crate::game::{PlayerId, motion};
 
 use super::rules::ShooterRules;
 use super::scores::Tally;
@@ -72,23 +72,11 @@ impl Ship {
             self.vel = Vec2::ZERO;
             return;
         }
-        // As the arena: velocity turns toward the wanted velocity by at most accel·dt, and
-        // with no input the wanted velocity is zero, which is the friction that stops it.
-        let wanted = self.intent.clamp_length_max(1.0) * rules.max_speed;
-        let change = (wanted - self.vel).clamp_length_max(rules.accel * dt);
-        self.vel = (self.vel + change).clamp_length_max(rules.max_speed);
+        self.vel = motion::steer(self.vel, self.intent, rules.max_speed, rules.accel, dt);
         self.pos += self.vel * dt;
         let lo = Vec2::splat(rules.ship_radius);
         let hi = (rules.size - lo).max(lo);
-        let clamped = self.pos.clamp(lo, hi);
-        // Stop the part of the motion that points into a wall.
-        if clamped.x != self.pos.x {
-            self.vel.x = 0.0;
-        }
-        if clamped.y != self.pos.y {
-            self.vel.y = 0.0;
-        }
-        self.pos = clamped;
+        motion::keep_inside(&mut self.pos, &mut self.vel, lo, hi);
     }
 
     /// The direction it aims at, as a unit vector.
