@@ -162,10 +162,10 @@ fn measure_sizes(players: u32) -> Sizes {
     let mut prev = values(&encoder);
     for _ in 0..TABLE_TICKS {
         let base = next_frame(&mut room, &mut encoder);
-        let (bytes, kind) = encoder.for_client(None, &mut view, 0, ACK);
+        let (bytes, kind) = encoder.for_client(None, &mut view, Some(0), ACK);
         assert_eq!(kind, SnapshotKind::Keyframe);
         keyframe += bytes.len();
-        let (bytes, kind) = encoder.for_client(Some(base), &mut view, 0, ACK);
+        let (bytes, kind) = encoder.for_client(Some(base), &mut view, Some(0), ACK);
         assert_eq!(kind, SnapshotKind::Delta);
         delta += bytes.len();
         let players = room.players();
@@ -264,13 +264,13 @@ fn snapshot_encode(c: &mut Criterion) {
         group.throughput(Throughput::Bytes(size.keyframe.round() as u64));
         group.bench_function(BenchmarkId::new("keyframe", players), |b| {
             bench_frames(b, &mut room, &mut encoder, |encoder, _| {
-                black_box(encoder.for_client(None, &mut view, 0, ACK));
+                black_box(encoder.for_client(None, &mut view, Some(0), ACK));
             });
         });
         group.throughput(Throughput::Bytes(size.delta.round() as u64));
         group.bench_function(BenchmarkId::new("delta", players), |b| {
             bench_frames(b, &mut room, &mut encoder, |encoder, base| {
-                black_box(encoder.for_client(Some(base), &mut view, 0, ACK));
+                black_box(encoder.for_client(Some(base), &mut view, Some(0), ACK));
             });
         });
     }
@@ -286,10 +286,10 @@ fn measure_shooter_sizes(entities: u32) -> (f64, f64) {
     for _ in 0..TABLE_TICKS {
         // A renewed scene's first frame is a delta of the frame `next_frame` began for it.
         let base = next_frame(&mut scene, &mut encoder);
-        let (bytes, kind) = encoder.for_client(None, &mut view, 1, ACK);
+        let (bytes, kind) = encoder.for_client(None, &mut view, Some(1), ACK);
         assert_eq!(kind, SnapshotKind::Keyframe);
         keyframe += bytes.len();
-        let (bytes, kind) = encoder.for_client(Some(base), &mut view, 1, ACK);
+        let (bytes, kind) = encoder.for_client(Some(base), &mut view, Some(1), ACK);
         assert_eq!(kind, SnapshotKind::Delta);
         delta += bytes.len();
     }
@@ -330,13 +330,13 @@ shooter snapshot bytes, mid-round scenes, no view radius, mean over {TABLE_TICKS
         group.throughput(Throughput::Bytes(keyframe.round() as u64));
         group.bench_function(BenchmarkId::new("keyframe", entities), |b| {
             bench_frames(b, &mut scene, &mut encoder, |encoder, _| {
-                black_box(encoder.for_client(None, &mut view, 1, ACK));
+                black_box(encoder.for_client(None, &mut view, Some(1), ACK));
             });
         });
         group.throughput(Throughput::Bytes(delta.round() as u64));
         group.bench_function(BenchmarkId::new("delta", entities), |b| {
             bench_frames(b, &mut scene, &mut encoder, |encoder, base| {
-                black_box(encoder.for_client(Some(base), &mut view, 1, ACK));
+                black_box(encoder.for_client(Some(base), &mut view, Some(1), ACK));
             });
         });
     }
@@ -352,7 +352,7 @@ fn assemble_all(
 ) -> usize {
     let mut bytes = 0;
     for (id, view) in views.iter_mut().enumerate() {
-        let (snapshot, _) = encoder.for_client(base, view, id as PlayerId, ACK);
+        let (snapshot, _) = encoder.for_client(base, view, Some(id as PlayerId), ACK);
         bytes += snapshot.len();
         black_box(snapshot);
     }
@@ -370,7 +370,7 @@ fn print_interest_sizes() {
         let base = next_frame(&mut room, &mut encoder);
         // A keyframe of each client's view, to throwaway views, then the real deltas.
         for id in 0..INTEREST_PLAYERS {
-            let (bytes, kind) = encoder.for_client(None, &mut ClientView::default(), id, ACK);
+            let (bytes, kind) = encoder.for_client(None, &mut ClientView::default(), Some(id), ACK);
             assert_eq!(kind, SnapshotKind::Keyframe);
             keyframe += bytes.len();
         }

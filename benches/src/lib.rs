@@ -331,12 +331,12 @@ pub fn walking_delta(players: u32) -> (u64, Bytes) {
     let mut encoder = encoder(None);
     let mut view = ClientView::default();
     encoder.begin(&room.arena, room.tick, room.time_ms());
-    let (_, kind) = encoder.for_client(None, &mut view, 0, 0);
+    let (_, kind) = encoder.for_client(None, &mut view, Some(0), 0);
     assert_eq!(kind, SnapshotKind::Keyframe);
     let base = room.tick;
     room.step();
     encoder.begin(&room.arena, room.tick, room.time_ms());
-    let (delta, kind) = encoder.for_client(Some(base), &mut view, 0, 0);
+    let (delta, kind) = encoder.for_client(Some(base), &mut view, Some(0), 0);
     assert_eq!(kind, SnapshotKind::Delta);
     (room.tick, delta)
 }

@@ -21,6 +21,8 @@ pub enum ChatRefusal {
     RateLimited,
     /// The sender is not in a room.
     NotInRoom,
+    /// The sender watches the room rather than plays in it.
+    Watching,
 }
 
 impl ChatRefusal {
@@ -32,6 +34,7 @@ impl ChatRefusal {
             ChatRefusal::NotUtf8 => "not_utf8",
             ChatRefusal::RateLimited => "rate_limited",
             ChatRefusal::NotInRoom => "not_in_room",
+            ChatRefusal::Watching => "watching",
         }
     }
 }

@@ -70,20 +70,30 @@ pub enum RoomCmd {
         /// The player's next resume token, for the `Resumed` answer.
         token: String,
     },
+    /// Let a greeted client watch: no seat, no player in the game. The room answers, and
+    /// sends it back to the lobby when it has its most watchers.
+    Watch {
+        /// The client, with its socket.
+        client: Client,
+    },
 }
 
 impl RoomCmd {
     /// The client the command carries.
     pub fn client_mut(&mut self) -> &mut Client {
         match self {
-            RoomCmd::Join { client, .. } | RoomCmd::Resume { client, .. } => client,
+            RoomCmd::Join { client, .. }
+            | RoomCmd::Resume { client, .. }
+            | RoomCmd::Watch { client } => client,
         }
     }
 
     /// The client back, when the room could not take the command.
     pub fn into_client(self) -> Client {
         match self {
-            RoomCmd::Join { client, .. } | RoomCmd::Resume { client, .. } => client,
+            RoomCmd::Join { client, .. }
+            | RoomCmd::Resume { client, .. }
+            | RoomCmd::Watch { client } => client,
         }
     }
 }
@@ -290,6 +300,28 @@ impl Rooms {
     /// The open room called `name`.
     pub fn get(&self, name: &str) -> Option<RoomHandle> {
         self.registry().rooms.get(name).cloned()
+    }
+
+    /// The open room called `name`, for `identity` to watch: no seat is taken, and no
+    /// room is opened.
+    ///
+    /// # Errors
+    /// [`JoinRefused`] when the name is invalid, the room is not open, or it is private
+    /// and neither `key` nor the token admits this user.
+    pub fn watch(
+        &self,
+        name: &str,
+        key: Option<&str>,
+        identity: &Identity,
+    ) -> Result<RoomHandle, JoinRefused> {
+        if !valid_room_name(name) {
+            return Err(JoinRefused::BadName);
+        }
+        match self.registry().rooms.get(name) {
+            Some(handle) if handle.shared.admits(key, identity) => Ok(handle.clone()),
+            Some(_) => Err(JoinRefused::AccessDenied(name.to_owned())),
+            None => Err(JoinRefused::NotFound(name.to_owned())),
+        }
     }
 
     /// Takes a seat for `user` (who is `identity`) as `request` asks: in a named room

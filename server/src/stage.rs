@@ -14,8 +14,10 @@ pub enum Stage {
     Connected,
     /// Greeted, in the lobby: not in a room.
     Greeted,
-    /// In a room.
+    /// In a room, playing.
     Playing,
+    /// In a room, watching: no seat, no inputs, no chat.
+    Watching,
 }
 
 /// Why a request is refused where it arrived.
@@ -40,10 +42,11 @@ pub fn check(stage: Stage, msg: &ClientMsg) -> Result<(), OutOfPlace> {
     use Stage as S;
     match (stage, msg) {
         (S::Connected, M::Hello(_) | M::Resume(_))
-        | (S::Greeted, M::Join(_) | M::Create(_) | M::Ping(_))
-        | (S::Playing, M::Input(_) | M::Ping(_) | M::Leave(_) | M::Chat(_)) => Ok(()),
+        | (S::Greeted, M::Join(_) | M::Create(_) | M::Watch(_) | M::Ping(_))
+        | (S::Playing, M::Input(_) | M::Ping(_) | M::Leave(_) | M::Chat(_))
+        | (S::Watching, M::Ping(_) | M::Leave(_)) => Ok(()),
         (S::Connected, _) => Err(SEND_HELLO_FIRST),
-        (S::Greeted, M::Hello(_)) | (S::Playing, M::Hello(_) | M::Resume(_)) => {
+        (S::Greeted, M::Hello(_)) | (S::Playing | S::Watching, M::Hello(_) | M::Resume(_)) => {
             Err(ALREADY_GREETED)
         }
         (S::Greeted, M::Resume(_)) => Err(OutOfPlace::Error(
@@ -54,10 +57,14 @@ pub fn check(stage: Stage, msg: &ClientMsg) -> Result<(), OutOfPlace> {
             Err(OutOfPlace::Error(ErrorCode::NOT_IN_ROOM, "not in a room"))
         }
         (S::Greeted, M::Chat(_)) => Err(OutOfPlace::Chat(ChatRefusal::NotInRoom)),
-        (S::Playing, M::Join(_) | M::Create(_)) => Err(OutOfPlace::Error(
+        (S::Playing | S::Watching, M::Join(_) | M::Create(_) | M::Watch(_)) => Err(
+            OutOfPlace::Error(ErrorCode::NOT_IN_ROOM, "already in a room; leave first"),
+        ),
+        (S::Watching, M::Input(_)) => Err(OutOfPlace::Error(
             ErrorCode::NOT_IN_ROOM,
-            "already in a room; leave first",
+            "watching, not playing: join the room to play",
         )),
+        (S::Watching, M::Chat(_)) => Err(OutOfPlace::Chat(ChatRefusal::Watching)),
     }
 }
 
@@ -116,6 +123,10 @@ mod tests {
                 id: 1,
                 text: "hi".into(),
             }),
+            ClientMsg::Watch(Watch {
+                room: "r".into(),
+                key: None,
+            }),
         ]
     }
 
@@ -131,12 +142,13 @@ mod tests {
         assert_eq!(allowed(Stage::Connected), [Hello::KIND, Resume::KIND]);
         assert_eq!(
             allowed(Stage::Greeted),
-            [Join::KIND, Create::KIND, Ping::KIND]
+            [Join::KIND, Create::KIND, Ping::KIND, Watch::KIND]
         );
         assert_eq!(
             allowed(Stage::Playing),
             [Input::KIND, Ping::KIND, Leave::KIND, Chat::KIND]
         );
+        assert_eq!(allowed(Stage::Watching), [Ping::KIND, Leave::KIND]);
     }
 
     #[test]
@@ -156,6 +168,18 @@ mod tests {
         assert_eq!(
             refusal(Stage::Playing, 3),
             OutOfPlace::Error(ErrorCode::NOT_IN_ROOM, "already in a room; leave first")
+        );
+        assert_eq!(
+            refusal(Stage::Watching, 8),
+            OutOfPlace::Error(ErrorCode::NOT_IN_ROOM, "already in a room; leave first")
+        );
+        assert!(matches!(
+            refusal(Stage::Watching, 4),
+            OutOfPlace::Error(ErrorCode::NOT_IN_ROOM, _)
+        ));
+        assert_eq!(
+            refusal(Stage::Watching, 7),
+            OutOfPlace::Chat(ChatRefusal::Watching)
         );
     }
 }

@@ -161,7 +161,7 @@ impl<G: Game> Room<G> {
             .begin(self.sim.game(), tick, self.wall_ms(tick));
         let (bytes, kind) = self
             .encoder
-            .for_client(self.sent, &mut self.view, ANA, self.ack);
+            .for_client(self.sent, &mut self.view, Some(ANA), self.ack);
         if delivered {
             self.sent = Some(tick);
         }

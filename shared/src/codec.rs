@@ -24,6 +24,7 @@ macro_rules! kinds {
 
 kinds! {
     Hello = 0, Join = 1, Leave = 2, Input = 3, Ping = 4, Create = 5, Resume = 6, Chat = 7,
+    Watch = 8,
     Welcome = 0, Joined = 1, Snapshot = 2, Pong = 3, Error = 4, PlayerJoined = 5, PlayerLeft = 6,
     Resumed = 7, ChatAck = 8, ChatMessage = 9, Events = 10,
 }
@@ -98,6 +99,7 @@ pub fn encode_client(msg: &ClientMsg) -> Bytes {
         ClientMsg::Create(m) => encode(m),
         ClientMsg::Resume(m) => encode(m),
         ClientMsg::Chat(m) => encode(m),
+        ClientMsg::Watch(m) => encode(m),
     }
 }
 
@@ -167,6 +169,7 @@ impl ClientMsg {
             Create::KIND => ClientMsg::Create(body(rest)?),
             Resume::KIND => ClientMsg::Resume(body(rest)?),
             Chat::KIND => ClientMsg::Chat(body(rest)?),
+            Watch::KIND => ClientMsg::Watch(body(rest)?),
             _ => return Err(DecodeError::UnknownType { kind: kind.into() }),
         })
     }
@@ -182,6 +185,7 @@ impl ClientMsg {
             ClientMsg::Create(_) => Create::KIND,
             ClientMsg::Resume(_) => Resume::KIND,
             ClientMsg::Chat(_) => Chat::KIND,
+            ClientMsg::Watch(_) => Watch::KIND,
         }
     }
 }
@@ -295,6 +299,10 @@ mod tests {
             ClientMsg::Chat(Chat {
                 id: 2,
                 text: ChatText(vec![0x68, 0x69, 0xff]),
+            }),
+            ClientMsg::Watch(Watch {
+                room: "den".into(),
+                key: None,
             }),
         ];
         for msg in msgs {

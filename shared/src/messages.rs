@@ -171,6 +171,16 @@ pub struct Chat {
     pub text: ChatText,
 }
 
+/// Client to server, type 8: watch a room without playing in it: no seat, no entity, no
+/// inputs. Answered with `Joined`, then the room's snapshots, every entity in view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Watch {
+    /// The room's name; it must exist (watching opens no room).
+    pub room: String,
+    /// The key of a private room; `None` for public rooms, or when the token names the room.
+    pub key: Option<String>,
+}
+
 /// Client to server, type 4: a round-trip probe.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Ping {
@@ -406,6 +416,7 @@ pub enum ClientMsg {
     Create(Create),
     Resume(Resume),
     Chat(Chat),
+    Watch(Watch),
 }
 
 /// Everything the server may send.

@@ -39,7 +39,7 @@ use tickwire_shared::wire_snapshot::{
 use tickwire_shared::{
     Chat, ChatAck, ChatMessage, ChatText, ClientMsg, Create, Entity, Error, ErrorCode, Events,
     GameEvent, Hello, Input, InputValue, Join, Joined, Leave, PROTOCOL_VERSION, Ping, PlayerInfo,
-    PlayerJoined, PlayerLeft, Pong, Replica, Resume, Resumed, ServerMsg, Snapshot, Welcome,
+    PlayerJoined, PlayerLeft, Pong, Replica, Resume, Resumed, ServerMsg, Snapshot, Watch, Welcome,
     encode_client, encode_server, entity_hash, state_hash,
 };
 
@@ -78,6 +78,8 @@ const RESUME: &str = "92 06 91 d9 20 30 30 31 31 32 32 33 33 34 34 35 35 36 36 3
 const CHAT: &str = "92 07 92 01 a2 68 69";
 /// Chat { id: 2, text: b"hi\xff" } (not UTF-8, so a bin; the server refuses it by its id)
 const CHAT_NOT_UTF8: &str = "92 07 92 02 c4 03 68 69 ff";
+/// Watch { room: "den", key: nil }
+const WATCH: &str = "92 08 92 a3 64 65 6e c0";
 
 // Server to client.
 
@@ -328,6 +330,15 @@ fn client_chat() {
         text: "hi".into(),
     };
     assert_client_golden(ClientMsg::Chat(msg), CHAT);
+}
+
+#[test]
+fn client_watch() {
+    let msg = Watch {
+        room: "den".into(),
+        key: None,
+    };
+    assert_client_golden(ClientMsg::Watch(msg), WATCH);
 }
 
 #[test]

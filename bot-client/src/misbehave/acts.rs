@@ -283,12 +283,12 @@ impl Forge {
                 Message::Binary(Bytes::from_static(WRONG_SHAPES[pick]))
             }
             Act::UnknownType => {
-                // Mostly types that fit a byte (protocol 2 knows 0 to 7), sometimes one that
+                // Mostly types that fit a byte (protocol 4 knows 0 to 8), sometimes one that
                 // does not (type 1000).
                 let frame: Vec<u8> = if self.rng.chance(0.2) {
                     vec![0x92, 0xcd, 0x03, 0xe8, 0x90]
                 } else {
-                    vec![0x92, self.rng.in_range(8..=127) as u8, 0x90]
+                    vec![0x92, self.rng.in_range(9..=127) as u8, 0x90]
                 };
                 Message::Binary(frame.into())
             }

@@ -15,7 +15,7 @@ pub mod requests;
 use std::sync::Arc;
 use std::time::Instant;
 
-use tickwire_shared::{ErrorCode, Message as _, Resume};
+use tickwire_shared::{ErrorCode, Message as _, Resume, Watch};
 use tokio::sync::mpsc::error::TrySendError;
 
 pub use requests::{Entry, Lobby, Outcome};
@@ -123,6 +123,7 @@ fn enter(ctx: &ServerContext, client: Client, entry: Entry) -> Option<Client> {
         Entry::Resume { room, token } => {
             send_to_room(&room, RoomCmd::Resume { client, token }, Resume::KIND)
         }
+        Entry::Watch { room } => send_to_room(&room, RoomCmd::Watch { client }, Watch::KIND),
     }
 }
 

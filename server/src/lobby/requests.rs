@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use tickwire_shared::{
     ClientMsg, Create, ErrorCode, Hello, Join, Message as _, PROTOCOL_VERSION, PlayerId,
-    PlayerInfo, Pong, Resume, Resumed, Welcome, encode,
+    PlayerInfo, Pong, Resume, Resumed, Watch, Welcome, encode,
 };
 
 use crate::auth::valid_display_name;
@@ -49,6 +49,11 @@ pub enum Entry {
         room: RoomHandle,
         /// Its next resume token, for the room's `Resumed`.
         token: String,
+    },
+    /// A watch of `room`: no seat is taken.
+    Watch {
+        /// The room to watch.
+        room: RoomHandle,
     },
 }
 
@@ -162,6 +167,9 @@ impl Lobby {
                 };
                 return self.enter(peer, request, Create::KIND);
             }
+            ClientMsg::Watch(watch) => {
+                return self.watch(peer, &watch.room, watch.key.as_deref());
+            }
             ClientMsg::Ping(ping) => {
                 peer.send(encode(&Pong {
                     client_time: ping.client_time,
@@ -255,6 +263,25 @@ impl Lobby {
         })
     }
 
+    /// Finds the room a watch asks for, or refuses it with the reason.
+    fn watch(&self, peer: &mut Peer, room: &str, key: Option<&str>) -> Outcome {
+        match self.rooms.watch(room, key, peer.identity()) {
+            Ok(room) => {
+                peer.span()
+                    .in_scope(|| tracing::debug!(room = %room.shared.name, "watching room"));
+                Outcome::Enter(Entry::Watch { room })
+            }
+            Err(refused) => {
+                peer.error(
+                    refusal_code(&refused),
+                    refused.to_string(),
+                    Some(Watch::KIND),
+                );
+                Outcome::Stay
+            }
+        }
+    }
+
     /// Reserves the seat a join or create asks for, or refuses it with the reason.
     fn enter(&self, peer: &mut Peer, request: Request<'_>, kind: u8) -> Outcome {
         let user = peer.user_id();
@@ -266,17 +293,21 @@ impl Lobby {
                 Outcome::Enter(Entry::Join { reserved, kind })
             }
             Err(refused) => {
-                let code = match refused {
-                    JoinRefused::Full(_) => ErrorCode::ROOM_FULL,
-                    JoinRefused::BadName | JoinRefused::BadCapacity(_) => ErrorCode::INVALID_VALUE,
-                    JoinRefused::TooManyRooms => ErrorCode::UNAVAILABLE,
-                    JoinRefused::NotFound(_) => ErrorCode::NOT_FOUND,
-                    JoinRefused::AccessDenied(_) => ErrorCode::ACCESS_DENIED,
-                    JoinRefused::Exists(_) => ErrorCode::ROOM_EXISTS,
-                };
-                peer.error(code, refused.to_string(), Some(kind));
+                peer.error(refusal_code(&refused), refused.to_string(), Some(kind));
                 Outcome::Stay
             }
         }
+    }
+}
+
+/// The error code a refused join, create or watch is answered with.
+fn refusal_code(refused: &JoinRefused) -> ErrorCode {
+    match refused {
+        JoinRefused::Full(_) => ErrorCode::ROOM_FULL,
+        JoinRefused::BadName | JoinRefused::BadCapacity(_) => ErrorCode::INVALID_VALUE,
+        JoinRefused::TooManyRooms => ErrorCode::UNAVAILABLE,
+        JoinRefused::NotFound(_) => ErrorCode::NOT_FOUND,
+        JoinRefused::AccessDenied(_) => ErrorCode::ACCESS_DENIED,
+        JoinRefused::Exists(_) => ErrorCode::ROOM_EXISTS,
     }
 }

@@ -7,11 +7,13 @@
 //! driver runs it on real sockets and the wall clock; the test harness on in-memory pipes
 //! and virtual time; both through the same calls:
 //!
-//! - [`RoomCore::handle_join`] / [`RoomCore::handle_resume`]: a client the lobby sends in;
+//! - [`RoomCore::handle_join`] / [`RoomCore::handle_resume`] / [`RoomCore::handle_watch`]:
+//!   a client the lobby sends in;
 //! - [`RoomCore::handle_tick`]: when the schedule says a tick is due (see
 //!   [`RoomCore::next_deadline`]), read every member, step the game, queue the snapshot and
 //!   write every member, once each;
-//! - [`RoomCore::handle_shutdown`]: close everyone;
+//! - [`RoomCore::handle_close`] / [`RoomCore::handle_shutdown`]: the room closes, or the
+//!   server shuts down;
 //! - [`RoomCore::poll_event`]: what to carry out, after each of the above.
 
 use std::collections::VecDeque;
@@ -23,7 +25,7 @@ use slotmap::SlotMap;
 use tickwire_shared::schema::Schema;
 use tickwire_shared::{
     ChatAck, ChatText, ClientMsg, ErrorCode, Events, GameEvent, Input, Joined, Message as _,
-    PlayerId, PlayerInfo, PlayerJoined, PlayerLeft, Pong, Resume, Resumed, encode,
+    PlayerId, PlayerInfo, PlayerJoined, PlayerLeft, Pong, Resume, Resumed, Watch, encode,
 };
 
 use super::event::{Event, Next};
@@ -44,6 +46,9 @@ use crate::snapshot::{ClientView, EncoderRules, Frame, SnapshotEncoder, Snapshot
 use crate::stage::{self, Stage};
 use crate::tick_clock::{Due, TickClock};
 use crate::transport::Flow;
+
+/// At most this many clients watch one room at a time.
+pub const MAX_WATCHERS: usize = 32;
 
 /// At most this many overdue ticks are run back to back after a stall; the rest are skipped.
 const MAX_CATCH_UP: u32 = 4;
@@ -85,7 +90,7 @@ pub struct RoomCore<G> {
     shutting_down: bool,
     /// The game's schema, sent to everyone who joins.
     schema: Arc<Schema>,
-    /// Since when the room has had no member.
+    /// Since when the room has had no player connected (watchers do not keep it open).
     empty_since: Option<Instant>,
     /// Scratch: the members leaving at the end of a phase.
     departed: Vec<MemberKey>,
@@ -172,7 +177,7 @@ impl<G: Game> RoomCore<G> {
         self.away.len()
     }
 
-    /// True when the room has had no member for its idle time at `now`.
+    /// True when the room has had no player connected for its idle time at `now`.
     pub fn is_idle(&self, now: Instant) -> bool {
         self.empty_since
             .is_some_and(|since| now.saturating_duration_since(since) >= self.rules.idle_close)
@@ -235,7 +240,50 @@ impl<G: Game> RoomCore<G> {
             user_id,
             seq: SeqFilter::default(),
         };
-        Ok(self.insert(seated, peer, now))
+        Ok(self.insert(seated, peer, now, false))
+    }
+
+    /// Lets a greeted client watch at `now`: it gets the room's snapshots, every entity in
+    /// view, and its chat, but takes no seat and has no place in the game, and the players
+    /// are not told.
+    ///
+    /// # Errors
+    /// The peer, with an error queued, when it carries no player or the room has
+    /// [`MAX_WATCHERS`] already: it goes back to the lobby.
+    #[expect(
+        clippy::result_large_err,
+        reason = "a peer moves once per watch; boxing it would cost an allocation for nothing"
+    )]
+    pub fn handle_watch(&mut self, mut peer: Peer, now: Instant) -> Result<MemberKey, Peer> {
+        let Some(player) = peer.player().cloned() else {
+            return Err(peer);
+        };
+        if self.members.values().filter(|m| m.watching).count() >= MAX_WATCHERS {
+            peer.error(
+                ErrorCode::ROOM_FULL,
+                format!(
+                    "room {:?} has its most watchers ({MAX_WATCHERS})",
+                    self.name
+                ),
+                Some(Watch::KIND),
+            );
+            return Err(peer);
+        }
+        peer.send(encode(&Joined {
+            room: self.name.clone(),
+            players: self.roster(player.id),
+            schema: Schema::clone(&self.schema),
+        }));
+        self.send_chat_history(&mut peer);
+        peer.span()
+            .in_scope(|| tracing::debug!(room = %self.name, "watching room"));
+        let watcher = Seated {
+            id: player.id,
+            name: player.name,
+            user_id: peer.user_id(),
+            seq: SeqFilter::default(),
+        };
+        Ok(self.insert(watcher, peer, now, true))
     }
 
     /// Gives a lost player its new connection at `now`: back from away, or in place of a
@@ -294,7 +342,7 @@ impl<G: Game> RoomCore<G> {
         peer.span()
             .in_scope(|| tracing::debug!(room = %self.name, "resumed"));
         // The tick's snapshot, written with the answer, is the full state it needs.
-        Ok(self.insert(player, peer, now))
+        Ok(self.insert(player, peer, now, false))
     }
 
     /// Runs the tick that is due at `now`, if one is: reads what every member sent (at
@@ -323,12 +371,34 @@ impl<G: Game> RoomCore<G> {
         self.write(now, wall_ms, links);
         self.settle(now);
         self.metrics.ticks.inc_by(u64::from(due.steps));
-        if self.members.is_empty() {
+        if !self.members.values().any(|m| !m.watching) {
             self.empty_since.get_or_insert(now);
         } else {
             self.empty_since = None;
         }
         due
+    }
+
+    /// The room closes, standing empty of players: its watchers go back to the lobby, told
+    /// why.
+    pub fn handle_close(&mut self) {
+        for (key, mut member) in self.members.drain() {
+            member.peer.error(
+                ErrorCode::NOT_FOUND,
+                format!("room {:?} closed", self.name),
+                Some(Watch::KIND),
+            );
+            self.events.push_back(Event::Unwatched {
+                player: member.player.id,
+                lost: None,
+                to_lobby: true,
+            });
+            self.events.push_back(Event::Departed {
+                member: key,
+                peer: member.peer,
+                next: Next::Lobby,
+            });
+        }
     }
 
     /// The server shuts down: every member is closed with 1001, and none is kept for a
@@ -345,12 +415,21 @@ impl<G: Game> RoomCore<G> {
         }
     }
 
-    fn insert(&mut self, player: Seated, mut peer: Peer, now: Instant) -> MemberKey {
+    fn insert(
+        &mut self,
+        player: Seated,
+        mut peer: Peer,
+        now: Instant,
+        watching: bool,
+    ) -> MemberKey {
         // A client back from another room (or this one, before) holds none of our ticks.
         peer.outbox().forget_snapshots();
-        self.empty_since = None;
+        if !watching {
+            self.empty_since = None;
+        }
         self.members.insert(Member {
             player,
+            watching,
             peer,
             chat: FloodGuard::new(self.rules.chat.limit, now),
             view: ClientView::default(),
@@ -358,9 +437,13 @@ impl<G: Game> RoomCore<G> {
         })
     }
 
-    /// Everyone in the room but `except`, connected or away.
+    /// Every player in the room but `except`, connected or away.
     fn roster(&self, except: PlayerId) -> Vec<PlayerInfo> {
-        let members = self.members.values().map(|m| &m.player);
+        let members = self
+            .members
+            .values()
+            .filter(|m| !m.watching)
+            .map(|m| &m.player);
         let away = self.away.iter().map(|a| &a.player);
         members
             .chain(away)
@@ -383,7 +466,7 @@ impl<G: Game> RoomCore<G> {
     fn take_over(&mut self, user_id: &str, now: Instant) {
         let mut found = false;
         for member in self.members.values_mut() {
-            if member.player.user_id == user_id && member.fate == Fate::Plays {
+            if member.player.user_id == user_id && member.fate == Fate::Plays && !member.watching {
                 member
                     .peer
                     .span()
@@ -451,7 +534,7 @@ impl<G: Game> RoomCore<G> {
                     break;
                 };
                 match member.peer.on_frame(frame, now) {
-                    Inbound::Request(ClientMsg::Chat(chat)) => {
+                    Inbound::Request(ClientMsg::Chat(chat)) if !member.watching => {
                         let ack = on_chat(&mut self.chat, member, &chat.text, now, wall_ms);
                         let (server_id, time_ms, refused) = match ack {
                             Ok(accepted) => {
@@ -525,10 +608,12 @@ impl<G: Game> RoomCore<G> {
                 let base = member.peer.outbox().sent_snapshot();
                 // Shared bytes (a reference count) unless the view radius makes them
                 // differ per client; then assembled from pieces encoded once.
+                // A watcher sees everything; a player what its view radius holds.
+                let own = (!member.watching).then_some(member.player.id);
                 let (bytes, kind) = self.snapshots.for_client(
                     base,
                     &mut member.view,
-                    member.player.id,
+                    own,
                     member.player.seq.last(),
                 );
                 sent[usize::from(kind == SnapshotKind::Delta)] += 1;
@@ -597,11 +682,33 @@ impl<G: Game> RoomCore<G> {
         let grace = self.rules.resume_grace;
         for key in std::mem::take(&mut self.departed) {
             let Some(Member {
-                player, peer, fate, ..
+                player,
+                peer,
+                fate,
+                watching,
+                ..
             }) = self.members.remove(key)
             else {
                 continue;
             };
+            let next = match fate {
+                Fate::Leaves => Next::Lobby,
+                Fate::Closes => Next::Close,
+                Fate::Gone | Fate::Plays => Next::Drop,
+            };
+            if watching {
+                self.events.push_back(Event::Unwatched {
+                    player: player.id,
+                    lost: peer.connection_lost().then_some(now),
+                    to_lobby: next == Next::Lobby,
+                });
+                self.events.push_back(Event::Departed {
+                    member: key,
+                    peer,
+                    next,
+                });
+                continue;
+            }
             let lost = fate != Fate::Leaves
                 && !grace.is_zero()
                 && !self.shutting_down
@@ -621,11 +728,6 @@ impl<G: Game> RoomCore<G> {
             }
             peer.span()
                 .in_scope(|| tracing::debug!(?fate, lost, "left room"));
-            let next = match fate {
-                Fate::Leaves => Next::Lobby,
-                Fate::Closes => Next::Close,
-                Fate::Gone | Fate::Plays => Next::Drop,
-            };
             self.events.push_back(Event::Departed {
                 member: key,
                 peer,
@@ -643,7 +745,12 @@ fn on_request<G: Game>(
     member: &mut Member,
     msg: ClientMsg,
 ) {
-    if let Err(why) = stage::check(Stage::Playing, &msg) {
+    let stage = if member.watching {
+        Stage::Watching
+    } else {
+        Stage::Playing
+    };
+    if let Err(why) = stage::check(stage, &msg) {
         stage::refuse(&mut member.peer, &msg, why);
         return;
     }
@@ -674,6 +781,7 @@ fn on_request<G: Game>(
         | ClientMsg::Resume(_)
         | ClientMsg::Join(_)
         | ClientMsg::Create(_)
+        | ClientMsg::Watch(_)
         | ClientMsg::Chat(_) => {}
     }
 }

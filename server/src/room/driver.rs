@@ -125,6 +125,8 @@ pub async fn run<G: Game>(env: RoomEnv, room: NewRoom, game: G, rules: RoomRules
         }
         if core.is_idle(now) && env.rooms.close_if_empty(&name) {
             tracing::info!("closed room after standing empty");
+            core.handle_close();
+            carry_out(&mut core, &mut links, &env, &shared);
             break;
         }
     }
@@ -181,6 +183,11 @@ fn admit<G: Game>(
             RoomCmd::Resume { client, token } => {
                 let Client { link, peer } = client;
                 let admitted = core.handle_resume(peer, token, now);
+                (link, admitted.map_err(Some))
+            }
+            RoomCmd::Watch { client } => {
+                let Client { link, peer } = client;
+                let admitted = core.handle_watch(peer, now);
                 (link, admitted.map_err(Some))
             }
         };

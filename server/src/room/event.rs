@@ -51,6 +51,17 @@ pub enum Event {
         /// It walked out to the lobby, keeping its session; otherwise the session is over.
         kept_session: bool,
     },
+    /// A watcher stopped watching. Its session goes on when it went back to the lobby, is
+    /// kept for the resume grace (outside any room) when its connection was lost at `lost`,
+    /// and is over otherwise.
+    Unwatched {
+        /// The watcher's player id.
+        player: PlayerId,
+        /// When its connection was lost, if it was.
+        lost: Option<Instant>,
+        /// It left for the lobby.
+        to_lobby: bool,
+    },
     /// A member's connection leaves the room, with its state, for `next`.
     Departed {
         /// The member it was.
@@ -85,6 +96,15 @@ impl Event {
                     sessions.end(*player);
                 }
             }
+            Event::Unwatched {
+                player,
+                lost,
+                to_lobby,
+            } => match (to_lobby, lost) {
+                (true, _) => {}
+                (false, Some(at)) => sessions.connection_lost(*player, *at),
+                (false, None) => sessions.end(*player),
+            },
             Event::Departed { .. } => {}
         }
     }

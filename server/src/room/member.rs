@@ -39,10 +39,12 @@ pub(super) struct Seated {
     pub seq: SeqFilter,
 }
 
-/// A connected player.
+/// A connected member: a player, or a watcher (which has a player id but no seat and no
+/// place in the game).
 #[derive(Debug)]
 pub(super) struct Member {
     pub player: Seated,
+    pub watching: bool,
     pub peer: Peer,
     pub chat: FloodGuard,
     /// What the client holds of the room, when it sees only part of it.

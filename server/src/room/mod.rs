@@ -24,3 +24,5 @@ pub use sim::Sim;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod watch_tests;

@@ -111,12 +111,13 @@ impl SnapshotEncoder {
     }
 
     /// The snapshot for a client whose last snapshot out was of tick `sent` and that
-    /// `view` describes, playing `own`, whose newest applied input is `ack`.
+    /// `view` describes, playing `own` (`None`: a watcher, who sees every entity whatever
+    /// the view radius), whose newest applied input is `ack`.
     pub fn for_client(
         &mut self,
         sent: Option<u64>,
         view: &mut ClientView,
-        own: PlayerId,
+        own: Option<PlayerId>,
         ack: u32,
     ) -> (Bytes, SnapshotKind) {
         // Only the previous frame is a base: a client that missed it gets a keyframe.
@@ -207,27 +208,27 @@ mod tests {
         let mut view = ClientView::default();
         encoder.begin(&arena, 1, 0);
         assert_eq!(
-            encoder.for_client(None, &mut view, 1, 0).1,
+            encoder.for_client(None, &mut view, Some(1), 0).1,
             SnapshotKind::Keyframe
         );
         arena.step(0, 1.0 / 60.0, &mut events);
         encoder.begin(&arena, 2, 0);
         assert_eq!(
-            encoder.for_client(Some(1), &mut view, 1, 0).1,
+            encoder.for_client(Some(1), &mut view, Some(1), 0).1,
             SnapshotKind::Delta
         );
         // Tick 2's snapshot never went out (still Some(1)): tick 3's is a keyframe.
         arena.step(0, 1.0 / 60.0, &mut events);
         encoder.begin(&arena, 3, 0);
         assert_eq!(
-            encoder.for_client(Some(1), &mut view, 1, 0).1,
+            encoder.for_client(Some(1), &mut view, Some(1), 0).1,
             SnapshotKind::Keyframe
         );
         arena.place(2, Vec2::new(5.0, 5.0));
         arena.step(0, 1.0 / 60.0, &mut events);
         encoder.begin(&arena, 4, 0);
         assert_eq!(
-            encoder.for_client(Some(3), &mut view, 1, 0).1,
+            encoder.for_client(Some(3), &mut view, Some(1), 0).1,
             SnapshotKind::Delta
         );
     }

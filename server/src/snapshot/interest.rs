@@ -37,6 +37,15 @@ impl ClientView {
     }
 }
 
+/// Whose view a snapshot is cut for.
+#[derive(Debug, Clone, Copy)]
+enum Viewer {
+    /// A player, by the index of its entity in the frame (`None`: it has none).
+    Entity(Option<usize>),
+    /// A watcher: every entity.
+    Everything,
+}
+
 /// The room's view-radius machinery, with buffers kept between frames.
 #[derive(Debug)]
 pub struct Interest {
@@ -131,10 +140,17 @@ impl Interest {
 
     /// Fills `visible` with the entities without a place, then those within the radius
     /// of entity `own` (itself included) in the grid's order. A client whose player has
-    /// no placed entity sees only the entities without a place.
-    fn find_visible(&mut self, frame: &Frame, own: Option<usize>) {
+    /// no placed entity sees only the entities without a place; a watcher sees them all.
+    fn find_visible(&mut self, frame: &Frame, own: Viewer) {
         self.visible.clear();
         self.visible.extend_from_slice(&self.everywhere);
+        let own = match own {
+            Viewer::Everything => {
+                self.visible.extend_from_slice(&self.placed);
+                return;
+            }
+            Viewer::Entity(own) => own,
+        };
         let Some(own) = own
             .map(|i| self.slot[i] as usize)
             .filter(|&g| g != u32::MAX as usize)
@@ -162,11 +178,14 @@ impl Interest {
         prev: &Frame,
         cur: &Frame,
         view: &mut ClientView,
-        (own, ack): (PlayerId, u32),
+        (own, ack): (Option<PlayerId>, u32),
         holds_prev: bool,
     ) -> (Bytes, SnapshotKind) {
-        let own = cur.index.get(&own).map(|&i| i as usize);
-        self.find_visible(cur, own);
+        let viewer = match own {
+            Some(own) => Viewer::Entity(cur.index.get(&own).map(|&i| i as usize)),
+            None => Viewer::Everything,
+        };
+        self.find_visible(cur, viewer);
         self.stamp += 1;
         let stamp = self.stamp;
         for &i in &self.visible {

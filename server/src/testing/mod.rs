@@ -95,6 +95,7 @@ enum Place {
 enum Admit {
     Join(Seat, Peer),
     Resume(Peer, String),
+    Watch(Peer),
 }
 
 /// One open room: its core, what it shares with the registry, and who is coming in.
@@ -503,10 +504,11 @@ impl<G: Game> Harness<G> {
                 (name, Admit::Join(reserved.seat, peer))
             }
             Entry::Resume { room, token } => (room.shared.name.clone(), Admit::Resume(peer, token)),
+            Entry::Watch { room } => (room.shared.name.clone(), Admit::Watch(peer)),
         };
         let Some(room) = self.open.get_mut(&name) else {
             // A room in the registry always runs here; back to the lobby with nothing said.
-            let (Admit::Join(_, peer) | Admit::Resume(peer, _)) = admit;
+            let (Admit::Join(_, peer) | Admit::Resume(peer, _) | Admit::Watch(peer)) = admit;
             self.conns.places[c] = Place::Lobby(Box::new(peer));
             return;
         };
@@ -536,6 +538,7 @@ impl<G: Game> Harness<G> {
                     Admit::Resume(peer, token) => {
                         room.core.handle_resume(peer, token, now).map_err(Some)
                     }
+                    Admit::Watch(peer) => room.core.handle_watch(peer, now).map_err(Some),
                 };
                 // As in the driver: a member the newcomer replaced leaves before it is mapped.
                 carry_out(room, &mut self.conns, &self.ctx.sessions, now);
@@ -559,6 +562,8 @@ impl<G: Game> Harness<G> {
             }
             carry_out(room, &mut self.conns, &self.ctx.sessions, now);
             if room.core.is_idle(now) && self.ctx.rooms.close_if_empty(name) {
+                room.core.handle_close();
+                carry_out(room, &mut self.conns, &self.ctx.sessions, now);
                 closed.push(name.clone());
             }
         }
