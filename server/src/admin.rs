@@ -5,10 +5,15 @@
 //!   load balancer stops sending players here.
 //! - `GET /metrics`: every metric in the Prometheus (OpenMetrics) text format.
 //! - `GET /rooms`: the open rooms as JSON: `[{"id", "players", "capacity", "private"}]`.
+//! - `GET /info`: what a page needs to reach the game, as JSON: `{"game", "game_port",
+//!   "tick_rate", "send_every", "protocol_version"}`.
+//! - With `--playground DIR`, every other path is a file of `DIR` (`/` its `index.html`):
+//!   the browser playground, whose operator page reads `/rooms` and `/metrics` from here.
 //!
 //! It lives on its own port so that it can be kept off the public network (the default
 //! binds to loopback) while the game port is open to everyone.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
@@ -17,22 +22,49 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use tokio::net::TcpListener;
+use tower_http::services::ServeDir;
 
 use crate::context::ServerContext;
 
 const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
-/// Serves the admin endpoint on `listener` until the server's shutdown is done (the
-/// caller drops this future).
+/// What `/info` says: enough for a page served here to open the game's WebSocket.
+#[derive(Debug, Clone, serde::Serialize)]
+struct Info {
+    game: String,
+    game_port: u16,
+    tick_rate: u16,
+    send_every: u32,
+    protocol_version: u16,
+}
+
+/// Serves the admin endpoint on `listener` for the game listening on `game_addr`, until
+/// the server's shutdown is done (the caller drops this future).
 ///
 /// # Errors
 /// The listener failed.
-pub async fn serve(listener: TcpListener, ctx: Arc<ServerContext>) -> std::io::Result<()> {
-    let app = Router::new()
+pub async fn serve(
+    listener: TcpListener,
+    game_addr: SocketAddr,
+    ctx: Arc<ServerContext>,
+) -> std::io::Result<()> {
+    let info = Info {
+        game: ctx.config.game.clone(),
+        game_port: game_addr.port(),
+        tick_rate: ctx.config.tick_rate,
+        send_every: ctx.config.send_every,
+        protocol_version: tickwire_shared::PROTOCOL_VERSION,
+    };
+    let playground = ctx.config.playground.clone();
+    let mut app = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/rooms", get(rooms))
+        .route("/info", get(move || async move { axum::Json(info) }))
         .with_state(ctx);
+    if let Some(dir) = playground {
+        app = app.fallback_service(ServeDir::new(dir));
+    }
     axum::serve(listener, app).await
 }
 

@@ -156,6 +156,11 @@ pub struct Config {
     #[arg(long, env = "TICKWIRE_RECORD")]
     pub record: Option<PathBuf>,
 
+    /// Serve the browser playground (the files of this directory, built by
+    /// `scripts/playground.sh`) on the admin endpoint's address. Off by default.
+    #[arg(long, env = "TICKWIRE_PLAYGROUND")]
+    pub playground: Option<PathBuf>,
+
     /// A room's recording goes on in a new file (which starts from the game's saved world)
     /// once the current one holds this many MiB.
     #[arg(long, env = "TICKWIRE_RECORD_SEGMENT_MIB", default_value_t = defaults::RECORD_SEGMENT_MIB,
@@ -286,6 +291,7 @@ impl Default for Config {
             shutdown_grace_ms: defaults::SHUTDOWN_GRACE_MS,
             game: defaults::GAME.to_owned(),
             record: None,
+            playground: None,
             record_segment_mib: defaults::RECORD_SEGMENT_MIB,
             record_keep: defaults::RECORD_KEEP,
             auth_secret: None,

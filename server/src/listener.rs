@@ -61,13 +61,14 @@ pub async fn run_with_admin(
         }
         None => (None, None),
     };
+    let game_addr = listener.local_addr()?;
     let ctx = Arc::new(ServerContext::new(config, shutdown, handoffs));
     let tracker = TaskTracker::new();
     // Not in the tracker: it answers health checks ("draining") until everything else is done.
     let admin = admin.map(|listener| {
         let ctx = Arc::clone(&ctx);
         tokio::spawn(async move {
-            if let Err(err) = admin::serve(listener, ctx).await {
+            if let Err(err) = admin::serve(listener, game_addr, ctx).await {
                 tracing::error!(cause = %err, "the admin endpoint stopped");
             }
         })

@@ -136,3 +136,73 @@ async fn refused_peers_are_counted_by_reason() {
     );
     server.stop().await;
 }
+
+/// A GET whose whole head is kept: the status line and headers, and the body.
+async fn get_with_head(addr: std::net::SocketAddr, path: &str) -> (String, String) {
+    use tokio::io::AsyncReadExt as _;
+    let mut stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connect for a GET");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .expect("send the GET");
+    let mut answer = Vec::new();
+    tokio::time::timeout(WAIT, stream.read_to_end(&mut answer))
+        .await
+        .expect("an answer in time")
+        .expect("read the answer");
+    let answer = String::from_utf8(answer).expect("a text answer");
+    let (head, body) = answer.split_once("\r\n\r\n").expect("an HTTP answer");
+    (head.to_ascii_lowercase(), body.to_owned())
+}
+
+#[tokio::test]
+async fn the_admin_endpoint_tells_pages_the_game_port_and_serves_the_playground() {
+    let dir = std::env::temp_dir().join(format!("tickwire-playground-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("assets")).unwrap();
+    std::fs::write(dir.join("index.html"), "<!doctype html><title>tw</title>").unwrap();
+    std::fs::write(dir.join("assets/play.js"), "export {};\n").unwrap();
+    let server = TestServer::start(Config {
+        game: "shooter".into(),
+        playground: Some(dir.clone()),
+        ..Config::default()
+    })
+    .await;
+
+    let (status, body) = server.admin_get("/info").await;
+    assert_eq!(status, 200);
+    let info: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        info,
+        serde_json::json!({
+            "game": "shooter",
+            "game_port": server.addr.port(),
+            "tick_rate": 60,
+            "send_every": 1,
+            "protocol_version": tickwire_shared::PROTOCOL_VERSION,
+        })
+    );
+    let (head, body) = get_with_head(server.admin_addr, "/").await;
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(head.contains("content-type: text/html"), "{head}");
+    assert_eq!(body, "<!doctype html><title>tw</title>");
+    let (head, body) = get_with_head(server.admin_addr, "/assets/play.js").await;
+    assert!(head.contains("content-type: text/javascript"), "{head}");
+    assert_eq!(body, "export {};\n");
+    // The admin's own paths win over files, and nothing outside the folder is served.
+    assert_eq!(server.admin_get("/healthz").await, (200, "ok\n".into()));
+    assert_eq!(server.admin_get("/missing.js").await.0, 404);
+    assert_eq!(server.admin_get("/../Cargo.toml").await.0, 404);
+    server.stop().await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn without_a_playground_only_the_admin_paths_are_served() {
+    let server = TestServer::start(Config::default()).await;
+    assert_eq!(server.admin_get("/").await.0, 404);
+    assert_eq!(server.admin_get("/info").await.0, 200);
+    server.stop().await;
+}
