@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use common::{Client, TestServer, WAIT};
 use tickwire_server::Config;
+use tickwire_server::testing::http_get_with_head;
 use tokio::io::AsyncWriteExt;
 use tokio_tungstenite::tungstenite;
 
@@ -137,27 +138,6 @@ async fn refused_peers_are_counted_by_reason() {
     server.stop().await;
 }
 
-/// A GET whose whole head is kept: the status line and headers, and the body.
-async fn get_with_head(addr: std::net::SocketAddr, path: &str) -> (String, String) {
-    use tokio::io::AsyncReadExt as _;
-    let mut stream = tokio::net::TcpStream::connect(addr)
-        .await
-        .expect("connect for a GET");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    stream
-        .write_all(request.as_bytes())
-        .await
-        .expect("send the GET");
-    let mut answer = Vec::new();
-    tokio::time::timeout(WAIT, stream.read_to_end(&mut answer))
-        .await
-        .expect("an answer in time")
-        .expect("read the answer");
-    let answer = String::from_utf8(answer).expect("a text answer");
-    let (head, body) = answer.split_once("\r\n\r\n").expect("an HTTP answer");
-    (head.to_ascii_lowercase(), body.to_owned())
-}
-
 #[tokio::test]
 async fn the_admin_endpoint_tells_pages_the_game_port_and_serves_the_playground() {
     let dir = std::env::temp_dir().join(format!("tickwire-playground-{}", std::process::id()));
@@ -184,11 +164,11 @@ async fn the_admin_endpoint_tells_pages_the_game_port_and_serves_the_playground(
             "protocol_version": tickwire_shared::PROTOCOL_VERSION,
         })
     );
-    let (head, body) = get_with_head(server.admin_addr, "/").await;
+    let (head, body) = http_get_with_head(server.admin_addr, "/").await;
     assert!(head.starts_with("http/1.1 200"), "{head}");
     assert!(head.contains("content-type: text/html"), "{head}");
     assert_eq!(body, "<!doctype html><title>tw</title>");
-    let (head, body) = get_with_head(server.admin_addr, "/assets/play.js").await;
+    let (head, body) = http_get_with_head(server.admin_addr, "/assets/play.js").await;
     assert!(head.contains("content-type: text/javascript"), "{head}");
     assert_eq!(body, "export {};\n");
     // The admin's own paths win over files, and nothing outside the folder is served.

@@ -262,8 +262,8 @@ impl Schema {
             if event.fields.len() > MAX_FIELDS {
                 return fail(format!("event {:?}: too many fields", event.name));
             }
-            for f in &event.fields {
-                if let Err(what) = f.check(&event.fields) {
+            for (i, f) in event.fields.iter().enumerate() {
+                if let Err(what) = f.check(&event.fields[..i]) {
                     return fail(format!(
                         "event {:?}, field {:?}: {what}",
                         event.name, f.name

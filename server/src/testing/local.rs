@@ -96,6 +96,20 @@ impl LocalServer {
 /// # Panics
 /// When no answer comes within [`WAIT`], or it is not HTTP.
 pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let (head, body) = http_get_with_head(addr, path).await;
+    let status = head
+        .get(9..12)
+        .and_then(|s| s.parse().ok())
+        .expect("an HTTP status");
+    (status, body)
+}
+
+/// A bare HTTP/1.1 GET over a fresh connection: the head (status line and headers,
+/// lower-cased, for tests of a header) and the body.
+///
+/// # Panics
+/// When no answer comes within [`WAIT`], or it is not HTTP.
+pub async fn http_get_with_head(addr: SocketAddr, path: &str) -> (String, String) {
     let answer = tokio::time::timeout(WAIT, async {
         let mut stream = TcpStream::connect(addr).await.expect("connect for a GET");
         let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
@@ -114,11 +128,7 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
     .expect("an HTTP answer within the wait");
     let answer = String::from_utf8(answer).expect("a text answer");
     let (head, body) = answer.split_once("\r\n\r\n").expect("an HTTP answer");
-    let status = head
-        .get(9..12)
-        .and_then(|s| s.parse().ok())
-        .expect("an HTTP status");
-    (status, body.to_owned())
+    (head.to_ascii_lowercase(), body.to_owned())
 }
 
 /// The value of `series` (name and labels, exactly as exposed) in a Prometheus text page;

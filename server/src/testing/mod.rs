@@ -52,7 +52,7 @@ use tickwire_shared::{ClientMsg, Hello, Join, PROTOCOL_VERSION, Resume, ServerMs
 use tokio_util::sync::CancellationToken;
 
 pub use client::{Ending, SnapshotSeen, TestClient};
-pub use local::{LocalServer, WAIT, http_get, metric_value};
+pub use local::{LocalServer, WAIT, http_get, http_get_with_head, metric_value};
 pub use pipe::{Pipe, PipeState};
 
 use crate::config::Config;
