@@ -497,9 +497,9 @@ export class Client extends Emitter<ClientEvents> {
     const room = this.current;
     if (room !== null) {
       if (roomName === room.name && schema !== null && !room.watching) {
-        // Greeted again before the inputs go out, so that the room's re-sends are sent;
-        // "open" is announced once the resume is complete, in `reconnect`.
-        this.phase = "greeted";
+        // Open again before the room re-sends its inputs (they go out only when greeted),
+        // and before it says `resumed`, so a listener of that sees the state it announces.
+        this.setPhase("greeted");
         room.handleResumed(players, schema);
       } else {
         room.end(new Error(roomName === null ? "resumed into the lobby: the room is lost" : `resumed into another room (${roomName})`));

@@ -32,8 +32,12 @@ describe("arena: two players", () => {
     const ana = server.client({ name: "ana", predictor: arena.predictor });
     const bo = server.client({ name: "bo", predictor: arena.predictor });
     clients.push(ana, bo);
+    const states: string[] = [];
+    ana.on("state", (s) => states.push(s));
     const wa = await ana.connect();
     const wb = await bo.connect();
+    assert.equal(ana.state, "open");
+    assert.deepEqual(states, ["open"], "connecting was the state before connect() began");
     assert.equal(wa.tickRate, 60);
     assert.notEqual(wa.playerId, wb.playerId);
     const ra = await ana.join("play-arena");
@@ -54,6 +58,9 @@ describe("arena: two players", () => {
     await until(ra, "snapshot", () => ++count >= 180, 10_000);
     stopA();
     stopB();
+    assert.ok(ra.predicting && rb.predicting, "both predict their own player");
+    assert.equal(ra.stats.applied, ra.stats.keyframes + ra.stats.deltas);
+    assert.ok(ra.stats.applied >= 180 && ra.stats.hashMismatches === 0, JSON.stringify(ra.stats));
     const nowA = rb.entities.get(wa.playerId)!.fields;
     const nowB = ra.entities.get(wb.playerId)!.fields;
     assert.ok((nowA.x as number) !== (start.x as number), "bo sees ana move along x");
@@ -88,8 +95,12 @@ describe("shooter: two ships", () => {
     const ana = server.client({ name: "ana", predictor: shooter.predictor });
     const bo = server.client({ name: "bo", predictor: shooter.predictor });
     clients.push(ana, bo);
+    const states: string[] = [];
+    ana.on("state", (s) => states.push(s));
     const wa = await ana.connect();
     const wb = await bo.connect();
+    assert.equal(ana.state, "open");
+    assert.deepEqual(states, ["open"], "connecting was the state before connect() began");
     const ra = await ana.join("play-shooter");
     const rb = await bo.join("play-shooter");
     assert.equal(ra.schema.game, "shooter");

@@ -43,12 +43,14 @@ describe("reconnect and resume", () => {
     cut(c);
     const [attempt, delay] = await reconnecting;
     assert.equal(attempt, 1);
+    assert.equal(c.state, "reconnecting");
     assert.ok(delay >= 10 && delay <= 20, `50-100 % of the first step (${delay})`);
     // Sent while the connection is down: kept, and re-sent after Resumed.
     const seqs = [room.send({ dx: -0.5, dy: 0 }), room.send({ dx: -0.5, dy: 0.5 }), room.send({ dx: 0, dy: 0.5 })];
     assert.deepEqual(seqs, [6, 7, 8], "sequence numbers go on");
     assert.equal(room.pending, 3);
     await resumed;
+    assert.equal(c.state, "open");
     assert.equal(c.playerId, welcome.playerId, "the same player");
     assert.equal(c.room, room, "the same room object");
     await until(room, "snapshot", () => room.ack === 8, 5000);
