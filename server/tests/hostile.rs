@@ -400,8 +400,8 @@ fn bad_frames() -> Vec<Bad> {
 
     // Types no client message has: the number when it fits a u8, else nil.
     let unknown: &[(&[u8], Option<u8>)] = &[
-        (b"\x92\x08\x90", Some(8)),
         (b"\x92\x09\x90", Some(9)),
+        (b"\x92\x0a\x90", Some(10)),
         (b"\x92\x63\x90", Some(99)),
         (b"\x92\x7f\x90", Some(127)),
         (b"\x92\xcc\xff\x90", Some(255)),
