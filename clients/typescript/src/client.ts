@@ -476,7 +476,9 @@ export class Client extends Emitter<ClientEvents> {
         this.resuming = { resolve };
         conn.send({ type: "resume", token: this.token ?? "" });
       });
-      if (this.phase !== "reconnecting") return;
+      // A resume into the room has made the client open already (`resumedInto`); only a
+      // close meanwhile ends this here.
+      if (this.currentPhase() === "closed") return;
       if (outcome === "lost") {
         last = new Error("the connection was lost again while resuming");
         continue;

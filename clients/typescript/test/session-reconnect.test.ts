@@ -40,6 +40,7 @@ describe("reconnect and resume", () => {
 
     const reconnecting = waitFor<[number, number]>(room, "reconnecting");
     const resumed = waitFor(room, "resumed");
+    const clientResumed = waitFor(c, "resumed");
     cut(c);
     const [attempt, delay] = await reconnecting;
     assert.equal(attempt, 1);
@@ -50,6 +51,7 @@ describe("reconnect and resume", () => {
     assert.deepEqual(seqs, [6, 7, 8], "sequence numbers go on");
     assert.equal(room.pending, 3);
     await resumed;
+    await clientResumed;
     assert.equal(c.state, "open");
     assert.equal(c.playerId, welcome.playerId, "the same player");
     assert.equal(c.room, room, "the same room object");
