@@ -7,7 +7,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 
-import { arena, shooter, type Client, type GameEvent, type Room } from "../src/index.js";
+import { arena, shooter, type Client, type GameEvent, type Predictor, type Room } from "../src/index.js";
 import { startServer, until, waitFor, type TestServer } from "./server.js";
 
 /** Sends one input per snapshot until `done`, with the values `input()` gives. */
@@ -15,6 +15,20 @@ function drive(room: Room, input: () => Record<string, number | boolean | string
   return room.on("snapshot", () => {
     room.send(input());
   });
+}
+
+/** Ana and Bo, connected with `predictor`: the client's state goes to "open" once, on the Welcome. */
+async function twoPlayers(server: TestServer, clients: Client[], predictor: Predictor) {
+  const ana = server.client({ name: "ana", predictor });
+  const bo = server.client({ name: "bo", predictor });
+  clients.push(ana, bo);
+  const states: string[] = [];
+  ana.on("state", (s) => states.push(s));
+  const wa = await ana.connect();
+  const wb = await bo.connect();
+  assert.equal(ana.state, "open");
+  assert.deepEqual(states, ["open"], "connecting was the state before connect() began");
+  return { ana, bo, wa, wb };
 }
 
 describe("arena: two players", () => {
@@ -29,15 +43,7 @@ describe("arena: two players", () => {
   });
 
   it("see each other move with no hash mismatch", async () => {
-    const ana = server.client({ name: "ana", predictor: arena.predictor });
-    const bo = server.client({ name: "bo", predictor: arena.predictor });
-    clients.push(ana, bo);
-    const states: string[] = [];
-    ana.on("state", (s) => states.push(s));
-    const wa = await ana.connect();
-    const wb = await bo.connect();
-    assert.equal(ana.state, "open");
-    assert.deepEqual(states, ["open"], "connecting was the state before connect() began");
+    const { ana, bo, wa, wb } = await twoPlayers(server, clients, arena.predictor);
     assert.equal(wa.tickRate, 60);
     assert.notEqual(wa.playerId, wb.playerId);
     const ra = await ana.join("play-arena");
@@ -92,15 +98,7 @@ describe("shooter: two ships", () => {
   });
 
   it("play with no hash mismatch; hits arrive as events before their snapshot", async () => {
-    const ana = server.client({ name: "ana", predictor: shooter.predictor });
-    const bo = server.client({ name: "bo", predictor: shooter.predictor });
-    clients.push(ana, bo);
-    const states: string[] = [];
-    ana.on("state", (s) => states.push(s));
-    const wa = await ana.connect();
-    const wb = await bo.connect();
-    assert.equal(ana.state, "open");
-    assert.deepEqual(states, ["open"], "connecting was the state before connect() began");
+    const { ana, bo, wa, wb } = await twoPlayers(server, clients, shooter.predictor);
     const ra = await ana.join("play-shooter");
     const rb = await bo.join("play-shooter");
     assert.equal(ra.schema.game, "shooter");
