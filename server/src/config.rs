@@ -109,6 +109,11 @@ pub struct Config {
     #[arg(long, env = "TICKWIRE_HANDSHAKE_TIMEOUT_MS", default_value_t = defaults::HANDSHAKE_TIMEOUT_MS)]
     pub handshake_timeout_ms: u64,
 
+    /// Milliseconds a client has after its handshake to say `Hello` (or `Resume`); one that
+    /// has not is closed (1008), so upgraded connections that never greet cannot hold slots.
+    #[arg(long, env = "TICKWIRE_HELLO_TIMEOUT_MS", default_value_t = defaults::HELLO_TIMEOUT_MS)]
+    pub hello_timeout_ms: u64,
+
     /// Milliseconds between the server's WebSocket pings to each client.
     #[arg(long, env = "TICKWIRE_PING_INTERVAL_MS", default_value_t = defaults::PING_INTERVAL_MS)]
     pub ping_interval_ms: u64,
@@ -231,6 +236,8 @@ pub mod defaults {
     /// See [`super::Config::frames_per_tick`]; an honest client sends one input a tick and
     /// the odd ping, and network jitter can bunch a few ticks' worth together.
     pub const FRAMES_PER_TICK: usize = 16;
+    /// See [`super::Config::hello_timeout_ms`].
+    pub const HELLO_TIMEOUT_MS: u64 = 10_000;
     /// See [`super::Config::handshake_timeout_ms`].
     pub const HANDSHAKE_TIMEOUT_MS: u64 = 5_000;
     /// See [`super::Config::ping_interval_ms`].
@@ -281,6 +288,7 @@ impl Default for Config {
             message_burst: defaults::MESSAGE_BURST,
             stall_timeout_ms: defaults::STALL_TIMEOUT_MS,
             handshake_timeout_ms: defaults::HANDSHAKE_TIMEOUT_MS,
+            hello_timeout_ms: defaults::HELLO_TIMEOUT_MS,
             ping_interval_ms: defaults::PING_INTERVAL_MS,
             idle_timeout_ms: defaults::IDLE_TIMEOUT_MS,
             resume_grace_ms: defaults::RESUME_GRACE_MS,
@@ -366,6 +374,7 @@ impl Config {
                 burst: self.message_burst,
             },
             stall_timeout: Duration::from_millis(self.stall_timeout_ms),
+            hello_timeout: Duration::from_millis(self.hello_timeout_ms),
         }
     }
 

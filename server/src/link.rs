@@ -12,14 +12,15 @@ use std::io;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError};
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::{Error as WsError, Message, WebSocket, error::CapacityError};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message, WebSocket};
 
 use crate::metrics::{Metrics, Traffic};
 use crate::outbox::Close;
 use crate::peer::Peer;
 use crate::socket::Socket;
-use crate::transport::{Flow, Frame};
+use crate::transport::{Flow, Frame, Violation};
 
 fn would_block(err: &WsError) -> bool {
     matches!(err, WsError::Io(e) if e.kind() == io::ErrorKind::WouldBlock)
@@ -33,6 +34,38 @@ fn write_message(ws: &mut WebSocket<Socket>, msg: Message) -> Result<(), WsError
     }
 }
 
+/// The peer's breach of RFC 6455 that `err` reports, if it is one.
+///
+/// Tungstenite leaves the WebSocket open for writing after each of these (they are found
+/// while reading a frame, before the close handshake's state changes), so our close frame
+/// can still go out; but its reader may be stuck on the bad frame's header, and the RFC
+/// says to process nothing more from the peer anyway.
+fn violation(err: &WsError) -> Option<Violation> {
+    let protocol = match err {
+        WsError::Utf8(_) => return Some(Violation::InvalidUtf8),
+        WsError::Protocol(protocol) => protocol,
+        _ => return None,
+    };
+    Some(match protocol {
+        ProtocolError::UnmaskedFrameFromClient => Violation::Unmasked,
+        ProtocolError::NonZeroReservedBits => Violation::ReservedBits,
+        // The header parser refuses reserved opcodes as `InvalidOpcode` before the two
+        // `Unknown*` checks are reached; all three mean the same here.
+        ProtocolError::InvalidOpcode(op)
+        | ProtocolError::UnknownControlFrameType(op)
+        | ProtocolError::UnknownDataFrameType(op) => Violation::ReservedOpcode(*op),
+        ProtocolError::ControlFrameTooBig => Violation::ControlTooBig,
+        ProtocolError::FragmentedControlFrame => Violation::FragmentedControl,
+        ProtocolError::UnexpectedContinueFrame => Violation::UnexpectedContinuation,
+        ProtocolError::ExpectedFragment(_) => Violation::ExpectedContinuation,
+        ProtocolError::InvalidCloseSequence => Violation::InvalidClosePayload,
+        // A connection cut without a close frame is an ending, not bad input; the rest
+        // belong to the handshake, or to a close handshake already under way (after the
+        // peer's close the library reads nothing more), where no close of ours can go out.
+        _ => return None,
+    })
+}
+
 /// One client's WebSocket (see the module doc).
 #[derive(Debug)]
 pub struct Link {
@@ -40,8 +73,9 @@ pub struct Link {
     /// A flush is unfinished: nothing new is handed to the library until it is.
     flushing: bool,
     close_sent: bool,
-    /// The read side is unusable (an oversize frame is stuck in the library's buffer):
-    /// reading again would only fail again.
+    /// The read side is unusable (an oversize frame is stuck in the library's buffer, or
+    /// the peer broke the protocol): reading again would only fail again, or read what the
+    /// RFC says to ignore.
     read_broken: bool,
     /// Messages in and out since the owner last took the traffic (bytes are in the socket).
     messages_in: u64,
@@ -119,10 +153,17 @@ impl Link {
                 }
             }
             Err(WsError::ConnectionClosed | WsError::AlreadyClosed) => Frame::Ended,
-            Err(err) => {
-                tracing::debug!(cause = %err, "read failed; ending connection");
-                Frame::Ended
-            }
+            Err(err) => match violation(&err) {
+                Some(violation) => {
+                    tracing::debug!(cause = %err, "the peer broke the WebSocket protocol");
+                    self.read_broken = true;
+                    Frame::Violation(violation)
+                }
+                None => {
+                    tracing::debug!(cause = %err, "read failed; ending connection");
+                    Frame::Ended
+                }
+            },
         })
     }
 

@@ -36,6 +36,8 @@ pub const CLOSE_GOING_AWAY: u16 = 1001;
 pub const CLOSE_PROTOCOL: u16 = 1002;
 /// WebSocket close code "unsupported data": a text frame.
 pub const CLOSE_UNSUPPORTED: u16 = 1003;
+/// WebSocket close code "invalid frame payload data": text that is not UTF-8.
+pub const CLOSE_INVALID_PAYLOAD: u16 = 1007;
 /// WebSocket close code "policy violation": the client broke a rule, e.g. fell too far behind.
 pub const CLOSE_POLICY: u16 = 1008;
 /// WebSocket close code "message too big".

@@ -36,6 +36,15 @@ pub const IDLE: Close = Close {
     cause: CloseCause::Timeout,
 };
 
+/// The close for a client that did not say `Hello` within the hello timeout of its
+/// handshake: an upgraded connection that never greets would otherwise hold a connection
+/// slot for as long as it answers pings.
+pub const NO_HELLO: Close = Close {
+    code: Some(CLOSE_POLICY),
+    reason: "no hello: send Hello (or Resume) right after the upgrade",
+    cause: CloseCause::Timeout,
+};
+
 /// The limits every client is held to, from the server's settings.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientRules {
@@ -47,6 +56,8 @@ pub struct ClientRules {
     pub messages: Limit,
     /// How long the socket may refuse our writes before the client is closed as too slow.
     pub stall_timeout: Duration,
+    /// How long after its handshake a client may take to say `Hello` (or `Resume`).
+    pub hello_timeout: Duration,
 }
 
 /// One client's connection state (see the module doc).
@@ -62,6 +73,8 @@ pub struct Peer {
     /// Since when the socket has refused to take our writes.
     stalled_since: Option<Instant>,
     stall_timeout: Duration,
+    /// Until a first greeting: when the client must have greeted.
+    hello_by: Option<Instant>,
     player: Option<PlayerInfo>,
     identity: Identity,
     metrics: Arc<Metrics>,
@@ -91,6 +104,7 @@ impl Peer {
             liveness: Liveness::new(now),
             stalled_since: None,
             stall_timeout: rules.stall_timeout,
+            hello_by: Some(now + rules.hello_timeout),
             player: None,
             identity: Identity::default(),
             metrics,
@@ -113,6 +127,7 @@ impl Peer {
     pub fn set_player(&mut self, player: PlayerInfo) {
         self.span.record("player", player.id);
         self.player = Some(player);
+        self.hello_by = None;
     }
 
     /// Forgets who the client is (a resume that failed after all): it is back before hello.
@@ -236,6 +251,12 @@ impl Peer {
             self.close(STALLED);
             return Beat::Dead;
         }
+        if self.hello_by.is_some_and(|by| now >= by) {
+            self.span
+                .in_scope(|| tracing::debug!("no hello within the hello timeout; closing"));
+            self.close(NO_HELLO);
+            return Beat::Dead;
+        }
         let beat = self
             .liveness
             .check(now, std::mem::take(&mut self.heard), rules);
@@ -254,6 +275,7 @@ impl Peer {
     /// When [`Peer::keep_alive`] next has something to do.
     pub fn keep_alive_due(&self, rules: KeepAlive) -> Instant {
         let due = self.liveness.next_due(rules);
+        let due = self.hello_by.map_or(due, |by| due.min(by));
         match self.stalled_since {
             Some(since) => due.min(since + self.stall_timeout),
             None => due,
@@ -290,6 +312,8 @@ mod tests {
             burst: 10,
         },
         stall_timeout: Duration::from_secs(10),
+        // Longer than any other test here runs its clock: only the hello test reaches it.
+        hello_timeout: Duration::from_secs(600),
     };
 
     const KEEP_ALIVE: KeepAlive = KeepAlive {
@@ -322,6 +346,39 @@ mod tests {
             peer.connection_lost(),
             "a stall is a loss: the player may resume"
         );
+    }
+
+    #[test]
+    fn a_client_that_does_not_greet_within_the_hello_timeout_is_closed() {
+        let metrics = Arc::new(Metrics::new());
+        let t0 = Instant::now();
+        let mut peer = peer(&metrics, t0);
+        let by = t0 + RULES.hello_timeout;
+        // Pongs keep it alive, but they are not a greeting.
+        let mut at = t0;
+        while at + KEEP_ALIVE.ping_interval < by {
+            at += KEEP_ALIVE.ping_interval;
+            peer.on_frame(Frame::Control, at);
+            assert_ne!(peer.keep_alive(at, KEEP_ALIVE), Beat::Dead);
+        }
+        assert_eq!(peer.keep_alive_due(KEEP_ALIVE), by);
+        assert_eq!(peer.keep_alive(by, KEEP_ALIVE), Beat::Dead);
+        assert_eq!(peer.outbox().close_request(), Some(&NO_HELLO));
+    }
+
+    #[test]
+    fn a_greeted_client_has_no_hello_deadline() {
+        let metrics = Arc::new(Metrics::new());
+        let t0 = Instant::now();
+        let mut peer = peer(&metrics, t0);
+        peer.set_player(PlayerInfo {
+            id: 7,
+            name: "p".into(),
+        });
+        let late = t0 + RULES.hello_timeout + Duration::from_secs(1);
+        peer.on_frame(Frame::Control, late);
+        assert_ne!(peer.keep_alive(late, KEEP_ALIVE), Beat::Dead);
+        assert!(peer.keep_alive_due(KEEP_ALIVE) > t0 + RULES.hello_timeout);
     }
 
     #[test]

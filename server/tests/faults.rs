@@ -29,26 +29,6 @@ use tokio_util::sync::CancellationToken;
 const OP_BINARY: u8 = 0x2;
 const OP_CLOSE: u8 = 0x8;
 
-/// A client frame: final, with `opcode`, masked (as clients must) with a fixed key.
-fn masked_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
-    let mask = [0x37, 0xfa, 0x21, 0x3d];
-    let mut frame = vec![0x80 | opcode];
-    match payload.len() {
-        len @ 0..=125 => frame.push(0x80 | len as u8),
-        len @ 126..=0xffff => {
-            frame.push(0x80 | 126);
-            frame.extend_from_slice(&(len as u16).to_be_bytes());
-        }
-        len => {
-            frame.push(0x80 | 127);
-            frame.extend_from_slice(&(len as u64).to_be_bytes());
-        }
-    }
-    frame.extend_from_slice(&mask);
-    frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
-    frame
-}
-
 /// The first complete server frame (unmasked) in `buf`: opcode, and the payload's range.
 fn parse_frame(buf: &[u8]) -> Option<(u8, std::ops::Range<usize>)> {
     let (&b0, &b1) = (buf.first()?, buf.get(1)?);
@@ -134,7 +114,7 @@ impl Raw {
     }
 
     async fn send(&mut self, msg: &ClientMsg) {
-        let frame = masked_frame(OP_BINARY, &encode_client(msg));
+        let frame = common::wire::client_frame(0x80 | OP_BINARY, &encode_client(msg), true);
         self.stream.write_all(&frame).await.unwrap();
     }
 
@@ -504,7 +484,11 @@ async fn a_connection_cut_mid_frame_is_seen_as_leaving() {
     let mut honest = Honest::join(&server, "r").await;
     let mut resetter = Raw::joined(&server, "resetter", "r", None).await;
     let mut quitter = Raw::joined(&server, "quitter", "r", None).await;
-    let frame = masked_frame(OP_BINARY, &encode_client(&input(1, [1.0, 0.0])));
+    let frame = common::wire::client_frame(
+        0x80 | OP_BINARY,
+        &encode_client(&input(1, [1.0, 0.0])),
+        true,
+    );
     let half = &frame[..frame.len() / 2];
 
     // Reset: SO_LINGER 0, then close, sends RST.

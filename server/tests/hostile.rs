@@ -1014,15 +1014,25 @@ fn a_silent_player_is_closed_for_idleness_and_the_room_told_while_an_answering_o
 }
 
 #[test]
-fn a_connection_that_never_says_hello_is_closed_after_the_idle_timeout() {
+fn a_connection_that_never_says_hello_is_closed_at_the_hello_timeout_pongs_or_not() {
     let config = Config::default();
-    let idle = ms(config.idle_timeout_ms);
+    let hello = ms(config.hello_timeout_ms);
+    assert!(
+        hello < ms(config.idle_timeout_ms),
+        "the hello timeout comes first"
+    );
     let mut h = Harness::new(config);
+    // One answers the server's pings, the other does not: neither has greeted.
+    let polite = h.connect();
     let mute = h.connect();
     h.pipe_mut(mute).answers_pings = false;
-    h.run_until(idle + ms(100), |h| h.client(mute).ended.is_some());
-    assert!(h.elapsed() >= idle, "closed after {:?}", h.elapsed());
-    let (code, reason) = h.client(mute).close().expect("a close frame");
-    assert_eq!(code, 1008);
-    assert!(reason.contains("idle"), "{reason}");
+    h.run_until(hello + ms(100), |h| {
+        h.client(polite).ended.is_some() && h.client(mute).ended.is_some()
+    });
+    assert!(h.elapsed() >= hello, "closed after {:?}", h.elapsed());
+    for c in [polite, mute] {
+        let (code, reason) = h.client(c).close().expect("a close frame");
+        assert_eq!(code, 1008);
+        assert!(reason.starts_with("no hello"), "{reason}");
+    }
 }

@@ -61,6 +61,8 @@ export const CloseCode = {
   UNSUPPORTED_DATA: 1003,
   /** No close frame at all: the TCP connection ended or was reset. */
   ABNORMAL: 1006,
+  /** Invalid UTF-8 in a text frame or a close reason. */
+  INVALID_PAYLOAD: 1007,
   POLICY: 1008,
   TOO_BIG: 1009,
 } as const;

@@ -5,6 +5,7 @@
 #[path = "../arena/mod.rs"]
 pub mod arena;
 pub mod honest;
+pub mod wire;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -68,6 +69,22 @@ impl TestServer {
     pub async fn metric(&self, series: &str) -> f64 {
         let (_, text) = self.admin_get("/metrics").await;
         metric_value(&text, series)
+    }
+
+    /// Polls `/metrics` until `series` is `want`; panics when it is not within [`WAIT`].
+    pub async fn await_metric(&self, series: &str, want: f64) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let got = self.metric(series).await;
+            if got == want {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{series} is {got}, expected {want}"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 
     pub fn url(&self) -> String {
