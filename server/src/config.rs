@@ -177,6 +177,19 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(1..))]
     pub record_keep: u64,
 
+    /// Threads that run rooms, each with its own rooms and their sockets (default: one per
+    /// core). Accepting, handshakes, the lobby and the admin endpoint run on one more
+    /// thread, the front, behind them in priority.
+    #[arg(long, env = "TICKWIRE_THREADS", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub threads: Option<u16>,
+
+    /// How far the front thread (accepting, handshakes, the lobby, the admin endpoint) is
+    /// put behind the rooms' threads, as a nice value from 0 to 19: on a busy machine a
+    /// connection flood then slows accepting, not the rooms. 0 leaves it level.
+    #[arg(long, env = "TICKWIRE_FRONT_NICE", default_value_t = defaults::FRONT_NICE,
+          value_parser = clap::value_parser!(u8).range(0..=19))]
+    pub front_nice: u8,
+
     /// Shared secret that signs the players' tokens (JWT, HS256); every WebSocket upgrade
     /// must then carry one, or is refused with HTTP 401. Without it the server runs in
     /// anonymous development mode: anyone can connect as anyone.
@@ -263,6 +276,8 @@ pub mod defaults {
     pub const GAME: &str = "arena";
     /// See [`super::Config::record_keep`].
     pub const RECORD_KEEP: u64 = 4;
+    /// See [`super::Config::front_nice`].
+    pub const FRONT_NICE: u8 = 10;
 }
 
 impl Default for Config {
@@ -302,12 +317,22 @@ impl Default for Config {
             playground: None,
             record_segment_mib: defaults::RECORD_SEGMENT_MIB,
             record_keep: defaults::RECORD_KEEP,
+            threads: None,
+            front_nice: defaults::FRONT_NICE,
             auth_secret: None,
         }
     }
 }
 
 impl Config {
+    /// The threads that run rooms: `--threads`, or one per core.
+    pub fn room_threads(&self) -> usize {
+        self.threads.map_or_else(
+            || std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+            usize::from,
+        )
+    }
+
     /// How long a room may stand empty.
     pub fn room_idle(&self) -> Duration {
         Duration::from_secs(self.room_idle_secs)

@@ -50,6 +50,7 @@ pub mod stage;
 pub mod testing;
 pub mod tick_clock;
 pub mod transport;
+pub mod workers;
 
 pub use config::Config;
 pub use listener::{run, run_with_admin};

@@ -25,6 +25,7 @@ use crate::metrics::Refusal;
 use crate::record::writer::{self, RecordSink};
 use crate::registry;
 use crate::room::RoomEnv;
+use crate::workers::{self, Workers};
 
 /// Serves `listener` until `shutdown` is cancelled, then closes every connection with
 /// code 1001 and returns once they and the rooms have finished (or the grace period ran out).
@@ -63,6 +64,10 @@ pub async fn run_with_admin(
     };
     let game_addr = listener.local_addr()?;
     let ctx = Arc::new(ServerContext::new(config, shutdown, handoffs));
+    let workers = Workers::start(ctx.config.room_threads(), &ctx.metrics)?;
+    // After the workers started, or they would inherit it.
+    workers::lower_front_priority(ctx.config.front_nice);
+    tracing::info!(threads = workers.len(), "room threads started");
     let tracker = TaskTracker::new();
     // Not in the tracker: it answers health checks ("draining") until everything else is done.
     let admin = admin.map(|listener| {
@@ -77,7 +82,7 @@ pub async fn run_with_admin(
         tokio::select! {
             biased;
             _ = ctx.shutdown.cancelled() => break,
-            Some(handoff) = handed.recv() => start(&ctx, &tracker, &recorder, handoff),
+            Some(handoff) = handed.recv() => start(&ctx, &tracker, &workers, &recorder, handoff),
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     // Past the handshake limit a peer costs nothing but the accept: it gets
@@ -100,7 +105,12 @@ pub async fn run_with_admin(
         }
     }
     drop(listener);
-    drain(&ctx, &tracker, &recorder, &mut handed).await;
+    drain(&ctx, &tracker, &workers, &recorder, &mut handed).await;
+    // The rooms are done (or past the grace, and then dropped with their thread's runtime).
+    let stopped = tokio::task::spawn_blocking(move || workers.stop()).await;
+    if stopped.is_err() {
+        tracing::warn!("the room threads did not stop cleanly");
+    }
     if let Some(admin) = admin {
         admin.abort();
     }
@@ -139,6 +149,7 @@ fn start_recorder(
 fn start(
     ctx: &Arc<ServerContext>,
     tracker: &TaskTracker,
+    workers: &Workers,
     recorder: &Option<RecordSink>,
     handoff: Handoff,
 ) {
@@ -153,14 +164,6 @@ fn start(
         }
         Handoff::Room(room) => {
             let span = tracing::info_span!("room", room = %room.shared.name);
-            let env = RoomEnv {
-                rooms: Arc::clone(&ctx.rooms),
-                sessions: Arc::clone(&ctx.sessions),
-                metrics: Arc::clone(&ctx.metrics),
-                handoffs: ctx.handoffs.clone(),
-                shutdown: ctx.shutdown.clone(),
-                recorder: recorder.clone(),
-            };
             let rules = ctx.config.room_rules();
             let Some(game) = registry::find(&ctx.config.game) else {
                 // main checks the name before anything starts; a config built in code
@@ -168,7 +171,19 @@ fn start(
                 tracing::error!(game = %ctx.config.game, "no such game: the room is not opened");
                 return;
             };
-            tracker.spawn(game.run_room(env, room, rules).instrument(span));
+            // The room and its members' sockets stay on the chosen thread until it ends.
+            workers.run_room(|load| {
+                let env = RoomEnv {
+                    rooms: Arc::clone(&ctx.rooms),
+                    sessions: Arc::clone(&ctx.sessions),
+                    metrics: Arc::clone(&ctx.metrics),
+                    handoffs: ctx.handoffs.clone(),
+                    shutdown: ctx.shutdown.clone(),
+                    recorder: recorder.clone(),
+                    load,
+                };
+                tracker.track_future(game.run_room(env, room, rules).instrument(span))
+            });
         }
     }
 }
@@ -178,6 +193,7 @@ fn start(
 async fn drain(
     ctx: &Arc<ServerContext>,
     tracker: &TaskTracker,
+    workers: &Workers,
     recorder: &Option<RecordSink>,
     handed: &mut mpsc::Receiver<Handoff>,
 ) {
@@ -187,7 +203,7 @@ async fn drain(
     loop {
         tokio::select! {
             biased;
-            Some(handoff) = handed.recv() => start(ctx, tracker, recorder, handoff),
+            Some(handoff) = handed.recv() => start(ctx, tracker, workers, recorder, handoff),
             // Only tasks hand on: once none runs and nothing is queued, nothing more comes.
             () = tracker.wait(), if handed.is_empty() => return,
             () = tokio::time::sleep_until(deadline) => {

@@ -26,12 +26,6 @@ struct Cli {
     #[arg(long, env = "TICKWIRE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
 
-    /// Runtime worker threads. 1 (the default) runs everything on one thread: a snapshot
-    /// is handed to its writers without crossing threads, which is the cheapest per client
-    /// on a small machine. More spreads rooms and connections over a multi-threaded runtime.
-    #[arg(long, env = "TICKWIRE_THREADS", default_value_t = 1)]
-    threads: usize,
-
     #[command(flatten)]
     config: tickwire_server::Config,
 
@@ -124,17 +118,12 @@ fn main() -> anyhow::Result<()> {
         }
         Some(_) => {}
     }
-    let runtime = if cli.threads <= 1 {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(cli.threads)
-            .enable_all()
-            .build()
-    }
-    .context("cannot start the runtime")?;
+    // This runtime is the front (accepting, handshakes, the lobby, the admin endpoint);
+    // the rooms get threads of their own (`--threads`, `workers.rs`).
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
     runtime.block_on(serve(cli))
 }
 

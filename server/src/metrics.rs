@@ -194,6 +194,8 @@ pub struct Metrics {
     rate_limited: [Counter; 2],
     /// Recording chunks dropped because the writer was behind (each ends a segment).
     pub record_dropped: Counter,
+    /// Members in the rooms of each room thread (`workers.rs`), by thread.
+    thread_members: Family<[(&'static str, String); 1], Gauge>,
     /// Already counted in `closed`; kept to log a summary line at shutdown.
     closed_total: AtomicU64,
 }
@@ -245,6 +247,7 @@ impl Metrics {
             inputs_invalid: Counter::default(),
             rate_limited,
             record_dropped: Counter::default(),
+            thread_members: Family::default(),
             closed_total: AtomicU64::new(0),
             registry: Registry::default(),
         };
@@ -337,7 +340,18 @@ impl Metrics {
             "Recording chunks dropped because the writer was behind (each ends a segment)",
             m.record_dropped.clone(),
         );
+        r.register(
+            "room_thread_members",
+            "Members (players and watchers) in the rooms of each room thread now",
+            m.thread_members.clone(),
+        );
         Self { registry, ..m }
+    }
+
+    /// The gauge of the members on room thread `index`, for that thread's rooms to keep.
+    pub fn thread_members(&self, index: usize) -> Gauge {
+        self.thread_members
+            .get_or_create_owned(&[("thread", index.to_string())])
     }
 
     /// The registry, to encode on scrape.

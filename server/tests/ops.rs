@@ -9,9 +9,7 @@
 
 mod common;
 
-use std::time::Duration;
-
-use common::{Client, TestServer, WAIT};
+use common::{Client, TestServer};
 use tickwire_server::Config;
 use tickwire_server::testing::http_get_with_head;
 use tokio::io::AsyncWriteExt;
@@ -19,22 +17,6 @@ use tokio_tungstenite::tungstenite;
 
 fn refused(reason: &str) -> String {
     format!("tickwire_connections_refused_total{{reason=\"{reason}\"}}")
-}
-
-/// Polls the metrics until `series` reaches `want`.
-async fn await_metric(server: &TestServer, series: &str, want: f64) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let got = server.metric(series).await;
-        if got == want {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{series} is {got}, expected {want}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 #[tokio::test]
@@ -123,14 +105,16 @@ async fn refused_peers_are_counted_by_reason() {
         Err(tungstenite::Error::Http(response)) => assert_eq!(response.status(), 429),
         other => panic!("expected a 429 refusal, got {other:?}"),
     }
-    await_metric(&server, &refused("per_ip"), 1.0).await;
+    server.await_metric(&refused("per_ip"), 1.0).await;
     drop(first);
-    await_metric(&server, "tickwire_connections_open", 0.0).await;
+    server.await_metric("tickwire_connections_open", 0.0).await;
 
     // A peer that opens TCP and never finishes the handshake.
     let mut slow = tokio::net::TcpStream::connect(server.addr).await.unwrap();
     slow.write_all(b"GET / HTTP/1.1\r\n").await.unwrap();
-    await_metric(&server, &refused("handshake_timeout"), 1.0).await;
+    server
+        .await_metric(&refused("handshake_timeout"), 1.0)
+        .await;
     assert_eq!(
         server.metric("tickwire_connections_accepted_total").await,
         1.0
@@ -184,5 +168,30 @@ async fn without_a_playground_only_the_admin_paths_are_served() {
     let server = TestServer::start(Config::default()).await;
     assert_eq!(server.admin_get("/").await.0, 404);
     assert_eq!(server.admin_get("/info").await.0, 200);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn rooms_are_spread_over_the_room_threads_by_members_and_shown_per_thread() {
+    let config = Config {
+        threads: Some(2),
+        ..Config::default()
+    };
+    let server = TestServer::start(config).await;
+    let members = |thread: usize| format!("tickwire_room_thread_members{{thread=\"{thread}\"}}");
+    // Two players open "big" on the first thread (the fewest members at a tie)...
+    let (mut a, _) = Client::joined(&server, "a", Some("big")).await;
+    let (_b, _) = Client::joined(&server, "b", Some("big")).await;
+    a.recv_snapshot().await;
+    server.await_metric(&members(0), 2.0).await;
+    // ...so the next two rooms open on the second, whose one member is still fewer.
+    let (_c, _) = Client::joined(&server, "c", Some("small")).await;
+    server.await_metric(&members(1), 1.0).await;
+    let (_d, _) = Client::joined(&server, "d", Some("other")).await;
+    server.await_metric(&members(1), 2.0).await;
+    assert_eq!(server.metric(&members(0)).await, 2.0);
+    // A member that leaves is taken off its thread's count.
+    drop(a);
+    server.await_metric(&members(0), 1.0).await;
     server.stop().await;
 }

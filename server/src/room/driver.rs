@@ -30,9 +30,10 @@ use crate::record::writer::RecordSink;
 use crate::rooms::{NewRoom, RoomCmd, RoomShared, Rooms};
 use crate::sessions::Sessions;
 use crate::transport::{Flow, Frame};
+use crate::workers::RoomLoad;
 
 /// What a room's task works with besides its own state.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct RoomEnv {
     /// The registry, told when the room closes.
     pub rooms: Arc<Rooms>,
@@ -46,6 +47,8 @@ pub struct RoomEnv {
     pub shutdown: CancellationToken,
     /// Where the room's recording goes, when the server records.
     pub recorder: Option<RecordSink>,
+    /// The room's members, counted in its thread's load.
+    pub load: RoomLoad,
 }
 
 /// The members' sockets, by member.
@@ -74,7 +77,7 @@ impl Links for SocketLinks {
 
 /// Runs `room` with `game` by `rules` until it has stood empty for its idle time, or the
 /// server shuts down.
-pub async fn run<G: Game>(env: RoomEnv, room: NewRoom, game: G, rules: RoomRules) {
+pub async fn run<G: Game>(mut env: RoomEnv, room: NewRoom, game: G, rules: RoomRules) {
     let NewRoom { shared, mut cmds } = room;
     let name = shared.name.clone();
     let mut core = RoomCore::new(
@@ -103,6 +106,7 @@ pub async fn run<G: Game>(env: RoomEnv, room: NewRoom, game: G, rules: RoomRules
         }
         let due = core.handle_tick(now, unix_ms(), &mut links);
         carry_out(&mut core, &mut links, &env, &shared);
+        env.load.set(core.members());
         if due.steps == 0 {
             continue;
         }
