@@ -282,6 +282,21 @@ impl Watch {
             .unwrap_or_default()
     }
 
+    /// Snapshots that arrived in each whole second of the window, from its start.
+    pub fn per_second(&self) -> Vec<usize> {
+        let seconds = (self.stopped - self.started).as_secs();
+        (0..seconds)
+            .map(|k| {
+                let from = self.started + Duration::from_secs(k);
+                let to = from + Duration::from_secs(1);
+                self.arrivals
+                    .iter()
+                    .filter(|(at, _)| *at >= from && *at < to)
+                    .count()
+            })
+            .collect()
+    }
+
     /// Ticks that did not follow their predecessor by exactly one: (previous, this).
     pub fn tick_breaks(&self) -> Vec<(u64, u64)> {
         self.arrivals

@@ -5,6 +5,7 @@
 #[path = "../arena/mod.rs"]
 pub mod arena;
 pub mod honest;
+pub mod process;
 pub mod wire;
 
 use std::net::SocketAddr;
