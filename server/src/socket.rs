@@ -41,6 +41,29 @@ struct PolledSocket {
     drained: bool,
 }
 
+impl PolledSocket {
+    /// One `recv`. On Linux it is the system call itself: std goes through libc, whose
+    /// wrapper marks a thread-cancellation point around every call, which a room pays
+    /// twice per client per tick.
+    fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        #[cfg(target_os = "linux")]
+        return rustix::net::recv(&self.stream, buf, rustix::net::RecvFlags::empty())
+            .map(|(n, _)| n)
+            .map_err(io::Error::from);
+        #[cfg(not(target_os = "linux"))]
+        return (&self.stream).read(buf);
+    }
+
+    /// One `send`, as [`PolledSocket::recv`] reads; never raises SIGPIPE, as std's does not.
+    fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        #[cfg(target_os = "linux")]
+        return rustix::net::send(&self.stream, buf, rustix::net::SendFlags::NOSIGNAL)
+            .map_err(io::Error::from);
+        #[cfg(not(target_os = "linux"))]
+        return (&self.stream).write(buf);
+    }
+}
+
 fn detached() -> io::Error {
     io::Error::new(io::ErrorKind::NotConnected, "socket is between owners")
 }
@@ -127,7 +150,7 @@ impl Read for Socket {
                 if polled.drained {
                     return Err(io::ErrorKind::WouldBlock.into());
                 }
-                let n = (&polled.stream).read(buf);
+                let n = polled.recv(buf);
                 match &n {
                     Ok(n) if *n < buf.len() => polled.drained = true,
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => polled.drained = true,
@@ -148,7 +171,7 @@ impl Write for Socket {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = match &self.io {
             Io::Reactor(stream) => stream.try_write(buf),
-            Io::Polled(polled) => (&polled.stream).write(buf),
+            Io::Polled(polled) => polled.send(buf),
             Io::Detached => Err(detached()),
         };
         if let Ok(n) = n {
