@@ -595,14 +595,14 @@ impl Bot<'_> {
 
 /// An interval for inputs or pings; the first tick is at once. Late ticks are skipped, not
 /// bunched: a bot that fell behind should not fire a burst of inputs.
-fn ticker(period: Duration) -> Interval {
+pub(crate) fn ticker(period: Duration) -> Interval {
     let mut interval = tokio::time::interval(period);
     interval.set_missed_tick_behavior(MissedTickBehavior::Skip);
     interval
 }
 
 /// The next tick, or never when there is no interval (a rate of 0).
-async fn tick(interval: &mut Option<Interval>) {
+pub(crate) async fn tick(interval: &mut Option<Interval>) {
     match interval {
         Some(interval) => {
             interval.tick().await;

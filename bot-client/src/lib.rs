@@ -25,6 +25,12 @@
 //! the swarm is hostile instead of honest; their traffic is in the report's `misbehave`
 //! object and nowhere else, so every other figure still describes the honest bots only.
 //!
+//! With light bots ([`SwarmConfig::check_every`], `--check-every K`) only one bot in `K`
+//! decodes and checks everything; the others only count and time their snapshots, which
+//! makes them cheap enough for one bot thread to drive thousands (see the `light` module).
+//! The report says how many bots and snapshots were checked and how many only counted; the
+//! snapshot rate and interval figures cover every bot.
+//!
 //! With chat ([`SwarmConfig::chat_rate`]) the honest bots also talk in their rooms and
 //! check the chat's promises (every chat answered, each accepted one back to its sender,
 //! one order per room); the report's `chat` object has the counts and the ack latency.
@@ -54,6 +60,7 @@ mod chat;
 mod game;
 mod hist;
 mod inputs;
+mod light;
 mod live;
 mod misbehave;
 mod reconnect;
@@ -136,6 +143,11 @@ pub struct SwarmConfig {
     /// connects with its own token (user `bot-<i>`, valid until 10 minutes after the run)
     /// in the URL's query. `None` for a server without authentication.
     pub auth_secret: Option<String>,
+    /// One honest bot in this many (bot `i` when `i % check_every == 0`) decodes, applies
+    /// and hash-checks every snapshot; the others are light: they play the same but only
+    /// count and time their snapshots. 1 (the default) checks in every bot. Above 1, chaos
+    /// and chat must be off: light bots neither drop on purpose nor chat.
+    pub check_every: usize,
 }
 
 impl Default for SwarmConfig {
@@ -155,6 +167,7 @@ impl Default for SwarmConfig {
             misbehave: 0.0,
             chat_rate: 0.0,
             auth_secret: None,
+            check_every: 1,
         }
     }
 }
@@ -186,6 +199,13 @@ impl SwarmConfig {
             self.misbehave.is_finite() && (0.0..=1.0).contains(&self.misbehave),
             "misbehave must be a share between 0 and 1, not {}",
             self.misbehave
+        );
+        ensure!(self.check_every >= 1, "check_every must be at least 1");
+        ensure!(
+            self.check_every == 1 || (self.chaos == 0.0 && self.chat_rate == 0.0),
+            "light bots (check_every {}) neither drop on purpose nor chat: use chaos and \
+             chat_rate with check_every 1",
+            self.check_every
         );
         ensure!(
             self.auth_secret.as_ref().is_none_or(|s| !s.is_empty()),
@@ -245,8 +265,10 @@ pub async fn run(cfg: SwarmConfig) -> anyhow::Result<Report> {
         };
         if misbehave::is_misbehaving(index, cfg.bots, misbehaving) {
             rogues.push(tokio::spawn(misbehave::run(plan, Arc::clone(&shared))));
-        } else {
+        } else if light::checks_fully(index, cfg.check_every) {
             bots.push(tokio::spawn(bot::run(plan, Arc::clone(&shared))));
+        } else {
+            bots.push(tokio::spawn(light::run(plan, Arc::clone(&shared))));
         }
     }
 
@@ -331,6 +353,12 @@ mod tests {
     fn unusable_configurations_are_refused() {
         let ok = SwarmConfig::default();
         assert!(ok.check().is_ok());
+        let light = SwarmConfig {
+            check_every: 50,
+            misbehave: 0.1,
+            ..ok.clone()
+        };
+        assert!(light.check().is_ok());
         for bad in [
             SwarmConfig {
                 bots: 0,
@@ -370,6 +398,20 @@ mod tests {
             },
             SwarmConfig {
                 auth_secret: Some(String::new()),
+                ..ok.clone()
+            },
+            SwarmConfig {
+                check_every: 0,
+                ..ok.clone()
+            },
+            SwarmConfig {
+                check_every: 4,
+                chaos: 0.1,
+                ..ok.clone()
+            },
+            SwarmConfig {
+                check_every: 4,
+                chat_rate: 1.0,
                 ..ok.clone()
             },
             SwarmConfig {

@@ -6,6 +6,7 @@
 //! tickwire-bot --bots 60 --rooms 2 --duration 15 --chaos 0.05 --misbehave 0.1
 //! tickwire-bot --bots 100 --chat-rate 1 --chaos 0.1 --auth-secret "$SECRET"
 //! tickwire-bot --game shooter --bots 32 --rooms 4
+//! tickwire-bot --bots 3000 --rooms 60 --duration 20 --check-every 50
 //! ```
 
 use std::path::PathBuf;
@@ -84,8 +85,15 @@ struct Args {
     /// `bot-<i>`) in the URL's `token` query parameter.
     #[arg(long, env = "TICKWIRE_BOT_AUTH_SECRET", hide_env_values = true)]
     auth_secret: Option<String>,
+    /// One bot in this many decodes and hash-checks every snapshot; the others (light bots)
+    /// play the same but only count and time their snapshots. 1 (the default) checks in
+    /// every bot. Above 1, --chaos and --chat-rate must be 0.
+    #[arg(long, env = "TICKWIRE_BOT_CHECK_EVERY", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    check_every: u32,
     /// Runtime threads for the bots. 1 (the default) is the cheapest per bot; a single
-    /// thread saturates near 1,000 bots at 60 Hz, so larger swarms need more.
+    /// thread saturates near 1,000 full bots at 60 Hz, so larger swarms need more, or
+    /// light bots (--check-every).
     #[arg(long, env = "TICKWIRE_BOT_THREADS", default_value_t = 1,
           value_parser = clap::value_parser!(u32).range(1..=64))]
     threads: u32,
@@ -146,6 +154,7 @@ impl Args {
             misbehave: self.misbehave,
             chat_rate: self.chat_rate,
             auth_secret: self.auth_secret.clone(),
+            check_every: self.check_every as usize,
         }
     }
 }
@@ -222,6 +231,7 @@ mod tests {
         assert_eq!(cfg.reconnect.max_attempts, 10);
         assert_eq!(cfg.chat_rate, 0.0);
         assert_eq!(cfg.auth_secret, None);
+        assert_eq!(cfg.check_every, 1);
     }
 
     #[test]
@@ -259,8 +269,11 @@ mod tests {
             "1.5",
             "--auth-secret",
             "s3cret",
+            "--check-every",
+            "50",
         ])
         .config();
+        assert_eq!(cfg.check_every, 50);
         assert_eq!(cfg.chat_rate, 1.5);
         assert_eq!(cfg.auth_secret.as_deref(), Some("s3cret"));
         assert_eq!(cfg.bots, 500);
@@ -298,6 +311,7 @@ mod tests {
             &["tickwire-bot", "--chat-rate", "-2"],
             &["tickwire-bot", "--chat-rate", "inf"],
             &["tickwire-bot", "--game", "chess"],
+            &["tickwire-bot", "--check-every", "0"],
         ] {
             assert!(Args::try_parse_from(bad).is_err(), "{bad:?}");
         }

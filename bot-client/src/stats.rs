@@ -92,6 +92,14 @@ pub(crate) struct BotStats {
     pub(crate) disconnects: usize,
     /// Snapshots received while playing.
     pub(crate) snapshots: u64,
+    /// Light bots (`--check-every`, see [`crate::light`]): 0 or 1 for one bot. The others
+    /// decoded and checked every snapshot.
+    pub(crate) light_bots: usize,
+    /// Snapshots the light bots only counted (and timed): part of `snapshots`, none of
+    /// `replica`.
+    pub(crate) light_snapshots: u64,
+    /// Inputs the light bots sent: part of `inputs_sent`, whose acks nobody tracked.
+    pub(crate) light_inputs: u64,
     /// What those snapshots were, their bytes, and what became of them in the bots' copies
     /// of the room.
     pub(crate) replica: ReplicaStats,
@@ -140,6 +148,9 @@ impl BotStats {
             failed_to_connect: 0,
             disconnects: 0,
             snapshots: 0,
+            light_bots: 0,
+            light_snapshots: 0,
+            light_inputs: 0,
             replica: ReplicaStats::default(),
             rate_sum_hz: 0.0,
             rate_min_hz: f64::INFINITY,
@@ -215,6 +226,9 @@ impl BotStats {
         self.failed_to_connect += other.failed_to_connect;
         self.disconnects += other.disconnects;
         self.snapshots += other.snapshots;
+        self.light_bots += other.light_bots;
+        self.light_snapshots += other.light_snapshots;
+        self.light_inputs += other.light_inputs;
         self.replica.merge(&other.replica);
         self.rate_sum_hz += other.rate_sum_hz;
         self.rate_min_hz = self.rate_min_hz.min(other.rate_min_hz);

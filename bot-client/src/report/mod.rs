@@ -42,16 +42,31 @@ pub struct Report {
     pub failed_to_connect: usize,
     /// The configured playing time, in seconds (after the ramp).
     pub duration_s: f64,
-    /// Snapshots received by all bots, keyframes and deltas (see `replica`).
+    /// Snapshots received by all bots, light or not.
     pub snapshots: u64,
-    /// Each bot's snapshot rate: its snapshots minus one over the time from its first to
-    /// its last, in Hz. With chaos, the time spent reconnecting is left out of both.
+    /// One bot in this many decoded and checked every snapshot (`--check-every`); 1 when
+    /// every bot did.
+    pub check_every: usize,
+    /// Bots that decoded, applied and hash-checked every snapshot (and tracked their
+    /// inputs' acks): the ones `replica` and `input_ack_ms` describe.
+    pub bots_checked: usize,
+    /// Light bots: they played the same, but only counted and timed their snapshots.
+    pub bots_light: usize,
+    /// Snapshots the checking bots received: each decoded, and applied and checked against
+    /// its state hash unless `replica` says otherwise. Keyframes and deltas in `replica`.
+    pub snapshots_checked: u64,
+    /// Snapshots the light bots received and only counted: in `snapshots`, in
+    /// `snapshot_rate_hz` and `snapshot_interval_ms`, in no `replica` figure.
+    pub snapshots_counted_only: u64,
+    /// Each bot's snapshot rate, light bots' included: its snapshots minus one over the
+    /// time from its first to its last, in Hz. With chaos, the time spent reconnecting is
+    /// left out of both.
     pub snapshot_rate_hz: Rate,
-    /// Time between consecutive snapshots of a bot on one connection.
+    /// Time between consecutive snapshots of a bot on one connection, light bots' included.
     pub snapshot_interval_ms: Percentiles,
     /// Ping to pong.
     pub rtt_ms: Percentiles,
-    /// Input sent to the first applied snapshot whose `ack` covers it.
+    /// Input sent to the first applied snapshot whose `ack` covers it (checking bots only).
     pub input_ack_ms: Percentiles,
     /// Payload bytes received per bot per second in its room: every frame, of which
     /// snapshots are `replica.keyframe_bytes_per_bot_per_s` and
@@ -65,6 +80,8 @@ pub struct Report {
     pub replica: ReplicaReport,
     /// Inputs sent by all bots.
     pub inputs_sent: u64,
+    /// Of those, the light bots': nobody tracked their acks.
+    pub inputs_sent_light: u64,
     /// Inputs matched to an acknowledging snapshot.
     pub inputs_acked: u64,
     /// Inputs never matched because a bot had more than 1024 awaiting an ack at once:
@@ -112,6 +129,11 @@ impl Report {
             failed_to_connect: s.failed_to_connect,
             duration_s: cfg.duration.as_secs_f64(),
             snapshots: s.snapshots,
+            check_every: cfg.check_every,
+            bots_checked: s.bots.saturating_sub(s.light_bots),
+            bots_light: s.light_bots,
+            snapshots_checked: s.snapshots.saturating_sub(s.light_snapshots),
+            snapshots_counted_only: s.light_snapshots,
             snapshot_rate_hz: Rate {
                 mean: s.rate_mean_hz(),
                 min: s.rate_min_hz(),
@@ -123,6 +145,7 @@ impl Report {
             bytes_out_per_bot_s: s.per_bot_per_s(s.bytes_out),
             replica: ReplicaReport::new(&s.replica, |bytes| s.per_bot_per_s(bytes)),
             inputs_sent: s.inputs_sent,
+            inputs_sent_light: s.light_inputs,
             inputs_acked: s.ack_us.len(),
             inputs_forgotten: s.inputs_forgotten,
             pongs: s.rtt_us.len(),

@@ -30,6 +30,16 @@ impl fmt::Display for Report {
         )?;
         writeln!(
             f,
+            "  checked           {} bots (one in {}), {} light; {} snapshots checked, {} only \
+             counted",
+            self.bots_checked,
+            self.check_every,
+            self.bots_light,
+            self.snapshots_checked,
+            self.snapshots_counted_only
+        )?;
+        writeln!(
+            f,
             "  snapshot interval {}, max {:.2} ms",
             ms(&self.snapshot_interval_ms),
             self.snapshot_interval_ms.max
@@ -40,13 +50,21 @@ impl fmt::Display for Report {
             ms(&self.rtt_ms),
             self.pongs
         )?;
-        writeln!(
+        write!(
             f,
-            "  input to ack      {} ({} of {} inputs acked)",
+            "  input to ack      {} ({} of {} inputs acked",
             ms(&self.input_ack_ms),
             self.inputs_acked,
-            self.inputs_sent
+            self.inputs_sent.saturating_sub(self.inputs_sent_light)
         )?;
+        if self.inputs_sent_light > 0 {
+            write!(
+                f,
+                "; light bots sent {} more, untracked",
+                self.inputs_sent_light
+            )?;
+        }
+        writeln!(f, ")")?;
         let replica = &self.replica;
         writeln!(
             f,

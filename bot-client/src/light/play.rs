@@ -1,0 +1,332 @@
+//! A light bot in its room: inputs and pings at their rates, every frame read as it comes
+//! (snapshots only counted and timed), until the deadline or the end of the connection;
+//! then a polite close, and the bot's figures.
+
+use std::time::Duration;
+
+use tickwire_shared::{ClientMsg, Ping, PlayerId, ServerMsg, encode_client};
+use tokio::time::{Instant, sleep_until, timeout};
+
+use super::conn::RawWs;
+use super::pace::Pacer;
+use super::{Joined, frame, peek};
+use crate::CLOSE_GRACE;
+use crate::bot::{Shared, tick, ticker};
+use crate::inputs::InputMaker;
+use crate::stats::{BotStats, ErrorKind, SnapshotClock};
+use crate::walk::Walk;
+
+/// What to do after a frame.
+enum Flow {
+    Go,
+    /// Answer the server's ping with these bytes.
+    Pong(Vec<u8>),
+    /// The server closed, saying this.
+    Closed(String),
+}
+
+/// Why playing stopped.
+enum End {
+    Deadline,
+    Lost,
+}
+
+/// A light bot in its room.
+pub(crate) struct LightBot<'a> {
+    index: usize,
+    player_id: PlayerId,
+    shared: &'a Shared,
+    stats: BotStats,
+    clock: SnapshotClock,
+    walk: Walk,
+    /// `None` when the room's schema lacks what the bots' game needs (said once, as an
+    /// error), and no input is sent.
+    maker: Option<InputMaker>,
+    seq: u32,
+    /// The newest snapshot's tick: what the inputs say they were made from.
+    view_tick: u64,
+}
+
+impl<'a> LightBot<'a> {
+    pub(crate) fn new(index: usize, shared: &'a Shared, stats: BotStats, joined: Joined) -> Self {
+        let mut bot = Self {
+            index,
+            player_id: joined.player_id,
+            shared,
+            stats,
+            clock: SnapshotClock::default(),
+            walk: Walk::new(index),
+            maker: None,
+            seq: 0,
+            view_tick: 0,
+        };
+        match InputMaker::new(shared.game, &joined.schema) {
+            Ok(maker) => bot.maker = Some(maker),
+            Err(mismatch) => bot.error(ErrorKind::Schema, mismatch.to_string()),
+        }
+        bot
+    }
+
+    /// Plays on `ws` until the deadline or the connection's end, closes, and returns what
+    /// the bot measured.
+    pub(crate) async fn run(mut self, ws: &mut RawWs) -> BotStats {
+        let counters = &self.shared.counters;
+        counters.joined();
+        let joined_at = Instant::now();
+        let (end, ended_at) = self.play(ws).await;
+        counters.left();
+        self.stats.active += ended_at.saturating_duration_since(joined_at);
+        match end {
+            End::Deadline => close(ws).await,
+            End::Lost => {
+                self.stats.disconnects = 1;
+                // The answer to a server's close, if it closed, so that it sees a clean
+                // close rather than a reset.
+                let _ = timeout(CLOSE_GRACE, ws.flush()).await;
+            }
+        }
+        self.clock.settle(&mut self.stats);
+        self.stats
+    }
+
+    async fn play(&mut self, ws: &mut RawWs) -> (End, Instant) {
+        let deadline = self.shared.deadline;
+        let mut pacer = self
+            .shared
+            .input_period
+            .map(|period| Pacer::new(period, Instant::now()));
+        let making = self.maker.is_some() && pacer.is_some();
+        // One timer for the inputs, reset rather than made anew: a new one per loop would
+        // enter and leave tokio's timer wheel on every frame that arrives.
+        let inputs = sleep_until(pacer.as_ref().map_or(deadline, Pacer::next_due));
+        tokio::pin!(inputs);
+        let mut pings = self.shared.ping_period.map(ticker);
+        let end = sleep_until(deadline);
+        tokio::pin!(end);
+        let (mut read, mut write) = ws.split();
+        let ended = 'play: loop {
+            tokio::select! {
+                () = &mut end => break End::Deadline,
+                got = read.fill() => {
+                    match got {
+                        Ok(0) => {
+                            self.stats.note(
+                                "disconnected: connection ended without a close frame".to_owned(),
+                            );
+                            break End::Lost;
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            self.error(ErrorKind::WebSocket, e.to_string());
+                            break End::Lost;
+                        }
+                    }
+                    let now = Instant::now();
+                    loop {
+                        let head = match read.next_frame() {
+                            Ok(Some(head)) => head,
+                            Ok(None) => break,
+                            Err(e) => {
+                                self.error(ErrorKind::WebSocket, e.to_string());
+                                break 'play End::Lost;
+                            }
+                        };
+                        let flow = self.on_frame(head.opcode, read.payload(&head), now);
+                        read.consume(&head);
+                        match flow {
+                            Flow::Go => {}
+                            Flow::Pong(payload) => write.queue(frame::PONG, &payload),
+                            Flow::Closed(reason) => {
+                                tracing::debug!(bot = self.index, "server closed: {reason}");
+                                self.stats.note(format!("disconnected: {reason}"));
+                                write.queue(frame::CLOSE, &frame::close_payload(1000, ""));
+                                break 'play End::Lost;
+                            }
+                        }
+                    }
+                }
+                ready = write.writable(), if !write.idle() => {
+                    if let Err(e) = ready {
+                        self.error(ErrorKind::WebSocket, format!("send failed: {e}"));
+                        break End::Lost;
+                    }
+                }
+                () = &mut inputs, if making => {
+                    let Some(pacer) = pacer.as_mut() else {
+                        continue;
+                    };
+                    let owed = pacer.due(Instant::now());
+                    inputs.as_mut().reset(pacer.next_due());
+                    // A socket still holding the last message means a server that stopped
+                    // reading: these inputs are skipped, as a full bot's would wait.
+                    if write.idle() {
+                        for _ in 0..owed {
+                            let Some(msg) = self.next_input() else {
+                                break;
+                            };
+                            self.send(&mut write, &msg);
+                            self.stats.inputs_sent += 1;
+                            self.stats.light_inputs += 1;
+                        }
+                    }
+                }
+                () = tick(&mut pings) => {
+                    if write.idle() {
+                        let ping = ClientMsg::Ping(Ping { client_time: self.clock_ms() });
+                        self.send(&mut write, &ping);
+                    }
+                }
+            }
+            if let Err(e) = write.write_now() {
+                self.error(ErrorKind::WebSocket, format!("send failed: {e}"));
+                break End::Lost;
+            }
+        };
+        let now = Instant::now();
+        match ended {
+            End::Deadline => (End::Deadline, now.min(deadline)),
+            End::Lost => (End::Lost, now),
+        }
+    }
+
+    /// Queues `msg`, counting its bytes.
+    fn send(&mut self, write: &mut super::conn::WriteSide<'_>, msg: &ClientMsg) {
+        let payload = encode_client(msg);
+        self.stats.bytes_out += payload.len() as u64;
+        write.queue(frame::BINARY, &payload);
+    }
+
+    /// The next input, from the walk alone: a light bot holds no copy of the room to aim in.
+    fn next_input(&mut self) -> Option<ClientMsg> {
+        let maker = self.maker.as_mut()?;
+        self.seq = self.seq.wrapping_add(1);
+        Some(ClientMsg::Input(maker.next(
+            self.seq,
+            self.view_tick,
+            self.walk.step(),
+            &[],
+            self.player_id,
+        )))
+    }
+
+    /// Handles one whole frame that arrived at `now`.
+    fn on_frame(&mut self, opcode: u8, payload: &[u8], now: Instant) -> Flow {
+        match opcode {
+            frame::BINARY => {
+                self.stats.bytes_in += payload.len() as u64;
+                if peek::kind(payload) == Some(peek::SNAPSHOT) {
+                    self.on_snapshot(payload, now);
+                } else {
+                    match ServerMsg::decode(payload) {
+                        Ok(msg) => self.on_message(msg),
+                        Err(e) => self.error(ErrorKind::Decode, e.to_string()),
+                    }
+                }
+                Flow::Go
+            }
+            frame::TEXT => {
+                self.error(
+                    ErrorKind::TextFrame,
+                    format!("text frame of {} bytes", payload.len()),
+                );
+                Flow::Go
+            }
+            frame::CLOSE => Flow::Closed(frame::close_reason(payload)),
+            frame::PING => Flow::Pong(payload.to_vec()),
+            _ => Flow::Go,
+        }
+    }
+
+    /// A snapshot: counted and timed, its body unread but for its tick.
+    fn on_snapshot(&mut self, payload: &[u8], now: Instant) {
+        let Some(tick) = peek::snapshot_tick(payload) else {
+            self.error(
+                ErrorKind::Decode,
+                format!("snapshot of {} bytes without a tick", payload.len()),
+            );
+            return;
+        };
+        self.view_tick = self.view_tick.max(tick);
+        self.clock.snapshot(now, &mut self.stats);
+        self.stats.light_snapshots += 1;
+        self.shared.counters.snapshot();
+    }
+
+    /// Any message but a snapshot: these are rare, and decoded in full.
+    fn on_message(&mut self, msg: ServerMsg) {
+        match msg {
+            ServerMsg::Pong(pong) => {
+                let rtt_ms = self.clock_ms() - pong.client_time;
+                if rtt_ms.is_finite() && rtt_ms >= 0.0 {
+                    self.stats.rtt(Duration::from_secs_f64(rtt_ms / 1000.0));
+                } else {
+                    self.error(
+                        ErrorKind::Decode,
+                        format!("pong echoes {} ms, not a ping we sent", pong.client_time),
+                    );
+                }
+            }
+            ServerMsg::Error(e) => self.error(
+                ErrorKind::Server,
+                format!(
+                    "code {} in reply to {:?}: {}",
+                    e.code.0, e.in_reply_to, e.message
+                ),
+            ),
+            ServerMsg::Events(events) => {
+                self.stats.events += 1;
+                self.stats.game_events += events.events.len() as u64;
+            }
+            ServerMsg::ChatAck(ack) => self.error(
+                ErrorKind::Protocol,
+                format!("chat ack for id {} from a bot that never chats", ack.id),
+            ),
+            ServerMsg::Snapshot(_)
+            | ServerMsg::ChatMessage(_)
+            | ServerMsg::Welcome(_)
+            | ServerMsg::Joined(_)
+            | ServerMsg::Resumed(_)
+            | ServerMsg::PlayerJoined(_)
+            | ServerMsg::PlayerLeft(_) => {}
+        }
+    }
+
+    /// Milliseconds since the swarm started: the clock pings carry.
+    fn clock_ms(&self) -> f64 {
+        self.shared.swarm_start.elapsed().as_secs_f64() * 1000.0
+    }
+
+    fn error(&mut self, kind: ErrorKind, what: String) {
+        tracing::debug!(bot = self.index, "{}: {what}", kind.name());
+        self.stats.error(kind, what);
+        self.shared.counters.error();
+    }
+}
+
+/// Says goodbye at the deadline: a close frame, then whatever the server still sends until
+/// its own close or the end, all within [`CLOSE_GRACE`]. Nothing here is measured.
+async fn close(ws: &mut RawWs) {
+    let _ = timeout(CLOSE_GRACE, async {
+        ws.split()
+            .1
+            .queue(frame::CLOSE, &frame::close_payload(1000, "bot done"));
+        if ws.flush().await.is_err() {
+            return;
+        }
+        let (mut read, _) = ws.split();
+        loop {
+            loop {
+                match read.next_frame() {
+                    Ok(Some(head)) if head.opcode == frame::CLOSE => return,
+                    Ok(Some(head)) => read.consume(&head),
+                    Ok(None) => break,
+                    Err(_) => return,
+                }
+            }
+            if !matches!(read.fill().await, Ok(n) if n > 0) {
+                return;
+            }
+        }
+    })
+    .await;
+}
