@@ -1,6 +1,11 @@
 //! When a light bot's inputs are due: at its input rate on average, even when the bot's
 //! thread wakes late.
 //!
+//! A light bot sends its inputs when a snapshot arrives, as a client that renders each
+//! state it gets and answers it does, rather than on a timer of its own: a wake-up per bot
+//! per tick is then spent on both, not one on each ([`Pacer::due_on_arrival`]). A slower
+//! timer still checks the schedule, so that inputs keep their rate when snapshots stop.
+//!
 //! A thread that drives thousands of sockets wakes a few milliseconds late whenever a
 //! burst of snapshots arrives, and on a machine shared with the server it waits for a core
 //! too. tokio's `Interval` skips a tick that is more than 5 ms late, which under such load
@@ -32,16 +37,31 @@ impl Pacer {
     }
 
     /// When the next input is due.
-    pub(crate) fn next_due(&self) -> Instant {
+    #[cfg(test)]
+    fn next_due(&self) -> Instant {
         self.next
+    }
+
+    /// How many inputs to send with a snapshot that arrived at `now`: those due within half
+    /// a period from now, so that snapshots a little early or late each carry one, and the
+    /// schedule, not the snapshots' jitter, sets the rate.
+    pub(crate) fn due_on_arrival(&mut self, now: Instant) -> u32 {
+        self.due_within(now, self.period / 2)
     }
 
     /// How many inputs are due at `now` (0 before the next one is), counting them sent.
     pub(crate) fn due(&mut self, now: Instant) -> u32 {
-        if now < self.next {
+        self.due_within(now, Duration::ZERO)
+    }
+
+    /// How many inputs are due by `now + slack`, counting them sent. Far behind, the
+    /// schedule starts again with its phase at `now`.
+    fn due_within(&mut self, now: Instant, slack: Duration) -> u32 {
+        let by = now + slack;
+        if by < self.next {
             return 0;
         }
-        let behind = now - self.next;
+        let behind = by - self.next;
         if behind > self.period * MAX_BEHIND {
             self.next = now + self.period;
             return 1;
@@ -87,6 +107,22 @@ mod tests {
         let mut pacer = Pacer::new(ms(10), t0);
         let sent: u32 = (0..100).map(|i| pacer.due(t0 + ms(10 * i + 7))).sum();
         assert_eq!(sent, 100);
+    }
+
+    #[test]
+    fn snapshots_a_little_early_or_late_each_carry_one_input() {
+        let t0 = Instant::now();
+        let mut pacer = Pacer::new(ms(10), t0);
+        // Arrivals every 10 ms, each up to 4 ms early or late.
+        let jitter = [0i64, 4, -4, 3, -2, 4, -4, 0, 1, -3];
+        let carried: Vec<u32> = (0..100)
+            .map(|i| {
+                let at = 10 * i as i64 + jitter[i % jitter.len()] + 100;
+                pacer.due_on_arrival(t0 + ms(at as u64))
+            })
+            .collect();
+        // The first catches up from t0, as any late start does; then one each.
+        assert!(carried[1..].iter().all(|&n| n == 1), "{carried:?}");
     }
 
     #[test]

@@ -16,6 +16,10 @@ use crate::inputs::InputMaker;
 use crate::stats::{BotStats, ErrorKind, SnapshotClock};
 use crate::walk::Walk;
 
+/// How often a light bot checks its input schedule besides when snapshots come: often
+/// enough that inputs owed while none came go out within the pacer's catch-up window.
+const FALLBACK_CHECK: Duration = Duration::from_millis(50);
+
 /// What to do after a frame.
 enum Flow {
     Go,
@@ -96,10 +100,9 @@ impl<'a> LightBot<'a> {
             .input_period
             .map(|period| Pacer::new(period, Instant::now()));
         let making = self.maker.is_some() && pacer.is_some();
-        // One timer for the inputs, reset rather than made anew: a new one per loop would
-        // enter and leave tokio's timer wheel on every frame that arrives.
-        let inputs = sleep_until(pacer.as_ref().map_or(deadline, Pacer::next_due));
-        tokio::pin!(inputs);
+        // Inputs go out with the snapshots (`Pacer::due_on_arrival`); this slower check
+        // keeps them going when no snapshot comes.
+        let mut fallback = making.then(|| ticker(FALLBACK_CHECK));
         let mut pings = self.shared.ping_period.map(ticker);
         let end = sleep_until(deadline);
         tokio::pin!(end);
@@ -144,6 +147,10 @@ impl<'a> LightBot<'a> {
                             }
                         }
                     }
+                    if let (Some(pacer), true) = (pacer.as_mut(), making) {
+                        let owed = pacer.due_on_arrival(now);
+                        self.send_inputs(&mut write, owed);
+                    }
                 }
                 ready = write.writable(), if !write.idle() => {
                     if let Err(e) = ready {
@@ -151,23 +158,10 @@ impl<'a> LightBot<'a> {
                         break End::Lost;
                     }
                 }
-                () = &mut inputs, if making => {
-                    let Some(pacer) = pacer.as_mut() else {
-                        continue;
-                    };
-                    let owed = pacer.due(Instant::now());
-                    inputs.as_mut().reset(pacer.next_due());
-                    // A socket still holding the last message means a server that stopped
-                    // reading: these inputs are skipped, as a full bot's would wait.
-                    if write.idle() {
-                        for _ in 0..owed {
-                            let Some(msg) = self.next_input() else {
-                                break;
-                            };
-                            self.send(&mut write, &msg);
-                            self.stats.inputs_sent += 1;
-                            self.stats.light_inputs += 1;
-                        }
+                () = tick(&mut fallback) => {
+                    if let Some(pacer) = pacer.as_mut() {
+                        let owed = pacer.due(Instant::now());
+                        self.send_inputs(&mut write, owed);
                     }
                 }
                 () = tick(&mut pings) => {
@@ -186,6 +180,23 @@ impl<'a> LightBot<'a> {
         match ended {
             End::Deadline => (End::Deadline, now.min(deadline)),
             End::Lost => (End::Lost, now),
+        }
+    }
+
+    /// Queues `owed` inputs, to go out in one write. A socket still holding the last
+    /// message means a server that stopped reading: they are skipped, as a full bot's
+    /// would wait.
+    fn send_inputs(&mut self, write: &mut super::conn::WriteSide<'_>, owed: u32) {
+        if !write.idle() {
+            return;
+        }
+        for _ in 0..owed {
+            let Some(msg) = self.next_input() else {
+                return;
+            };
+            self.send(write, &msg);
+            self.stats.inputs_sent += 1;
+            self.stats.light_inputs += 1;
         }
     }
 
