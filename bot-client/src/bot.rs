@@ -31,7 +31,7 @@ use crate::rng::XorShift64;
 use crate::session::{
     self, Rejoined, ResumeRoom, SameRoom, WsSink, WsStream, close_reason, room_name,
 };
-use crate::stats::{BotStats, ErrorKind, SnapshotClock};
+use crate::stats::{BotStats, ErrorKind, SnapshotClock, round_trip, server_error_words};
 use crate::walk::Walk;
 use crate::{CLOSE_GRACE, CONNECT_TIMEOUT, Game, IN_FLIGHT, auth};
 
@@ -127,12 +127,7 @@ pub(crate) async fn run(plan: BotPlan, shared: Arc<Shared>) -> BotStats {
         Ok(connection) => connection,
         Err(why) => {
             // Each failure is a single message; `{:#}` would repeat an I/O cause.
-            let why = why.to_string();
-            tracing::debug!(bot = plan.index, "failed to connect: {why}");
-            stats.failed_to_connect = 1;
-            stats.error(ErrorKind::Connect, why);
-            shared.counters.error();
-            return stats;
+            return connect_failed(plan.index, stats, why.to_string(), &shared);
         }
     };
 
@@ -535,25 +530,12 @@ impl Bot<'_> {
                     Applied::Failed(why) => self.error(ErrorKind::Replica, why),
                 }
             }
-            ServerMsg::Pong(pong) => {
-                let rtt_ms = self.clock_ms() - pong.client_time;
-                // The pong echoes our own clock; anything else is not a round trip.
-                if rtt_ms.is_finite() && rtt_ms >= 0.0 {
-                    self.stats.rtt(Duration::from_secs_f64(rtt_ms / 1000.0));
-                } else {
-                    self.error(
-                        ErrorKind::Decode,
-                        format!("pong echoes {} ms, not a ping we sent", pong.client_time),
-                    );
-                }
-            }
-            ServerMsg::Error(e) => self.error(
-                ErrorKind::Server,
-                format!(
-                    "code {} in reply to {:?}: {}",
-                    e.code.0, e.in_reply_to, e.message
-                ),
-            ),
+            // The pong echoes our own clock; anything else is not a round trip.
+            ServerMsg::Pong(pong) => match round_trip(pong.client_time, self.clock_ms()) {
+                Ok(rtt) => self.stats.rtt(rtt),
+                Err(why) => self.error(ErrorKind::Decode, why),
+            },
+            ServerMsg::Error(e) => self.error(ErrorKind::Server, server_error_words(&e)),
             ServerMsg::ChatAck(ack) => {
                 let answered = match self.chat.as_mut() {
                     Some(book) => book.on_ack(&ack, now),
@@ -591,6 +573,20 @@ impl Bot<'_> {
         self.stats.error(kind, what);
         self.shared.counters.error();
     }
+}
+
+/// The figures of bot `index`, which could not connect and join, saying `why`.
+pub(crate) fn connect_failed(
+    index: usize,
+    mut stats: BotStats,
+    why: String,
+    shared: &Shared,
+) -> BotStats {
+    tracing::debug!(bot = index, "failed to connect: {why}");
+    stats.failed_to_connect = 1;
+    stats.error(ErrorKind::Connect, why);
+    shared.counters.error();
+    stats
 }
 
 /// An interval for inputs or pings; the first tick is at once. Late ticks are skipped, not

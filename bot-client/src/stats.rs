@@ -372,6 +372,26 @@ impl SnapshotClock {
     }
 }
 
+/// The round trip a pong shows: the clock it echoes and the clock now, both in
+/// milliseconds since the swarm started. An echo that is not a ping of ours (in the future,
+/// or not a number) is a decode error, in these words.
+pub(crate) fn round_trip(echoed_ms: f64, now_ms: f64) -> Result<Duration, String> {
+    let rtt_ms = now_ms - echoed_ms;
+    if rtt_ms.is_finite() && rtt_ms >= 0.0 {
+        Ok(Duration::from_secs_f64(rtt_ms / 1000.0))
+    } else {
+        Err(format!("pong echoes {echoed_ms} ms, not a ping we sent"))
+    }
+}
+
+/// A server's `Error` message in words, as a bot's errors keep it.
+pub(crate) fn server_error_words(e: &tickwire_shared::Error) -> String {
+    format!(
+        "code {} in reply to {:?}: {}",
+        e.code.0, e.in_reply_to, e.message
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -35,9 +35,9 @@ use tokio::time::{sleep_until, timeout};
 
 use self::conn::RawWs;
 use crate::CONNECT_TIMEOUT;
-use crate::bot::{BotPlan, Shared};
+use crate::bot::{BotPlan, Shared, connect_failed};
 use crate::session::room_name;
-use crate::stats::{BotStats, ErrorKind};
+use crate::stats::BotStats;
 
 /// Mixed into a bot's index to seed its frame masks.
 const MASK_SEED: u64 = 0x3A5C_F00D;
@@ -67,11 +67,7 @@ pub(crate) async fn run(plan: BotPlan, shared: Arc<Shared>) -> BotStats {
                 Ok(Err(why)) => why.to_string(),
                 _ => format!("no Joined within {CONNECT_TIMEOUT:?}"),
             };
-            tracing::debug!(bot = plan.index, "failed to connect: {why}");
-            stats.failed_to_connect = 1;
-            stats.error(ErrorKind::Connect, why);
-            shared.counters.error();
-            return stats;
+            return connect_failed(plan.index, stats, why, &shared);
         }
     };
     stats.connected = 1;

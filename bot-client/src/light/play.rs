@@ -13,7 +13,7 @@ use super::{Joined, frame, peek};
 use crate::CLOSE_GRACE;
 use crate::bot::{Shared, tick, ticker};
 use crate::inputs::InputMaker;
-use crate::stats::{BotStats, ErrorKind, SnapshotClock};
+use crate::stats::{BotStats, ErrorKind, SnapshotClock, round_trip, server_error_words};
 use crate::walk::Walk;
 
 /// How often a light bot checks its input schedule besides when snapshots come: often
@@ -266,24 +266,12 @@ impl<'a> LightBot<'a> {
     /// Any message but a snapshot: these are rare, and decoded in full.
     fn on_message(&mut self, msg: ServerMsg) {
         match msg {
-            ServerMsg::Pong(pong) => {
-                let rtt_ms = self.clock_ms() - pong.client_time;
-                if rtt_ms.is_finite() && rtt_ms >= 0.0 {
-                    self.stats.rtt(Duration::from_secs_f64(rtt_ms / 1000.0));
-                } else {
-                    self.error(
-                        ErrorKind::Decode,
-                        format!("pong echoes {} ms, not a ping we sent", pong.client_time),
-                    );
-                }
-            }
-            ServerMsg::Error(e) => self.error(
-                ErrorKind::Server,
-                format!(
-                    "code {} in reply to {:?}: {}",
-                    e.code.0, e.in_reply_to, e.message
-                ),
-            ),
+            // The pong echoes our own clock; anything else is not a round trip.
+            ServerMsg::Pong(pong) => match round_trip(pong.client_time, self.clock_ms()) {
+                Ok(rtt) => self.stats.rtt(rtt),
+                Err(why) => self.error(ErrorKind::Decode, why),
+            },
+            ServerMsg::Error(e) => self.error(ErrorKind::Server, server_error_words(&e)),
             ServerMsg::Events(events) => {
                 self.stats.events += 1;
                 self.stats.game_events += events.events.len() as u64;
