@@ -73,8 +73,9 @@ pub struct Peer {
     /// Since when the socket has refused to take our writes.
     stalled_since: Option<Instant>,
     stall_timeout: Duration,
-    /// Until a first greeting: when the client must have greeted.
+    /// While the client has no player: when it must have greeted.
     hello_by: Option<Instant>,
+    hello_timeout: Duration,
     player: Option<PlayerInfo>,
     identity: Identity,
     metrics: Arc<Metrics>,
@@ -105,6 +106,7 @@ impl Peer {
             stalled_since: None,
             stall_timeout: rules.stall_timeout,
             hello_by: Some(now + rules.hello_timeout),
+            hello_timeout: rules.hello_timeout,
             player: None,
             identity: Identity::default(),
             metrics,
@@ -130,9 +132,11 @@ impl Peer {
         self.hello_by = None;
     }
 
-    /// Forgets who the client is (a resume that failed after all): it is back before hello.
-    pub fn clear_player(&mut self) {
+    /// Forgets who the client is (a resume that failed after all) at `now`: it is back
+    /// before hello, with the hello timeout from now to greet again.
+    pub fn clear_player(&mut self, now: Instant) {
         self.player = None;
+        self.hello_by = Some(now + self.hello_timeout);
     }
 
     /// Who the handshake's token said this connection is.
@@ -379,6 +383,27 @@ mod tests {
         peer.on_frame(Frame::Control, late);
         assert_ne!(peer.keep_alive(late, KEEP_ALIVE), Beat::Dead);
         assert!(peer.keep_alive_due(KEEP_ALIVE) > t0 + RULES.hello_timeout);
+    }
+
+    #[test]
+    fn a_client_whose_resume_failed_has_the_hello_timeout_again_from_then() {
+        let metrics = Arc::new(Metrics::new());
+        let t0 = Instant::now();
+        let mut peer = peer(&metrics, t0);
+        peer.set_player(PlayerInfo {
+            id: 7,
+            name: "p".into(),
+        });
+        let refused = t0 + RULES.hello_timeout + Duration::from_secs(1);
+        peer.on_frame(Frame::Control, refused);
+        peer.clear_player(refused);
+        // Not closed for the first deadline, long past: it has a new one.
+        assert_ne!(peer.keep_alive(refused, KEEP_ALIVE), Beat::Dead);
+        let by = refused + RULES.hello_timeout;
+        assert!(peer.keep_alive_due(KEEP_ALIVE) <= by);
+        peer.on_frame(Frame::Control, by);
+        assert_eq!(peer.keep_alive(by, KEEP_ALIVE), Beat::Dead);
+        assert_eq!(peer.outbox().close_request(), Some(&NO_HELLO));
     }
 
     #[test]

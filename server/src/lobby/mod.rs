@@ -147,7 +147,7 @@ fn send_to_room(room: &RoomHandle, mut cmd: RoomCmd, kind: u8) -> Option<Client>
     };
     let mut client = cmd.into_client();
     if kind == Resume::KIND {
-        client.peer.clear_player();
+        client.peer.clear_player(Instant::now());
         client
             .peer
             .error(ErrorCode::RESUME_REFUSED, why, Some(kind));

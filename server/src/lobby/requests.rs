@@ -253,7 +253,7 @@ impl Lobby {
         let Some(room) = self.rooms.get(&room_name) else {
             // The room closed: its players' sessions ended with it.
             self.sessions.end(ticket.player.id);
-            peer.clear_player();
+            peer.clear_player(now);
             peer.error(ErrorCode::RESUME_REFUSED, "the room is gone", kind);
             return Outcome::Stay;
         };

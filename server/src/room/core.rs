@@ -323,7 +323,7 @@ impl<G: Game> RoomCore<G> {
         };
         let Some(player) = seated else {
             // Its grace ran out between the token's check and now.
-            peer.clear_player();
+            peer.clear_player(now);
             peer.error(
                 ErrorCode::RESUME_REFUSED,
                 "the player has left the room",
