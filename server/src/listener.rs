@@ -67,7 +67,7 @@ pub async fn run_with_admin(
     let workers = Workers::start(ctx.config.room_threads(), &ctx.metrics)?;
     // After the workers started, or they would inherit it.
     workers::lower_front_priority(ctx.config.front_nice);
-    tracing::info!(threads = workers.len(), "room threads started");
+    tracing::info!(threads = ctx.config.room_threads(), "room threads started");
     let tracker = TaskTracker::new();
     // Not in the tracker: it answers health checks ("draining") until everything else is done.
     let admin = admin.map(|listener| {

@@ -51,6 +51,10 @@ pub struct RoomLoad {
 impl RoomLoad {
     /// The room now has `members` members.
     pub fn set(&mut self, members: usize) {
+        // Called after every tick; most ticks change nothing.
+        if members == self.members {
+            return;
+        }
         // Member counts are bounded by the connection limit, far below `i64::MAX`.
         self.worker.0.inc_by(members as i64 - self.members as i64);
         self.members = members;
@@ -92,16 +96,6 @@ impl Workers {
         Ok(Self { workers })
     }
 
-    /// How many workers there are.
-    pub fn len(&self) -> usize {
-        self.workers.len()
-    }
-
-    /// Never true: there is always at least one worker.
-    pub fn is_empty(&self) -> bool {
-        self.workers.is_empty()
-    }
-
     /// Runs the room `start` makes on the worker with the fewest members (the first at a
     /// tie), handing it that worker's load to keep up to date.
     pub fn run_room<F>(&self, start: impl FnOnce(RoomLoad) -> F)
@@ -117,8 +111,9 @@ impl Workers {
         worker.handle.spawn(start(worker.load.share()));
     }
 
-    /// The members on each worker, for the operator.
-    pub fn loads(&self) -> Vec<usize> {
+    /// The members on each worker (the operator sees them as a gauge).
+    #[cfg(test)]
+    fn loads(&self) -> Vec<usize> {
         self.workers.iter().map(|w| w.load.get()).collect()
     }
 
