@@ -214,6 +214,29 @@ impl ServerMsg {
     }
 }
 
+impl ServerMsg {
+    /// The type number of the server message in `frame`, from its envelope alone: for a
+    /// reader that decodes only some types in full (the bot's light bots). `None` when the
+    /// frame does not start like a message.
+    pub fn peek_kind(frame: &[u8]) -> Option<u8> {
+        open_envelope(frame).ok().map(|(kind, _)| kind)
+    }
+}
+
+impl Snapshot {
+    /// The tick of the snapshot in `frame` (its body's first field), read without decoding
+    /// the rest. `None` when `frame` is not a snapshot or its body does not start with an
+    /// array and an unsigned integer.
+    pub fn peek_tick(frame: &[u8]) -> Option<u64> {
+        let (kind, mut rd) = open_envelope(frame).ok()?;
+        if kind != Snapshot::KIND {
+            return None;
+        }
+        rmp::decode::read_array_len(&mut rd).ok()?;
+        rmp::decode::read_int(&mut rd).ok()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -580,5 +603,61 @@ mod tests {
             proptest::prop_assert_eq!(y.to_bits(), x.to_bits());
             proptest::prop_assert_eq!(&back.values[1..], &msg.values[1..]);
         }
+    }
+
+    fn snapshot_frame(tick: u64) -> Bytes {
+        encode_server(&ServerMsg::Snapshot(Snapshot {
+            tick,
+            base_tick: Some(tick.saturating_sub(1)),
+            server_time_ms: 99,
+            state_hash: 7,
+            ack: 3,
+            removed: vec![],
+            added: vec![],
+            changes: vec![],
+        }))
+    }
+
+    #[test]
+    fn a_snapshot_is_known_by_its_type_and_its_tick_read_at_every_width() {
+        for tick in [0, 1, 127, 128, 255, 256, 65_535, 65_536, 1 << 33, u64::MAX] {
+            let frame = snapshot_frame(tick);
+            assert_eq!(ServerMsg::peek_kind(&frame), Some(Snapshot::KIND));
+            assert_eq!(Snapshot::peek_tick(&frame), Some(tick), "{tick}");
+        }
+        let pong = encode_server(&ServerMsg::Pong(Pong {
+            client_time: 1.5,
+            server_tick: 9,
+        }));
+        assert_eq!(ServerMsg::peek_kind(&pong), Some(Pong::KIND));
+        assert_eq!(Snapshot::peek_tick(&pong), None, "not a snapshot");
+    }
+
+    #[test]
+    fn bytes_that_are_no_message_are_not_peeked_at() {
+        assert_eq!(ServerMsg::peek_kind(&[]), None);
+        assert_eq!(ServerMsg::peek_kind(&[0x92]), None);
+        assert_eq!(ServerMsg::peek_kind(&[0x93, 2]), None);
+        assert_eq!(ServerMsg::peek_kind(&[0x92, 0xCC]), None);
+        // Cut anywhere, a snapshot's tick is not made up.
+        let frame = snapshot_frame(1 << 40);
+        for cut in 0..4 + 8 {
+            assert_eq!(Snapshot::peek_tick(&frame[..cut]), None, "{cut}");
+        }
+        assert_eq!(
+            Snapshot::peek_tick(&[0x92, 2, 0x98, 0xC0]),
+            None,
+            "nil tick"
+        );
+        assert_eq!(
+            Snapshot::peek_tick(&[0x92, 2, 0xA1, 0x01]),
+            None,
+            "no array"
+        );
+        assert_eq!(Snapshot::peek_tick(&[0x92, 2, 0xDC, 0, 8, 0x05]), Some(5));
+        assert_eq!(
+            Snapshot::peek_tick(&[0x92, 2, 0xDD, 0, 0, 0, 8, 0xCC, 200]),
+            Some(200)
+        );
     }
 }

@@ -7,9 +7,9 @@
 //! and the others are light. A light bot says hello and joins its room as a full bot does,
 //! sends its game's inputs (from the room's schema) and pings at the same rates, answers the
 //! server's WebSocket pings, and closes at the deadline; what it does not do is decode its
-//! snapshots. It recognises one by the first bytes of its payload ([`peek`]) and records
-//! when it came, which is all the snapshot rate and interval figures need; the tick, read in
-//! passing, is its inputs' `view_tick`. Every other message (pongs, errors, events) is rare
+//! snapshots. It recognises one by its envelope and records when it came, which is all the
+//! snapshot rate and interval figures need; its tick, read in passing
+//! ([`tickwire_shared::Snapshot::peek_tick`]), is its inputs' `view_tick`. Every other message (pongs, errors, events) is rare
 //! and decoded as usual, so a light bot reports round trips, server errors and closes as
 //! honestly as a full one. It does not track acknowledgements: input-to-ack latency comes
 //! from the full bots only.
@@ -24,7 +24,6 @@
 mod conn;
 mod frame;
 mod pace;
-mod peek;
 mod play;
 
 use std::sync::Arc;

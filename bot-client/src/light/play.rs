@@ -4,12 +4,14 @@
 
 use std::time::Duration;
 
-use tickwire_shared::{ClientMsg, Ping, PlayerId, ServerMsg, encode_client};
+use tickwire_shared::{
+    ClientMsg, Message as _, Ping, PlayerId, ServerMsg, Snapshot, encode_client,
+};
 use tokio::time::{Instant, sleep_until, timeout};
 
 use super::conn::RawWs;
 use super::pace::Pacer;
-use super::{Joined, frame, peek};
+use super::{Joined, frame};
 use crate::CLOSE_GRACE;
 use crate::bot::{Shared, tick, ticker};
 use crate::inputs::InputMaker;
@@ -225,7 +227,7 @@ impl<'a> LightBot<'a> {
         match opcode {
             frame::BINARY => {
                 self.stats.bytes_in += payload.len() as u64;
-                if peek::kind(payload) == Some(peek::SNAPSHOT) {
+                if ServerMsg::peek_kind(payload) == Some(Snapshot::KIND) {
                     self.on_snapshot(payload, now);
                 } else {
                     match ServerMsg::decode(payload) {
@@ -250,7 +252,7 @@ impl<'a> LightBot<'a> {
 
     /// A snapshot: counted and timed, its body unread but for its tick.
     fn on_snapshot(&mut self, payload: &[u8], now: Instant) {
-        let Some(tick) = peek::snapshot_tick(payload) else {
+        let Some(tick) = Snapshot::peek_tick(payload) else {
             self.error(
                 ErrorKind::Decode,
                 format!("snapshot of {} bytes without a tick", payload.len()),
