@@ -1,13 +1,17 @@
-//! The few bits of WebSocket framing (RFC 6455, section 5) a light bot needs, by hand: the
-//! head of a frame from the server (unmasked, never fragmented by this server) and a
-//! masked frame of the client's.
+//! The few bits of WebSocket framing (RFC 6455, section 5) a light bot needs: the head of
+//! a frame from the server (unmasked, never fragmented by this server) and a masked frame
+//! of the client's, both through tungstenite's frame header.
 //!
 //! Pure functions over byte slices, so that every case is tested without a socket. A light
 //! bot reads tens of thousands of frames a second, and what it wants to know of most of them
 //! is their length and opcode; tungstenite's reader would also copy each payload into a
-//! message of its own.
+//! message of its own, so only its header parser is used, over the bot's own buffer.
+
+use std::io::Cursor;
 
 use thiserror::Error;
+use tokio_tungstenite::tungstenite::protocol::frame::FrameHeader;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::OpCode;
 
 /// A frame's opcodes (RFC 6455, section 5.2).
 pub(crate) const CONTINUATION: u8 = 0x0;
@@ -54,49 +58,37 @@ pub(crate) enum FrameError {
     TooLong { len: u64, max: usize },
 }
 
-/// Reads the head of the frame at the start of `buf`: `None` while `buf` does not hold the
-/// whole header yet. The payload may still be incomplete; see [`Head::total_len`].
+/// Reads the head of the frame at the start of `buf`, with tungstenite's header parser:
+/// `None` while `buf` does not hold the whole header yet. The payload may still be
+/// incomplete; see [`Head::total_len`].
 ///
 /// # Errors
 /// [`FrameError`] for a frame this server would never send: masked, fragmented, with
 /// reserved bits or opcodes, or longer than `max_payload`.
 pub(crate) fn head(buf: &[u8], max_payload: usize) -> Result<Option<Head>, FrameError> {
-    let [first, second, rest @ ..] = buf else {
-        return Ok(None);
+    // The parser has read the first byte whenever it answers more than `None`.
+    let first = buf.first().copied().unwrap_or_default();
+    let (header, len) = match FrameHeader::parse(&mut Cursor::new(buf)) {
+        Ok(Some(parsed)) => parsed,
+        Ok(None) => return Ok(None),
+        // The only error a parse over bytes in memory can meet is a reserved opcode.
+        Err(_) => return Err(FrameError::Opcode(first & 0x0F)),
     };
-    if first & 0x70 != 0 {
-        return Err(FrameError::Reserved(first & 0x70));
+    let reserved = first & 0x70;
+    if reserved != 0 {
+        return Err(FrameError::Reserved(reserved));
     }
-    if second & 0x80 != 0 {
+    if header.mask.is_some() {
         return Err(FrameError::Masked);
     }
-    let fin = first & 0x80 != 0;
-    let opcode = first & 0x0F;
-    let control = opcode & 0x8 != 0;
-    match opcode {
-        TEXT | BINARY | CLOSE | PING | PONG => {}
-        CONTINUATION => return Err(FrameError::Fragmented { opcode, fin }),
-        other => return Err(FrameError::Opcode(other)),
+    let opcode = u8::from(header.opcode);
+    if opcode == CONTINUATION || !header.is_final {
+        return Err(FrameError::Fragmented {
+            opcode,
+            fin: header.is_final,
+        });
     }
-    if !fin {
-        return Err(FrameError::Fragmented { opcode, fin });
-    }
-    let (len, header_len) = match second & 0x7F {
-        126 => match rest {
-            [a, b, ..] => (u64::from(u16::from_be_bytes([*a, *b])), 4),
-            _ => return Ok(None),
-        },
-        127 => match rest.get(..8) {
-            Some(bytes) => {
-                let mut be = [0; 8];
-                be.copy_from_slice(bytes);
-                (u64::from_be_bytes(be), 10)
-            }
-            None => return Ok(None),
-        },
-        short => (u64::from(short), 2),
-    };
-    if control && len > MAX_CONTROL_PAYLOAD {
+    if matches!(header.opcode, OpCode::Control(_)) && len > MAX_CONTROL_PAYLOAD {
         return Err(FrameError::ControlTooLong(len));
     }
     let payload_len = usize::try_from(len)
@@ -108,7 +100,7 @@ pub(crate) fn head(buf: &[u8], max_payload: usize) -> Result<Option<Head>, Frame
         })?;
     Ok(Some(Head {
         opcode,
-        header_len,
+        header_len: header.len(len),
         payload_len,
     }))
 }
@@ -116,19 +108,13 @@ pub(crate) fn head(buf: &[u8], max_payload: usize) -> Result<Option<Head>, Frame
 /// Appends one whole client frame (FIN set, masked with `mask` as RFC 6455 requires of
 /// every client frame) carrying `payload` to `out`.
 pub(crate) fn write_client_frame(out: &mut Vec<u8>, opcode: u8, payload: &[u8], mask: [u8; 4]) {
-    out.push(0x80 | (opcode & 0x0F));
-    let len = payload.len();
-    // Each arm's cast is checked by the arm's own range.
-    if len < 126 {
-        out.push(0x80 | len as u8);
-    } else if let Ok(short) = u16::try_from(len) {
-        out.push(0x80 | 126);
-        out.extend_from_slice(&short.to_be_bytes());
-    } else {
-        out.push(0x80 | 127);
-        out.extend_from_slice(&(len as u64).to_be_bytes());
-    }
-    out.extend_from_slice(&mask);
+    let header = FrameHeader {
+        opcode: OpCode::from(opcode),
+        mask: Some(mask),
+        ..FrameHeader::default()
+    };
+    // Writing into a Vec cannot fail.
+    let _ = header.format(payload.len() as u64, out);
     out.extend(
         payload
             .iter()
