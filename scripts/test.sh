@@ -2,7 +2,7 @@
 # Every test of the project, on a fresh machine: the Rust workspace, the wire decoded from
 # its schema alone in Python, the TypeScript SDK (golden vectors, and against a real
 # server), and the browser playground in a real headless Chromium. What the tests need
-# from Debian (python3-msgpack, chromium) is installed with apt-get when it is missing,
+# from Debian (redis-server, python3-msgpack, chromium) is installed with apt-get when it is missing,
 # so this needs root, or those packages installed already. README's test command; CI's too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +18,10 @@ need() {
         }
     fi
 }
+
+# The cluster tests (server/tests/cluster.rs, the bot's cluster swarm) start their own
+# redis-server on a free port: a real one, never a mock, and never skipped.
+need "command -v redis-server" redis-server
 
 echo "== cargo test --workspace"
 cargo test --workspace

@@ -200,6 +200,50 @@ pub struct Config {
         global = true
     )]
     pub auth_secret: Option<String>,
+
+    /// Cluster mode: several nodes share this Redis (`redis://host:port/db`) as their
+    /// directory of nodes and rooms and as their message bus. Without it the node runs
+    /// alone.
+    #[arg(long, env = "TICKWIRE_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+
+    /// This node's name in the cluster (letters, digits, `-` and `_`; default: random).
+    #[arg(long, env = "TICKWIRE_NODE_ID", value_parser = node_id)]
+    pub node_id: Option<String>,
+
+    /// The WebSocket URL clients reach this node at, sent in redirects to it (default:
+    /// `ws://` and the address the game port is bound to).
+    #[arg(long, env = "TICKWIRE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// The secret every node of the cluster signs and checks seat tickets with (HS256);
+    /// the `--auth-secret` when absent. Cluster mode needs one or the other.
+    #[arg(long, env = "TICKWIRE_CLUSTER_SECRET", hide_env_values = true)]
+    pub cluster_secret: Option<String>,
+
+    /// The prefix of every key and channel in Redis, so that clusters can share one.
+    #[arg(long, env = "TICKWIRE_REDIS_PREFIX", default_value = defaults::REDIS_PREFIX,
+          value_parser = node_id)]
+    pub redis_prefix: String,
+
+    /// A node whose heartbeat is older than this is gone from the directory (it beats
+    /// three times as often).
+    #[arg(long, env = "TICKWIRE_NODE_TTL_MS", default_value_t = defaults::NODE_TTL_MS,
+          value_parser = clap::value_parser!(u64).range(300..=60_000))]
+    pub node_ttl_ms: u64,
+}
+
+/// Node ids and the Redis prefix name keys and channels: 1 to 32 letters, digits, `-`, `_`.
+fn node_id(text: &str) -> Result<String, String> {
+    if (1..=32).contains(&text.len())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        Ok(text.to_owned())
+    } else {
+        Err("1 to 32 of A-Z, a-z, 0-9, `-` and `_`".to_owned())
+    }
 }
 
 /// A view radius must be a positive, finite number of world units.
@@ -278,6 +322,10 @@ pub mod defaults {
     pub const RECORD_KEEP: u64 = 4;
     /// See [`super::Config::front_nice`].
     pub const FRONT_NICE: u8 = 10;
+    /// See [`super::Config::redis_prefix`].
+    pub const REDIS_PREFIX: &str = "tickwire";
+    /// See [`super::Config::node_ttl_ms`]: a killed node is gone within 3 s.
+    pub const NODE_TTL_MS: u64 = 3_000;
 }
 
 impl Default for Config {
@@ -320,6 +368,12 @@ impl Default for Config {
             threads: None,
             front_nice: defaults::FRONT_NICE,
             auth_secret: None,
+            redis_url: None,
+            node_id: None,
+            public_url: None,
+            cluster_secret: None,
+            redis_prefix: defaults::REDIS_PREFIX.to_owned(),
+            node_ttl_ms: defaults::NODE_TTL_MS,
         }
     }
 }
@@ -400,6 +454,7 @@ impl Config {
             },
             stall_timeout: Duration::from_millis(self.stall_timeout_ms),
             hello_timeout: Duration::from_millis(self.hello_timeout_ms),
+            anon_node: None,
         }
     }
 

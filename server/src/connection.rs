@@ -68,7 +68,7 @@ pub async fn serve(
     };
     let mut client = Client::new(
         ws,
-        ctx.client_rules,
+        ctx.client_rules.clone(),
         Arc::clone(&ctx.metrics),
         slot,
         Span::current(),

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::Auth;
+use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::conn_limits::ConnectionLimits;
 use crate::handoff::Handoffs;
@@ -42,24 +43,39 @@ pub struct ServerContext {
     pub handoffs: Handoffs,
     /// Cancelled once, when the server starts shutting down.
     pub shutdown: CancellationToken,
+    /// This node's place in the cluster; `None` when it runs alone.
+    pub cluster: Option<Arc<Cluster>>,
 }
 
 impl ServerContext {
     /// A context for a server that has not accepted anything yet, handing its tasks on
-    /// through `handoffs`.
-    pub fn new(config: Config, shutdown: CancellationToken, handoffs: Handoffs) -> Self {
+    /// through `handoffs`, alone or in `cluster`.
+    pub fn new(
+        config: Config,
+        shutdown: CancellationToken,
+        handoffs: Handoffs,
+        cluster: Option<Arc<Cluster>>,
+    ) -> Self {
         let rooms = Arc::new(Rooms::new(config.room_limits()));
-        let sessions = Arc::new(Sessions::new(std::time::Duration::from_millis(
-            config.resume_grace_ms,
-        )));
+        let mut sessions = Sessions::new(std::time::Duration::from_millis(config.resume_grace_ms));
+        if let Some(cluster) = &cluster {
+            sessions = sessions.of_node(&cluster.node);
+        }
+        let sessions = Arc::new(sessions);
         let metrics = Arc::new(Metrics::new());
+        let mut client_rules = config.client_rules();
+        client_rules.anon_node = cluster.as_ref().map(|c| Arc::from(c.node.as_str()));
+        let mut lobby = Lobby::new(
+            Arc::clone(&rooms),
+            Arc::clone(&sessions),
+            Arc::clone(&metrics),
+            config.tick_rate,
+        );
+        if let Some(cluster) = &cluster {
+            lobby = lobby.in_cluster(Arc::clone(&cluster.tickets));
+        }
         Self {
-            lobby: Lobby::new(
-                Arc::clone(&rooms),
-                Arc::clone(&sessions),
-                Arc::clone(&metrics),
-                config.tick_rate,
-            ),
+            lobby,
             rooms,
             sessions,
             metrics,
@@ -71,7 +87,7 @@ impl ServerContext {
             handshakes: Arc::new(tokio::sync::Semaphore::new(
                 config.max_pending_handshakes.max(1),
             )),
-            client_rules: config.client_rules(),
+            client_rules,
             auth: config
                 .auth_secret
                 .as_deref()
@@ -79,6 +95,7 @@ impl ServerContext {
             handoffs,
             config,
             shutdown,
+            cluster,
         }
     }
 }

@@ -21,6 +21,7 @@ pub mod admin;
 pub mod auth;
 pub mod chat;
 pub mod client;
+pub mod cluster;
 pub mod config;
 pub mod conn_limits;
 pub mod connection;

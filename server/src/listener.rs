@@ -16,6 +16,7 @@ use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use crate::admin;
+use crate::cluster::{self, Cluster};
 use crate::config::Config;
 use crate::connection;
 use crate::context::ServerContext;
@@ -63,12 +64,18 @@ pub async fn run_with_admin(
         None => (None, None),
     };
     let game_addr = listener.local_addr()?;
-    let ctx = Arc::new(ServerContext::new(config, shutdown, handoffs));
+    let cluster = Cluster::from_config(&config, game_addr)?.map(Arc::new);
+    let ctx = Arc::new(ServerContext::new(config, shutdown, handoffs, cluster));
     let workers = Workers::start(ctx.config.room_threads(), &ctx.metrics)?;
     // After the workers started, or they would inherit it.
     workers::lower_front_priority(ctx.config.front_nice);
     tracing::info!(threads = ctx.config.room_threads(), "room threads started");
     let tracker = TaskTracker::new();
+    // In the tracker: it leaves the directory on shutdown, while the rooms close.
+    if let Some(cluster) = &ctx.cluster {
+        let span = tracing::info_span!("cluster", node = %cluster.node);
+        tracker.spawn(cluster::node::run(Arc::clone(&ctx), Arc::clone(cluster)).instrument(span));
+    }
     // Not in the tracker: it answers health checks ("draining") until everything else is done.
     let admin = admin.map(|listener| {
         let ctx = Arc::clone(&ctx);
@@ -181,6 +188,10 @@ fn start(
                     shutdown: ctx.shutdown.clone(),
                     recorder: recorder.clone(),
                     load,
+                    elsewhere: ctx
+                        .cluster
+                        .as_ref()
+                        .map_or_else(Default::default, |c| Arc::clone(&c.elsewhere)),
                 };
                 tracker.track_future(game.run_room(env, room, rules).instrument(span))
             });

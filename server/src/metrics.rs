@@ -194,6 +194,14 @@ pub struct Metrics {
     rate_limited: [Counter; 2],
     /// Recording chunks dropped because the writer was behind (each ends a segment).
     pub record_dropped: Counter,
+    /// Cluster mode: 1 while the directory (Redis) answers, 0 while it does not.
+    pub cluster_directory_up: Gauge,
+    /// Cluster mode: how long a seat asked of another node took to be granted, in seconds.
+    pub cluster_seat_seconds: Histogram,
+    /// Cluster mode: seats asked of other nodes and not granted (refused, or no answer).
+    pub cluster_seats_refused: Counter,
+    /// Cluster mode: clients sent to another node with a redirect.
+    pub cluster_redirects: Counter,
     /// Members in the rooms of each room thread (`workers.rs`), by thread.
     thread_members: Family<[(&'static str, String); 1], Gauge>,
     /// Already counted in `closed`; kept to log a summary line at shutdown.
@@ -247,6 +255,11 @@ impl Metrics {
             inputs_invalid: Counter::default(),
             rate_limited,
             record_dropped: Counter::default(),
+            cluster_directory_up: Gauge::default(),
+            // 250 µs to ~0.5 s: a Redis round trip on a LAN is about a millisecond.
+            cluster_seat_seconds: Histogram::new(exponential_buckets(250e-6, 2.0, 12)),
+            cluster_seats_refused: Counter::default(),
+            cluster_redirects: Counter::default(),
             thread_members: Family::default(),
             closed_total: AtomicU64::new(0),
             registry: Registry::default(),
@@ -284,6 +297,26 @@ impl Metrics {
             "tick_overruns",
             "Ticks that took longer than the tick period",
             m.tick_overruns.clone(),
+        );
+        r.register(
+            "cluster_directory_up",
+            "Cluster mode: 1 while the directory (Redis) answers",
+            m.cluster_directory_up.clone(),
+        );
+        r.register(
+            "cluster_seat_seconds",
+            "Cluster mode: time to be granted a seat by another node",
+            m.cluster_seat_seconds.clone(),
+        );
+        r.register(
+            "cluster_seats_refused",
+            "Cluster mode: seats asked of other nodes and not granted",
+            m.cluster_seats_refused.clone(),
+        );
+        r.register(
+            "cluster_redirects",
+            "Cluster mode: clients sent to another node",
+            m.cluster_redirects.clone(),
         );
         r.register(
             "tick_duration_seconds",

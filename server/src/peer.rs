@@ -46,7 +46,7 @@ pub const NO_HELLO: Close = Close {
 };
 
 /// The limits every client is held to, from the server's settings.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ClientRules {
     /// Reliable messages that may wait in the outbox.
     pub reliable_cap: usize,
@@ -58,6 +58,9 @@ pub struct ClientRules {
     pub stall_timeout: Duration,
     /// How long after its handshake a client may take to say `Hello` (or `Resume`).
     pub hello_timeout: Duration,
+    /// In cluster mode, this node's id: an anonymous player is then `anon-NODE-ID`, since
+    /// player ids are unique only on their node.
+    pub anon_node: Option<Arc<str>>,
 }
 
 /// One client's connection state (see the module doc).
@@ -78,6 +81,7 @@ pub struct Peer {
     hello_timeout: Duration,
     player: Option<PlayerInfo>,
     identity: Identity,
+    anon_node: Option<Arc<str>>,
     metrics: Arc<Metrics>,
     span: Span,
     /// Counts this connection against the server's limits until the peer is dropped.
@@ -109,6 +113,7 @@ impl Peer {
             hello_timeout: rules.hello_timeout,
             player: None,
             identity: Identity::default(),
+            anon_node: rules.anon_node,
             metrics,
             span,
             _slot: slot,
@@ -154,7 +159,10 @@ impl Peer {
     pub fn user_id(&self) -> String {
         match (&self.identity.user_id, &self.player) {
             (Some(user), _) => user.clone(),
-            (None, Some(player)) => format!("anon-{}", player.id),
+            (None, Some(player)) => match &self.anon_node {
+                Some(node) => format!("anon-{node}-{}", player.id),
+                None => format!("anon-{}", player.id),
+            },
             (None, None) => String::new(),
         }
     }
@@ -318,6 +326,7 @@ mod tests {
         stall_timeout: Duration::from_secs(10),
         // Longer than any other test here runs its clock: only the hello test reaches it.
         hello_timeout: Duration::from_secs(600),
+        anon_node: None,
     };
 
     const KEEP_ALIVE: KeepAlive = KeepAlive {

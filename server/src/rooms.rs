@@ -14,13 +14,14 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use bytes::Bytes;
 use tokio::sync::mpsc;
 
 use crate::client::Client;
 use crate::identity::Identity;
 
 /// Room names are 1 to 32 of these characters, so they are safe to log and to show.
-fn valid_room_name(name: &str) -> bool {
+pub fn valid_room_name(name: &str) -> bool {
     (1..=32).contains(&name.len())
         && name
             .bytes()
@@ -76,24 +77,34 @@ pub enum RoomCmd {
         /// The client, with its socket.
         client: Client,
     },
+    /// Send an operator's notice (an encoded `Notice`) to the member `user`, or to every
+    /// member with `None`.
+    Notice {
+        /// The user it is for, or `None` for everyone.
+        user: Option<String>,
+        /// The encoded message.
+        frame: Bytes,
+    },
 }
 
 impl RoomCmd {
-    /// The client the command carries.
-    pub fn client_mut(&mut self) -> &mut Client {
+    /// The client the command carries, if it carries one.
+    pub fn client_mut(&mut self) -> Option<&mut Client> {
         match self {
             RoomCmd::Join { client, .. }
             | RoomCmd::Resume { client, .. }
-            | RoomCmd::Watch { client } => client,
+            | RoomCmd::Watch { client } => Some(client),
+            RoomCmd::Notice { .. } => None,
         }
     }
 
     /// The client back, when the room could not take the command.
-    pub fn into_client(self) -> Client {
+    pub fn into_client(self) -> Option<Client> {
         match self {
             RoomCmd::Join { client, .. }
             | RoomCmd::Resume { client, .. }
-            | RoomCmd::Watch { client } => client,
+            | RoomCmd::Watch { client } => Some(client),
+            RoomCmd::Notice { .. } => None,
         }
     }
 }
@@ -295,6 +306,46 @@ impl Rooms {
             .collect();
         rooms.sort_by(|a, b| a.id.cmp(&b.id));
         rooms
+    }
+
+    /// Every seated user, with their room's name.
+    pub fn seated_users(&self) -> Vec<(String, String)> {
+        let handles: Vec<RoomHandle> = self.registry().rooms.values().cloned().collect();
+        let mut seated = Vec::new();
+        for handle in handles {
+            let room = &handle.shared.name;
+            seated.extend(
+                handle
+                    .shared
+                    .users()
+                    .iter()
+                    .map(|u| (u.clone(), room.clone())),
+            );
+        }
+        seated
+    }
+
+    /// Sends the notice `frame` to `user` in whichever room seats them, or with `None` to
+    /// every room; returns how many rooms took it. A room whose queue is full misses it
+    /// (a notice never waits on a room).
+    pub fn notify(&self, user: Option<&str>, frame: &Bytes) -> usize {
+        let handles: Vec<RoomHandle> = self
+            .registry()
+            .rooms
+            .values()
+            .filter(|h| user.is_none_or(|u| h.shared.users().contains(u)))
+            .cloned()
+            .collect();
+        handles
+            .iter()
+            .filter(|h| {
+                let cmd = RoomCmd::Notice {
+                    user: user.map(str::to_owned),
+                    frame: frame.clone(),
+                };
+                h.cmds.try_send(cmd).is_ok()
+            })
+            .count()
     }
 
     /// The open room called `name`.

@@ -90,6 +90,14 @@ impl Inner {
 pub struct Sessions {
     inner: Mutex<Inner>,
     grace: Duration,
+    /// In cluster mode, `NODE.`: every token names the node that can take it back.
+    token_prefix: String,
+}
+
+/// The node that issued resume token `token`, when it names one (in cluster mode tokens
+/// are `NODE.SECRET`).
+pub fn token_node(token: &str) -> Option<&str> {
+    token.split_once('.').map(|(node, _)| node)
 }
 
 /// 128 random bits as hex: unguessable, and safe in any text field.
@@ -110,12 +118,29 @@ impl Sessions {
         Self {
             inner: Mutex::new(Inner::default()),
             grace,
+            token_prefix: String::new(),
         }
+    }
+
+    /// Sessions whose tokens name node `node`, so that any node of a cluster can tell
+    /// where a token belongs.
+    #[must_use]
+    pub fn of_node(mut self, node: &str) -> Self {
+        self.token_prefix = format!("{node}.");
+        self
     }
 
     /// The resume grace.
     pub fn grace(&self) -> Duration {
         self.grace
+    }
+
+    /// A fresh token with this node's prefix (empty when no random token could be made).
+    fn new_token(&self) -> String {
+        match new_token() {
+            token if token.is_empty() => token,
+            token => format!("{}{token}", self.token_prefix),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -126,7 +151,7 @@ impl Sessions {
     /// Starts a session for a player greeted at `now`; returns its first token (empty
     /// when no random token could be made: the player then cannot resume).
     pub fn open(&self, player: PlayerInfo, user_id: String, now: Instant) -> String {
-        let token = new_token();
+        let token = self.new_token();
         let mut inner = self.lock();
         inner.sweep(now, self.grace);
         if !token.is_empty() {
@@ -204,7 +229,7 @@ impl Sessions {
             None if session.room.is_none() => return Err(ResumeRefused::StillConnected),
             _ => {}
         }
-        let old = std::mem::replace(&mut session.token, new_token());
+        let old = std::mem::replace(&mut session.token, self.new_token());
         session.lost_at = None;
         let ticket = Ticket {
             player: session.player.clone(),

@@ -42,7 +42,7 @@ pub fn check(stage: Stage, msg: &ClientMsg) -> Result<(), OutOfPlace> {
     use Stage as S;
     match (stage, msg) {
         (S::Connected, M::Hello(_) | M::Resume(_))
-        | (S::Greeted, M::Join(_) | M::Create(_) | M::Watch(_) | M::Ping(_))
+        | (S::Greeted, M::Join(_) | M::Create(_) | M::Watch(_) | M::Claim(_) | M::Ping(_))
         | (S::Playing, M::Input(_) | M::Ping(_) | M::Leave(_) | M::Chat(_))
         | (S::Watching, M::Ping(_) | M::Leave(_)) => Ok(()),
         (S::Connected, _) => Err(SEND_HELLO_FIRST),
@@ -57,7 +57,7 @@ pub fn check(stage: Stage, msg: &ClientMsg) -> Result<(), OutOfPlace> {
             Err(OutOfPlace::Error(ErrorCode::NOT_IN_ROOM, "not in a room"))
         }
         (S::Greeted, M::Chat(_)) => Err(OutOfPlace::Chat(ChatRefusal::NotInRoom)),
-        (S::Playing | S::Watching, M::Join(_) | M::Create(_) | M::Watch(_)) => Err(
+        (S::Playing | S::Watching, M::Join(_) | M::Create(_) | M::Watch(_) | M::Claim(_)) => Err(
             OutOfPlace::Error(ErrorCode::NOT_IN_ROOM, "already in a room; leave first"),
         ),
         (S::Watching, M::Input(_)) => Err(OutOfPlace::Error(
@@ -127,6 +127,7 @@ mod tests {
                 room: "r".into(),
                 key: None,
             }),
+            ClientMsg::Claim(Claim { ticket: "t".into() }),
         ]
     }
 
@@ -142,7 +143,13 @@ mod tests {
         assert_eq!(allowed(Stage::Connected), [Hello::KIND, Resume::KIND]);
         assert_eq!(
             allowed(Stage::Greeted),
-            [Join::KIND, Create::KIND, Ping::KIND, Watch::KIND]
+            [
+                Join::KIND,
+                Create::KIND,
+                Ping::KIND,
+                Watch::KIND,
+                Claim::KIND
+            ]
         );
         assert_eq!(
             allowed(Stage::Playing),
@@ -171,6 +178,10 @@ mod tests {
         );
         assert_eq!(
             refusal(Stage::Watching, 8),
+            OutOfPlace::Error(ErrorCode::NOT_IN_ROOM, "already in a room; leave first")
+        );
+        assert_eq!(
+            refusal(Stage::Playing, 9),
             OutOfPlace::Error(ErrorCode::NOT_IN_ROOM, "already in a room; leave first")
         );
         assert!(matches!(

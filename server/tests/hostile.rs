@@ -398,10 +398,10 @@ fn bad_frames() -> Vec<Bad> {
         bad.push(Bad::malformed(frame, kind));
     }
 
-    // Types no client message has: the number when it fits a u8, else nil.
+    // Types no client message has (9 is Claim now): the number when it fits a u8, else nil.
     let unknown: &[(&[u8], Option<u8>)] = &[
-        (b"\x92\x09\x90", Some(9)),
         (b"\x92\x0a\x90", Some(10)),
+        (b"\x92\x0b\x90", Some(11)),
         (b"\x92\x63\x90", Some(99)),
         (b"\x92\x7f\x90", Some(127)),
         (b"\x92\xcc\xff\x90", Some(255)),

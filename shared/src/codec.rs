@@ -24,9 +24,9 @@ macro_rules! kinds {
 
 kinds! {
     Hello = 0, Join = 1, Leave = 2, Input = 3, Ping = 4, Create = 5, Resume = 6, Chat = 7,
-    Watch = 8,
+    Watch = 8, Claim = 9,
     Welcome = 0, Joined = 1, Snapshot = 2, Pong = 3, Error = 4, PlayerJoined = 5, PlayerLeft = 6,
-    Resumed = 7, ChatAck = 8, ChatMessage = 9, Events = 10,
+    Resumed = 7, ChatAck = 8, ChatMessage = 9, Events = 10, Redirect = 11, Notice = 12,
 }
 
 /// Why a frame could not be read. Each variant maps to an [`ErrorCode`] for the reply.
@@ -100,6 +100,7 @@ pub fn encode_client(msg: &ClientMsg) -> Bytes {
         ClientMsg::Resume(m) => encode(m),
         ClientMsg::Chat(m) => encode(m),
         ClientMsg::Watch(m) => encode(m),
+        ClientMsg::Claim(m) => encode(m),
     }
 }
 
@@ -117,6 +118,8 @@ pub fn encode_server(msg: &ServerMsg) -> Bytes {
         ServerMsg::ChatAck(m) => encode(m),
         ServerMsg::ChatMessage(m) => encode(m),
         ServerMsg::Events(m) => encode(m),
+        ServerMsg::Redirect(m) => encode(m),
+        ServerMsg::Notice(m) => encode(m),
     }
 }
 
@@ -170,6 +173,7 @@ impl ClientMsg {
             Resume::KIND => ClientMsg::Resume(body(rest)?),
             Chat::KIND => ClientMsg::Chat(body(rest)?),
             Watch::KIND => ClientMsg::Watch(body(rest)?),
+            Claim::KIND => ClientMsg::Claim(body(rest)?),
             _ => return Err(DecodeError::UnknownType { kind: kind.into() }),
         })
     }
@@ -186,6 +190,7 @@ impl ClientMsg {
             ClientMsg::Resume(_) => Resume::KIND,
             ClientMsg::Chat(_) => Chat::KIND,
             ClientMsg::Watch(_) => Watch::KIND,
+            ClientMsg::Claim(_) => Claim::KIND,
         }
     }
 }
@@ -209,6 +214,8 @@ impl ServerMsg {
             ChatAck::KIND => ServerMsg::ChatAck(body(rest)?),
             ChatMessage::KIND => ServerMsg::ChatMessage(body(rest)?),
             Events::KIND => ServerMsg::Events(body(rest)?),
+            Redirect::KIND => ServerMsg::Redirect(body(rest)?),
+            Notice::KIND => ServerMsg::Notice(body(rest)?),
             _ => return Err(DecodeError::UnknownType { kind: kind.into() }),
         })
     }
@@ -327,6 +334,9 @@ mod tests {
                 room: "den".into(),
                 key: None,
             }),
+            ClientMsg::Claim(Claim {
+                ticket: "t1".into(),
+            }),
         ];
         for msg in msgs {
             let frame = encode_client(&msg);
@@ -435,6 +445,17 @@ mod tests {
                 players: vec![],
                 resume_token: String::new(),
                 schema: None,
+            }),
+            ServerMsg::Redirect(Redirect {
+                url: "ws://b:4000".into(),
+                room: None,
+                ticket: None,
+                in_reply_to: None,
+            }),
+            ServerMsg::Notice(Notice {
+                text: "hi".into(),
+                to_all: false,
+                time_ms: 1,
             }),
             ServerMsg::Events(Events {
                 tick: 1201,

@@ -181,6 +181,14 @@ pub struct Watch {
     pub key: Option<String>,
 }
 
+/// Client to server, type 9: take the seat a [`Redirect`]'s ticket reserved on this node.
+/// Sent after `Hello`, instead of `Join`; answered like a join, with `Joined`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claim {
+    /// The ticket, as the redirect carried it: opaque, single use, valid for seconds.
+    pub ticket: String,
+}
+
 /// Client to server, type 4: a round-trip probe.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Ping {
@@ -404,6 +412,36 @@ pub struct ChatMessage {
     pub time_ms: u64,
 }
 
+/// Server to client, type 11: go to another node of the cluster. Sent in reply to a
+/// `Join`, `Create`, `Watch` or `Resume` whose room lives on another node, and, with
+/// `in_reply_to` `None`, to every member of a room whose node is shutting down. The
+/// server closes the connection (1000, or 1001 when shutting down) after sending it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Redirect {
+    /// The other node's WebSocket URL, to connect to as to any node.
+    pub url: String,
+    /// The room the client is sent to, or `None` when it should pick one anew.
+    pub room: Option<String>,
+    /// With a seat reserved there: send `Claim { ticket }` after `Hello`. Without one:
+    /// send the request again (the same `Watch` or `Resume`), or quick-join.
+    pub ticket: Option<String>,
+    /// The type of the request this answers, or `None` when the node asks its clients
+    /// to move.
+    pub in_reply_to: Option<u8>,
+}
+
+/// Server to client, type 12: a notice from the operator, not from a player: to this one
+/// user, or to everyone on every node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    /// The text (UTF-8).
+    pub text: String,
+    /// True when it went to everyone, false when to this user alone.
+    pub to_all: bool,
+    /// When the server sent it, in ms since the Unix epoch.
+    pub time_ms: u64,
+}
+
 /// Everything a client may send.
 #[derive(Debug, Clone, PartialEq)]
 #[allow(missing_docs)] // each variant is its body type, documented there
@@ -417,6 +455,7 @@ pub enum ClientMsg {
     Resume(Resume),
     Chat(Chat),
     Watch(Watch),
+    Claim(Claim),
 }
 
 /// Everything the server may send.
@@ -434,4 +473,6 @@ pub enum ServerMsg {
     ChatAck(ChatAck),
     ChatMessage(ChatMessage),
     Events(Events),
+    Redirect(Redirect),
+    Notice(Notice),
 }

@@ -37,10 +37,10 @@ use tickwire_shared::wire_snapshot::{
     Head, write_added_len, write_changes, write_entity, write_head, write_removed,
 };
 use tickwire_shared::{
-    Chat, ChatAck, ChatMessage, ChatText, ClientMsg, Create, Entity, Error, ErrorCode, Events,
-    GameEvent, Hello, Input, InputValue, Join, Joined, Leave, PROTOCOL_VERSION, Ping, PlayerInfo,
-    PlayerJoined, PlayerLeft, Pong, Replica, Resume, Resumed, ServerMsg, Snapshot, Watch, Welcome,
-    encode_client, encode_server, entity_hash, state_hash,
+    Chat, ChatAck, ChatMessage, ChatText, Claim, ClientMsg, Create, Entity, Error, ErrorCode,
+    Events, GameEvent, Hello, Input, InputValue, Join, Joined, Leave, Notice, PROTOCOL_VERSION,
+    Ping, PlayerInfo, PlayerJoined, PlayerLeft, Pong, Redirect, Replica, Resume, Resumed,
+    ServerMsg, Snapshot, Watch, Welcome, encode_client, encode_server, entity_hash, state_hash,
 };
 
 /// The resume token of the story: the one `Welcome` hands out and `Resume` presents.
@@ -80,8 +80,17 @@ const CHAT: &str = "92 07 92 01 a2 68 69";
 const CHAT_NOT_UTF8: &str = "92 07 92 02 c4 03 68 69 ff";
 /// Watch { room: "den", key: nil }
 const WATCH: &str = "92 08 92 a3 64 65 6e c0";
+/// Claim { ticket: "t1" }
+const CLAIM: &str = "92 09 91 a2 74 31";
 
 // Server to client.
+
+/// Redirect { url: "ws://b", room: "den", ticket: "t1", in_reply_to: 1 } (a join's answer)
+const REDIRECT: &str = "92 0b 94 a6 77 73 3a 2f 2f 62 a3 64 65 6e a2 74 31 01";
+/// Redirect { url: "ws://b", room: nil, ticket: nil, in_reply_to: nil } (a node draining)
+const REDIRECT_DRAIN: &str = "92 0b 94 a6 77 73 3a 2f 2f 62 c0 c0 c0";
+/// Notice { text: "hi", to_all: true, time_ms: 1700000000000 }
+const NOTICE: &str = "92 0c 93 a2 68 69 c3 cf 00 00 01 8b cf e5 68 00";
 
 /// Welcome { player_id: 7, tick_rate: 60, protocol_version: 4, resume_token: TOKEN,
 /// user_id: "ana" }
@@ -339,6 +348,42 @@ fn client_watch() {
         key: None,
     };
     assert_client_golden(ClientMsg::Watch(msg), WATCH);
+}
+
+#[test]
+fn client_claim() {
+    let msg = Claim {
+        ticket: "t1".into(),
+    };
+    assert_client_golden(ClientMsg::Claim(msg), CLAIM);
+}
+
+#[test]
+fn server_redirect() {
+    let msg = Redirect {
+        url: "ws://b".into(),
+        room: Some("den".into()),
+        ticket: Some("t1".into()),
+        in_reply_to: Some(1),
+    };
+    assert_server_golden(ServerMsg::Redirect(msg), REDIRECT);
+    let drain = Redirect {
+        url: "ws://b".into(),
+        room: None,
+        ticket: None,
+        in_reply_to: None,
+    };
+    assert_server_golden(ServerMsg::Redirect(drain), REDIRECT_DRAIN);
+}
+
+#[test]
+fn server_notice() {
+    let msg = Notice {
+        text: "hi".into(),
+        to_all: true,
+        time_ms: 1_700_000_000_000,
+    };
+    assert_server_golden(ServerMsg::Notice(msg), NOTICE);
 }
 
 #[test]

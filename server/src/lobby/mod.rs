@@ -21,6 +21,7 @@ use tokio::sync::mpsc::error::TrySendError;
 pub use requests::{Entry, Lobby, Outcome};
 
 use crate::client::Client;
+use crate::cluster::route;
 use crate::context::ServerContext;
 use crate::heartbeat::Beat;
 use crate::outbox::SHUTTING_DOWN;
@@ -88,8 +89,16 @@ async fn serve(mut client: Client, ctx: &Arc<ServerContext>) -> Option<(Client, 
             client.peer.close(SHUTTING_DOWN);
             break;
         }
-        match ctx.lobby.on_frame(&mut client.peer, frame, now) {
-            Outcome::Stay => {}
+        let mut outcome = ctx.lobby.on_frame(&mut client.peer, frame, now);
+        if let Outcome::Route(route) = outcome {
+            // Only a lobby in a cluster routes.
+            outcome = match &ctx.cluster {
+                Some(cluster) => route::carry(ctx, cluster, &mut client.peer, route).await,
+                None => Outcome::Stay,
+            };
+        }
+        match outcome {
+            Outcome::Stay | Outcome::Route(_) => {}
             // The client moves to a room (this task ends), or comes back with an error.
             Outcome::Enter(entry) => client = enter(ctx, client, entry)?,
             Outcome::Close => break,
@@ -132,8 +141,9 @@ fn enter(ctx: &ServerContext, client: Client, entry: Entry) -> Option<Client> {
 fn send_to_room(room: &RoomHandle, mut cmd: RoomCmd, kind: u8) -> Option<Client> {
     // From now on the room polls the socket once per tick: take it out of the reactor, so
     // arriving packets no longer wake the runtime one by one.
-    if let Err(err) = cmd.client_mut().link.socket_mut().to_polled() {
-        cmd.client_mut()
+    let client = cmd.client_mut()?;
+    if let Err(err) = client.link.socket_mut().to_polled() {
+        client
             .span()
             .in_scope(|| tracing::debug!(cause = %err, "cannot hand the socket to the room"));
         return None;
@@ -145,7 +155,7 @@ fn send_to_room(room: &RoomHandle, mut cmd: RoomCmd, kind: u8) -> Option<Client>
         Err(TrySendError::Full(cmd)) => (cmd, "the room is busy; try again"),
         Err(TrySendError::Closed(cmd)) => (cmd, "the room is closing; try again"),
     };
-    let mut client = cmd.into_client();
+    let mut client = cmd.into_client()?;
     if kind == Resume::KIND {
         client.peer.clear_player(Instant::now());
         client

@@ -12,11 +12,12 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Instant;
 
 use tickwire_shared::{
-    ClientMsg, Create, ErrorCode, Hello, Join, Message as _, PROTOCOL_VERSION, PlayerId,
+    Claim, ClientMsg, Create, ErrorCode, Hello, Join, Message as _, PROTOCOL_VERSION, PlayerId,
     PlayerInfo, Pong, Resume, Resumed, Watch, Welcome, encode,
 };
 
 use crate::auth::valid_display_name;
+use crate::cluster::tickets::Tickets;
 use crate::inbound::Inbound;
 use crate::metrics::{CloseCause, Metrics};
 use crate::outbox::{CLOSE_PROTOCOL, Close};
@@ -69,6 +70,44 @@ pub enum Outcome {
     Close,
     /// The connection is gone.
     Ended,
+    /// The request may concern another node of the cluster: the caller asks the
+    /// directory (`cluster::route`), which answers in the client's outbox or enters a room.
+    Route(Route),
+}
+
+/// A request that needs the cluster's directory to be answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// A join of a room not on this node, or a quick-join.
+    Join {
+        /// The room, or `None` for quick-join.
+        room: Option<String>,
+        /// The key of a private room.
+        key: Option<String>,
+    },
+    /// A new room: its name must be free on every node.
+    Create {
+        /// Its name.
+        room: String,
+        /// Left out of quick-join.
+        private: bool,
+        /// The key to a private room.
+        key: Option<String>,
+        /// Seats; `None` for the server's room size.
+        capacity: Option<u32>,
+    },
+    /// A watch of a room not on this node.
+    Watch {
+        /// The room.
+        room: String,
+        /// The key of a private room.
+        key: Option<String>,
+    },
+    /// A resume with a token another node issued.
+    Resume {
+        /// The node that issued it.
+        node: String,
+    },
 }
 
 /// What every lobby shares: the registry, the sessions, and the player ids.
@@ -80,6 +119,8 @@ pub struct Lobby {
     /// The tick rate every `Welcome` announces.
     tick_rate: u16,
     next_player_id: AtomicU32,
+    /// In cluster mode: the seats this node reserved for clients other nodes send here.
+    tickets: Option<Arc<Tickets>>,
 }
 
 impl Lobby {
@@ -97,7 +138,21 @@ impl Lobby {
             metrics,
             tick_rate,
             next_player_id: AtomicU32::new(1),
+            tickets: None,
         }
+    }
+
+    /// The lobby of a node in a cluster, which honours the seat tickets in `tickets` and
+    /// routes what concerns other nodes.
+    #[must_use]
+    pub fn in_cluster(mut self, tickets: Arc<Tickets>) -> Self {
+        self.tickets = Some(tickets);
+        self
+    }
+
+    /// This node's id, in cluster mode.
+    fn node(&self) -> Option<&str> {
+        self.tickets.as_deref().map(Tickets::node)
     }
 
     /// A player id not given out before by this lobby (ids start at 1).
@@ -151,6 +206,27 @@ impl Lobby {
         match msg {
             ClientMsg::Hello(hello) => self.hello(peer, hello, now),
             ClientMsg::Resume(resume) => return self.resume(peer, &resume, now),
+            ClientMsg::Join(join) if self.routes(join.room.as_deref()) => {
+                return Outcome::Route(Route::Join {
+                    room: join.room,
+                    key: join.key,
+                });
+            }
+            ClientMsg::Create(create) if self.tickets.is_some() => {
+                return Outcome::Route(Route::Create {
+                    room: create.room,
+                    private: create.private,
+                    key: create.key,
+                    capacity: create.capacity,
+                });
+            }
+            ClientMsg::Watch(watch) if self.routes(Some(&watch.room)) => {
+                return Outcome::Route(Route::Watch {
+                    room: watch.room,
+                    key: watch.key,
+                });
+            }
+            ClientMsg::Claim(claim) => return self.claim(peer, &claim, now),
             ClientMsg::Join(join) => {
                 let request = Request::Join {
                     room: join.room.as_deref(),
@@ -180,6 +256,40 @@ impl Lobby {
             ClientMsg::Input(_) | ClientMsg::Leave(_) | ClientMsg::Chat(_) => {}
         }
         Outcome::Stay
+    }
+
+    /// In cluster mode, a join or watch of `room` goes to the directory unless the room is
+    /// here: quick-joins always do (the fullest room may be anywhere).
+    fn routes(&self, room: Option<&str>) -> bool {
+        self.tickets.is_some() && room.is_none_or(|name| self.rooms.get(name).is_none())
+    }
+
+    /// Takes the seat a redirect's ticket reserved here.
+    fn claim(&self, peer: &mut Peer, claim: &Claim, now: Instant) -> Outcome {
+        let kind = Some(Claim::KIND);
+        let Some(tickets) = &self.tickets else {
+            peer.error(
+                ErrorCode::BAD_STATE,
+                "this server is not in a cluster: it issues no tickets",
+                kind,
+            );
+            return Outcome::Stay;
+        };
+        match tickets.redeem(&claim.ticket, peer.identity().user_id.as_deref(), now) {
+            Ok(reserved) => {
+                peer.span().in_scope(
+                    || tracing::debug!(room = %reserved.room.shared.name, "claimed a seat"),
+                );
+                Outcome::Enter(Entry::Join {
+                    reserved,
+                    kind: Claim::KIND,
+                })
+            }
+            Err(refused) => {
+                peer.error(ErrorCode::INVALID_VALUE, refused.to_string(), kind);
+                Outcome::Stay
+            }
+        }
     }
 
     fn hello(&self, peer: &mut Peer, hello: Hello, now: Instant) {
@@ -229,6 +339,16 @@ impl Lobby {
     /// right here. A refused resume leaves the connection as it was, before hello.
     fn resume(&self, peer: &mut Peer, resume: &Resume, now: Instant) -> Outcome {
         let kind = Some(Resume::KIND);
+        if let Some(me) = self.node() {
+            match crate::sessions::token_node(&resume.token) {
+                Some(node) if node != me => {
+                    return Outcome::Route(Route::Resume {
+                        node: node.to_owned(),
+                    });
+                }
+                _ => {}
+            }
+        }
         let user = peer.identity().user_id.clone();
         let ticket = match self.sessions.redeem(&resume.token, user.as_deref(), now) {
             Ok(ticket) => ticket,
@@ -301,7 +421,7 @@ impl Lobby {
 }
 
 /// The error code a refused join, create or watch is answered with.
-fn refusal_code(refused: &JoinRefused) -> ErrorCode {
+pub fn refusal_code(refused: &JoinRefused) -> ErrorCode {
     match refused {
         JoinRefused::Full(_) => ErrorCode::ROOM_FULL,
         JoinRefused::BadName | JoinRefused::BadCapacity(_) => ErrorCode::INVALID_VALUE,

@@ -401,11 +401,30 @@ impl<G: Game> RoomCore<G> {
         }
     }
 
+    /// An operator's notice (an encoded `Notice`) for the member who is `user`, or for
+    /// every member with `None`.
+    pub fn handle_notice(&mut self, user: Option<&str>, frame: &Bytes) {
+        for member in self.members.values_mut() {
+            if user.is_none_or(|u| member.peer.user_id() == u) {
+                member.peer.send(frame.clone());
+            }
+        }
+    }
+
     /// The server shuts down: every member is closed with 1001, and none is kept for a
     /// resume.
     pub fn handle_shutdown(&mut self) {
+        self.handle_shutdown_to(None);
+    }
+
+    /// [`RoomCore::handle_shutdown`], telling every member first where to go instead (an
+    /// encoded `Redirect`), when the node has somewhere to send them.
+    pub fn handle_shutdown_to(&mut self, redirect: Option<Bytes>) {
         self.shutting_down = true;
         for (key, mut member) in self.members.drain() {
+            if let Some(redirect) = &redirect {
+                member.peer.send(redirect.clone());
+            }
             member.peer.close(SHUTTING_DOWN);
             self.events.push_back(Event::Departed {
                 member: key,
@@ -782,6 +801,7 @@ fn on_request<G: Game>(
         | ClientMsg::Join(_)
         | ClientMsg::Create(_)
         | ClientMsg::Watch(_)
+        | ClientMsg::Claim(_)
         | ClientMsg::Chat(_) => {}
     }
 }

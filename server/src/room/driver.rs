@@ -21,6 +21,7 @@ use super::links::Links;
 use super::member::MemberKey;
 use super::rules::RoomRules;
 use crate::client::Client;
+use crate::cluster::Elsewhere;
 use crate::game::Game;
 use crate::handoff::Handoffs;
 use crate::link::Link;
@@ -49,6 +50,8 @@ pub struct RoomEnv {
     pub recorder: Option<RecordSink>,
     /// The room's members, counted in its thread's load.
     pub load: RoomLoad,
+    /// Where the members go when the node stops (cluster mode).
+    pub elsewhere: Arc<Elsewhere>,
 }
 
 /// The members' sockets, by member.
@@ -134,7 +137,7 @@ pub async fn run<G: Game>(mut env: RoomEnv, room: NewRoom, game: G, rules: RoomR
             break;
         }
     }
-    core.handle_shutdown();
+    core.handle_shutdown_to(env.elsewhere.redirect());
     carry_out(&mut core, &mut links, &env, &shared);
     if let Some(sink) = &env.recorder {
         forward_recording(&mut core, sink, &record_as, 0, &env.metrics);
@@ -193,6 +196,10 @@ fn admit<G: Game>(
                 let Client { link, peer } = client;
                 let admitted = core.handle_watch(peer, now);
                 (link, admitted.map_err(Some))
+            }
+            RoomCmd::Notice { user, frame } => {
+                core.handle_notice(user.as_deref(), &frame);
+                continue;
             }
         };
         // Before the newcomer's link goes in: a member it replaced may have had the same

@@ -143,7 +143,7 @@ impl<G: Game> Harness<G> {
     pub fn for_game(config: Config) -> Self {
         let now = Instant::now();
         let (handoffs, _nowhere) = Handoffs::channel(1);
-        let ctx = ServerContext::new(config, CancellationToken::new(), handoffs);
+        let ctx = ServerContext::new(config, CancellationToken::new(), handoffs, None);
         Self {
             room_rules: ctx.config.room_rules(),
             ctx,
@@ -243,7 +243,7 @@ impl<G: Game> Harness<G> {
         let c = self.conns.clients.len();
         let span = tracing::info_span!("conn", client = c, player = tracing::field::Empty);
         let mut peer = Peer::new(
-            self.ctx.client_rules,
+            self.ctx.client_rules.clone(),
             Arc::clone(&self.ctx.metrics),
             None,
             span,
@@ -451,7 +451,8 @@ impl<G: Game> Harness<G> {
                 (outcome, _) => outcome,
             };
             match outcome {
-                Outcome::Stay => {}
+                // The harness runs one node alone: its lobby never routes.
+                Outcome::Stay | Outcome::Route(_) => {}
                 Outcome::Enter(entry) => self.enter(c, entry),
                 Outcome::Close | Outcome::Ended => {
                     let Place::Lobby(mut peer) =

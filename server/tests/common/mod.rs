@@ -6,6 +6,7 @@
 pub mod arena;
 pub mod honest;
 pub mod process;
+pub mod redis;
 pub mod wire;
 
 use std::net::SocketAddr;
