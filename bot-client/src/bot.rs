@@ -1,22 +1,30 @@
-//! One honest bot's life: wait for its start, connect, say hello, join its room, then play
-//! (inputs of its game made from the room's schema, see [`crate::inputs`]; pings; chat;
-//! reading every frame and applying every snapshot to its copy of the room, see
-//! [`crate::replica`]) until the swarm's deadline, and close. With
-//! chaos (`--chaos`), it also drops its connection at random moments and comes back to the
-//! same room, resumed as the same player when the server allows it (see [`crate::chaos`]
-//! and [`crate::reconnect`]).
+//! One honest bot's life: wait for its start, connect, say hello, join its room (on the
+//! node its room lives on, following the redirects there; see [`crate::session`]), then
+//! play (inputs of its game made from the room's schema, see [`crate::inputs`]; pings;
+//! chat; reading every frame and applying every snapshot to its copy of the room, see
+//! [`crate::replica`]) until the swarm's deadline, and close.
+//!
+//! A connection can end before the deadline in three more ways, each followed by getting
+//! back into a room ([`crate::rejoin`]):
+//! - with chaos (`--chaos`), the bot drops it at random moments and comes back to the same
+//!   room, resumed as the same player when the server allows it (see [`crate::chaos`]);
+//! - a node redirects it while it plays (the node is draining): the bot follows at once;
+//! - against a cluster (several URLs), the server ends it or it fails (a node killed): the
+//!   bot reconnects to the next node, resuming its session there or joining anew. With one
+//!   URL such an end ends the bot, counted as a disconnect, as it always did.
 //!
 //! Everything a bot does is bounded in time: the handshake by [`CONNECT_TIMEOUT`], every
 //! send by the deadline (a server that stops reading cannot hold a bot past it), each
-//! reconnection by the deadline, and the closing handshake by [`CLOSE_GRACE`]. Nothing the
-//! server sends can make a bot panic: bad frames are counted as errors and the bot carries
-//! on.
+//! reconnection by the deadline, the redirects it follows in a row by
+//! [`crate::redirect::MAX_REDIRECTS`], and the closing handshake by [`CLOSE_GRACE`].
+//! Nothing the server sends can make a bot panic: bad frames are counted as errors and the
+//! bot carries on.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use futures::{SinkExt as _, StreamExt as _};
-use tickwire_shared::{ClientMsg, Ping, PlayerId, Schema, ServerMsg};
+use tickwire_shared::{ClientMsg, Ping, PlayerId, Redirect, Schema, ServerMsg};
 use tokio::time::{Instant, Interval, MissedTickBehavior, sleep_until, timeout, timeout_at};
 use tokio_tungstenite::tungstenite::{self, Message};
 
@@ -25,14 +33,15 @@ use crate::chaos::next_drop_in;
 use crate::chat::ChatBook;
 use crate::inputs::InputMaker;
 use crate::live::LiveCounters;
-use crate::reconnect::{Outcome, ReconnectPolicy, reconnect};
+use crate::reconnect::{Outcome, ReconnectPolicy};
+use crate::rejoin::{Rejoiner, get_back};
 use crate::replica::{Applied, ReplicaBook};
 use crate::rng::XorShift64;
-use crate::session::{
-    self, Rejoined, ResumeRoom, SameRoom, WsSink, WsStream, close_reason, room_name,
-};
+use crate::session::{Ask, Entry, Line as _, Seated, Seating, room_name};
 use crate::stats::{BotStats, ErrorKind, SnapshotClock, round_trip, server_error_words};
+use crate::urls::NodeRing;
 use crate::walk::Walk;
+use crate::ws::{self, WsDial, WsLine, WsSink, WsStream, close_reason};
 use crate::{CLOSE_GRACE, CONNECT_TIMEOUT, Game, IN_FLIGHT, auth};
 
 /// Unacknowledged inputs remembered per bot: 17 s at 60 Hz, far beyond any healthy ack.
@@ -45,7 +54,8 @@ const CHAOS_SEED: u64 = 0xC4A0_5EED;
 /// What every bot shares: where to go, how fast to talk, when to stop.
 #[derive(Debug)]
 pub(crate) struct Shared {
-    pub(crate) url: String,
+    /// The nodes, as `--url` listed them (at least one).
+    pub(crate) urls: Arc<[String]>,
     pub(crate) rooms: usize,
     /// What the honest bots' inputs do.
     pub(crate) game: Game,
@@ -69,20 +79,48 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// The URL bot `index`, called `name`, connects to: the swarm's, with the bot's own
-    /// token when the server authenticates. The token lasts until [`auth::TOKEN_SLACK`]
-    /// after the deadline, so every reconnect can present it again.
+    /// Bot `index`'s way round the nodes, starting at node `index % n`.
+    pub(crate) fn nodes_for(&self, index: usize) -> NodeRing {
+        NodeRing::for_bot(Arc::clone(&self.urls), index)
+    }
+
+    /// Counts bot `index`'s connection failing, saying `what` (`io`: its socket failed,
+    /// not the WebSocket protocol), in `stats`; true when that is an error. Against a
+    /// cluster a socket's failure is how a killed node looks: a disconnect the bot comes
+    /// back from (and an error of kind `reconnect` if it cannot), noted in words. With one
+    /// node, or for a protocol failure, a WebSocket error, as it always was.
+    pub(crate) fn failed(
+        &self,
+        stats: &mut BotStats,
+        index: usize,
+        what: String,
+        io: bool,
+    ) -> bool {
+        if io && self.urls.len() > 1 {
+            tracing::debug!(bot = index, "connection lost: {what}");
+            stats.note(format!("disconnected: {what}"));
+            return false;
+        }
+        tracing::debug!(bot = index, "websocket: {what}");
+        stats.error(ErrorKind::WebSocket, what);
+        true
+    }
+
+    /// The token bot `index`, called `name`, presents in every URL it connects to, any
+    /// node's and any redirect's; `None` when the server does not authenticate. It lasts
+    /// until [`auth::TOKEN_SLACK`] after the deadline, so every reconnect can present it
+    /// again.
     ///
     /// # Errors
     /// When the token cannot be made (see [`auth::mint`]).
-    pub(crate) fn url_for(&self, index: usize, name: &str) -> anyhow::Result<String> {
+    pub(crate) fn token_for(&self, index: usize, name: &str) -> anyhow::Result<Option<String>> {
         let Some(secret) = &self.auth_secret else {
-            return Ok(self.url.clone());
+            return Ok(None);
         };
         let ttl = self.deadline.saturating_duration_since(Instant::now()) + auth::TOKEN_SLACK;
         let token = auth::mint(secret, &auth::subject(index), name, SystemTime::now(), ttl)
             .map_err(|e| anyhow::anyhow!("making the token: {e}"))?;
-        Ok(auth::with_token(&self.url, &token))
+        Ok(Some(token))
     }
 }
 
@@ -103,6 +141,19 @@ enum End {
     Lost,
     /// Chaos: drop the connection abruptly and come back.
     Drop,
+    /// The node sent the bot on (it is draining): follow the redirect.
+    Redirected(Redirect),
+}
+
+/// Why a bot left a connection it will come back from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Leaving {
+    /// Dropped on purpose (chaos): what it cost is in the chaos figures.
+    Drop,
+    /// Lost, against a cluster.
+    Lost,
+    /// Redirected while playing.
+    Redirected,
 }
 
 /// Runs one bot from its start to its end and returns what it measured.
@@ -110,26 +161,32 @@ pub(crate) async fn run(plan: BotPlan, shared: Arc<Shared>) -> BotStats {
     let mut stats = BotStats::new();
     let name = format!("bot-{}", plan.index);
     let room = room_name(plan.index, shared.rooms);
+    let mut nodes = shared.nodes_for(plan.index);
     sleep_until(plan.start_at).await;
-    let handshake = async {
-        let url = shared.url_for(plan.index, &name)?;
-        let joined = timeout(
-            CONNECT_TIMEOUT,
-            session::join_room(&url, name.clone(), room.clone(), &mut stats),
-        )
-        .await;
-        match joined {
-            Ok(joined) => joined.map(|joined| (url, joined)),
-            Err(_) => anyhow::bail!("no Joined within {CONNECT_TIMEOUT:?}"),
+    let mut dial = match shared.token_for(plan.index, &name) {
+        Ok(token) => WsDial::new(token),
+        // Each failure is a single message; `{:#}` would repeat an I/O cause.
+        Err(why) => return connect_failed(plan.index, stats, why.to_string(), &shared),
+    };
+    let first = {
+        let mut seating = Seating {
+            dial: &mut dial,
+            name: &name,
+            room: &room,
+            tally: &mut stats,
+            token: None,
+        };
+        timeout(CONNECT_TIMEOUT, seating.seat(nodes.current(), Ask::Join, 0)).await
+    };
+    let mut conn = match first {
+        Ok(Ok(seated)) => seated,
+        Ok(Err(why)) => return connect_failed(plan.index, stats, why.to_string(), &shared),
+        Err(_) => {
+            let why = format!("no Joined within {CONNECT_TIMEOUT:?}");
+            return connect_failed(plan.index, stats, why, &shared);
         }
     };
-    let (url, mut conn) = match handshake.await {
-        Ok(connection) => connection,
-        Err(why) => {
-            // Each failure is a single message; `{:#}` would repeat an I/O cause.
-            return connect_failed(plan.index, stats, why.to_string(), &shared);
-        }
-    };
+    nodes.seated_on(&conn.node);
 
     stats.connected = 1;
     let mut bot = Bot {
@@ -146,81 +203,81 @@ pub(crate) async fn run(plan: BotPlan, shared: Arc<Shared>) -> BotStats {
         chats: shared.chat_period.map(ticker),
         chat: shared.chat_period.map(|_| ChatBook::new(name.clone())),
         replica: ReplicaBook::new(),
+        room_lost_at: None,
     };
     let mut rng = XorShift64::seeded(CHAOS_SEED ^ plan.index as u64);
     let mut resend = false;
-    // One round per connection. A round ends in a drop only before the deadline, and each
-    // reconnection ends by the deadline at the latest, so the rounds end too.
+    // One round per connection. A round ends in a drop, a loss or a redirect only before
+    // the deadline, and each getting back ends by the deadline at the latest, so the rounds
+    // end too.
     loop {
         // The server starts every connection, resumed or new, with a keyframe.
         bot.new_connection(conn.tick_rate, conn.schema.take());
         shared.counters.joined();
         let joined_at = Instant::now();
         let drop_at = next_drop_in(shared.chaos, rng.next_unit()).map(|wait| joined_at + wait);
-        let (end, ended_at) = bot
-            .play(&mut conn.sink, &mut conn.stream, drop_at, resend)
-            .await;
+        let WsLine {
+            mut sink,
+            mut stream,
+        } = conn.line;
+        let (end, ended_at) = bot.play(&mut sink, &mut stream, drop_at, resend).await;
         shared.counters.left();
         bot.stats.active += ended_at.saturating_duration_since(joined_at);
-        match end {
+        let (leaving, redirect, left_at) = match end {
             End::Deadline => {
-                session::close(conn.sink, conn.stream).await;
+                ws::close(sink, stream).await;
                 bot.finish(ended_at, true);
                 break;
             }
-            End::Lost => {
+            End::Lost if !nodes.is_cluster() => {
                 bot.finish(ended_at, false);
                 break;
             }
-            End::Drop => {}
-        }
-
-        let dropped_at = Instant::now();
-        session::abort(conn.sink, conn.stream);
-        bot.stats.chaos.drops += 1;
-        bot.connection_lost();
-        let mut rejoin = ResumeRoom {
-            token: bot.resume_token.take(),
-            fallback: SameRoom {
-                url: &url,
-                name: &name,
-                room: &room,
-                tally: &mut bot.stats,
-            },
+            // Already over: what is left of it goes with its halves.
+            End::Lost => (Leaving::Lost, None, ended_at),
+            End::Drop => {
+                let dropped_at = Instant::now();
+                ws::abort(sink, stream);
+                bot.stats.chaos.drops += 1;
+                (Leaving::Drop, None, dropped_at)
+            }
+            End::Redirected(redirect) => {
+                WsLine { sink, stream }.leave().await;
+                (Leaving::Redirected, Some(redirect), ended_at)
+            }
         };
-        match reconnect(&shared.reconnect, shared.deadline, &mut rng, &mut rejoin).await {
-            Outcome::Back(Rejoined::Resumed {
-                conn: back,
-                room: resumed_into,
-            }) => {
-                bot.stats.chaos.resumed(dropped_at.elapsed());
-                bot.resumed(back.player_id, resumed_into, &room);
-                resend = true;
+        bot.connection_lost();
+        if leaving != Leaving::Drop {
+            // The room is lost until a snapshot comes in one again; a drop on purpose
+            // loses it only when its resume is refused (see `Bot::back`).
+            bot.room_lost_at = Some(left_at);
+        }
+        let outcome = {
+            let mut rejoin = Rejoiner {
+                seating: Seating {
+                    dial: &mut dial,
+                    name: &name,
+                    room: &room,
+                    tally: &mut bot.stats,
+                    token: bot.resume_token.take(),
+                },
+                nodes: &mut nodes,
+            };
+            get_back(
+                &mut rejoin,
+                redirect,
+                &shared.reconnect,
+                shared.deadline,
+                &mut rng,
+            )
+            .await
+        };
+        match bot.back(outcome, leaving, left_at, &room) {
+            Some((back, resend_now)) => {
                 conn = back;
+                resend = resend_now;
             }
-            Outcome::Back(Rejoined::Joined(back)) => {
-                bot.stats.chaos.joined_afresh(dropped_at.elapsed());
-                // A new player: the old one's unacknowledged inputs are nobody's now.
-                bot.close_input_books(None);
-                bot.player_id = back.player_id;
-                resend = false;
-                conn = back;
-            }
-            Outcome::GaveUp { last_error } => {
-                bot.stats.chaos.failures += 1;
-                let attempts = shared.reconnect.max_attempts;
-                bot.error(
-                    ErrorKind::Reconnect,
-                    format!("gave up after {attempts} attempts: {last_error}"),
-                );
-                bot.finish(dropped_at, false);
-                break;
-            }
-            Outcome::Deadline => {
-                bot.stats.chaos.in_flight += 1;
-                bot.finish(dropped_at, false);
-                break;
-            }
+            None => break,
         }
         bot.resume_token = Some(std::mem::take(&mut conn.resume_token));
     }
@@ -255,6 +312,9 @@ struct Bot<'a> {
     chat: Option<ChatBook>,
     /// The room as this connection's snapshots built it.
     replica: ReplicaBook,
+    /// When the bot lost its room (see [`crate::cluster`]), until the first snapshot in a
+    /// room again.
+    room_lost_at: Option<Instant>,
 }
 
 impl Bot<'_> {
@@ -350,6 +410,8 @@ impl Bot<'_> {
                 (End::Lost, now)
             }
             End::Drop => (End::Drop, now),
+            // Neither lost nor an error: the node closes after it, and the bot follows.
+            End::Redirected(redirect) => (End::Redirected(redirect), now),
         }
     }
 
@@ -416,6 +478,59 @@ impl Bot<'_> {
         }
     }
 
+    /// What getting back after leaving a connection (for `leaving`, at `left_at`) came to:
+    /// the connection to play on next, and whether to send the unacknowledged inputs again
+    /// (a resume); `None` when the bot is done. Drops on purpose are chaos's to count.
+    fn back(
+        &mut self,
+        outcome: Outcome<Seated<WsLine>>,
+        leaving: Leaving,
+        left_at: Instant,
+        room: &str,
+    ) -> Option<(Seated<WsLine>, bool)> {
+        let chaos = leaving == Leaving::Drop;
+        match outcome {
+            Outcome::Back(back) => {
+                let took = left_at.elapsed();
+                if let Entry::Resumed { room: into } = &back.entry {
+                    if chaos {
+                        self.stats.chaos.resumed(took);
+                    }
+                    self.resumed(back.player_id, into.clone(), room);
+                    return Some((back, true));
+                }
+                if chaos {
+                    self.stats.chaos.joined_afresh(took);
+                    // Its seat is gone: the bot lost its room after all.
+                    self.room_lost_at = Some(left_at);
+                }
+                // A new player: the old one's unacknowledged inputs are nobody's now.
+                self.close_input_books(None);
+                self.player_id = back.player_id;
+                Some((back, false))
+            }
+            Outcome::GaveUp { last_error } => {
+                if chaos {
+                    self.stats.chaos.failures += 1;
+                }
+                let attempts = self.shared.reconnect.max_attempts;
+                self.error(
+                    ErrorKind::Reconnect,
+                    format!("gave up after {attempts} attempts: {last_error}"),
+                );
+                self.finish(left_at, false);
+                None
+            }
+            Outcome::Deadline => {
+                if chaos {
+                    self.stats.chaos.in_flight += 1;
+                }
+                self.finish(left_at, false);
+                None
+            }
+        }
+    }
+
     /// Settles the current player's inputs: with `alive_at`, the player was still playing
     /// when the bot stopped at that moment, so its unacknowledged inputs older than
     /// [`IN_FLIGHT`] are lost; without, its session ended without a resume, and they are
@@ -455,15 +570,11 @@ impl Bot<'_> {
     /// Sends `msg`, giving up at the deadline: a server that stops reading fills the socket
     /// buffers and would otherwise hold the bot in this send forever.
     async fn send_until(&mut self, sink: &mut WsSink, msg: &ClientMsg) -> Option<End> {
-        match timeout_at(
-            self.shared.deadline,
-            session::send(sink, &mut self.stats, msg),
-        )
-        .await
-        {
+        match timeout_at(self.shared.deadline, ws::send(sink, &mut self.stats, msg)).await {
             Ok(Ok(())) => None,
             Ok(Err(e)) => {
-                self.error(ErrorKind::WebSocket, format!("send failed: {e}"));
+                let io = is_io(&e);
+                self.failed(format!("send failed: {e}"), io);
                 Some(End::Lost)
             }
             Err(_) => Some(End::Deadline),
@@ -477,9 +588,11 @@ impl Bot<'_> {
                 self.stats.bytes_in += frame.len() as u64;
                 match ServerMsg::decode(&frame) {
                     Ok(msg) => self.on_message(msg, frame.len()),
-                    Err(e) => self.error(ErrorKind::Decode, e.to_string()),
+                    Err(e) => {
+                        self.error(ErrorKind::Decode, e.to_string());
+                        None
+                    }
                 }
-                None
             }
             Some(Ok(Message::Text(text))) => {
                 self.error(
@@ -498,7 +611,8 @@ impl Bot<'_> {
             // of a read.
             Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => None,
             Some(Err(e)) => {
-                self.error(ErrorKind::WebSocket, e.to_string());
+                let io = is_io(&e);
+                self.failed(e.to_string(), io);
                 Some(End::Lost)
             }
             None => {
@@ -509,11 +623,17 @@ impl Bot<'_> {
         }
     }
 
-    /// Handles one message that came in a frame of `bytes` payload bytes.
-    fn on_message(&mut self, msg: ServerMsg, bytes: usize) {
+    /// Handles one message that came in a frame of `bytes` payload bytes; returns `Some`
+    /// when the connection is over (a redirect).
+    fn on_message(&mut self, msg: ServerMsg, bytes: usize) -> Option<End> {
         let now = Instant::now();
         match msg {
             ServerMsg::Snapshot(snapshot) => {
+                if let Some(lost_at) = self.room_lost_at.take() {
+                    self.stats
+                        .cluster
+                        .reseat(now.saturating_duration_since(lost_at));
+                }
                 self.clock.snapshot(now, &mut self.stats);
                 self.shared.counters.snapshot();
                 match self
@@ -560,11 +680,27 @@ impl Bot<'_> {
                     book.on_message(&msg);
                 }
             }
+            // Its node sends the bot on while it plays: the node is draining.
+            ServerMsg::Redirect(redirect) => {
+                self.stats.cluster.redirects += 1;
+                tracing::debug!(bot = self.index, to = %redirect.url, "redirected while playing");
+                return Some(End::Redirected(redirect));
+            }
+            ServerMsg::Notice(_) => self.stats.cluster.notices += 1,
             ServerMsg::Welcome(_)
             | ServerMsg::Joined(_)
             | ServerMsg::Resumed(_)
             | ServerMsg::PlayerJoined(_)
             | ServerMsg::PlayerLeft(_) => {}
+        }
+        None
+    }
+
+    /// The connection failed, saying `what`; `io` when the socket did (a reset, say), not
+    /// the WebSocket protocol. See [`Shared::failed`].
+    fn failed(&mut self, what: String, io: bool) {
+        if self.shared.failed(&mut self.stats, self.index, what, io) {
+            self.shared.counters.error();
         }
     }
 
@@ -573,6 +709,16 @@ impl Bot<'_> {
         self.stats.error(kind, what);
         self.shared.counters.error();
     }
+}
+
+/// Whether `e` is the socket's failure (or its end) rather than a WebSocket protocol one.
+fn is_io(e: &tungstenite::Error) -> bool {
+    matches!(
+        e,
+        tungstenite::Error::Io(_)
+            | tungstenite::Error::ConnectionClosed
+            | tungstenite::Error::AlreadyClosed
+    )
 }
 
 /// The figures of bot `index`, which could not connect and join, saying `why`.

@@ -2,9 +2,10 @@
 //!
 //! Each bot drops independently at a constant rate per second: a Poisson process, so the
 //! time to its next drop is exponentially distributed and the same whether it was just
-//! dropped or has played a while. Drops are abrupt (see [`crate::session::abort`]); the bot
+//! dropped or has played a while. Drops are abrupt (see [`crate::ws::abort`]); the bot
 //! then reconnects through [`crate::reconnect`], presenting its resume token first
-//! ([`crate::session::ResumeRoom`]): resumed, it plays on as the same player and sends
+//! ([`crate::rejoin::Rejoiner`], to the next node when there are several): resumed, it
+//! plays on as the same player and sends
 //! again the inputs no snapshot had acknowledged; refused, it says hello and joins the
 //! same room afresh as a new player.
 //!

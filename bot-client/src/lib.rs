@@ -31,6 +31,16 @@
 //! The report says how many bots and snapshots were checked and how many only counted; the
 //! snapshot rate and interval figures cover every bot.
 //!
+//! Against a cluster ([`SwarmConfig::urls`], `--url` with several nodes separated by commas),
+//! bot `i` first connects to node `i % n`, follows the `Redirect`s that send it to the node
+//! its room lives on (claiming the seat a redirect's ticket reserved) or away from a node
+//! that drains, and after a lost connection reconnects to the next node round the list,
+//! resuming its session there or, refused, joining anew (see the `session`, `rejoin` and
+//! `urls` modules). The report counts the redirects, claims and operator notices, times
+//! joins with and without a redirect, and the bots that lost their room and were seated
+//! again (`reseated`, `reseat_ms`). With one URL a lost connection ends the bot, as it
+//! always did; redirects are followed either way.
+//!
 //! With chat ([`SwarmConfig::chat_rate`]) the honest bots also talk in their rooms and
 //! check the chat's promises (every chat answered, each accepted one back to its sender,
 //! one order per room); the report's `chat` object has the counts and the ack latency.
@@ -57,6 +67,7 @@ mod auth;
 mod bot;
 mod chaos;
 mod chat;
+mod cluster;
 mod game;
 mod hist;
 mod inputs;
@@ -64,12 +75,16 @@ mod light;
 mod live;
 mod misbehave;
 mod reconnect;
+mod redirect;
+mod rejoin;
 mod replica;
 mod report;
 mod rng;
 mod session;
 mod stats;
+mod urls;
 pub mod walk;
+mod ws;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -85,6 +100,7 @@ pub use misbehave::MisbehaveReport;
 pub use reconnect::ReconnectPolicy;
 pub use replica::ReplicaReport;
 pub use report::{Rate, Report};
+pub use urls::{UrlListError, parse_urls};
 
 use crate::bot::{BotPlan, Shared};
 use crate::live::LiveCounters;
@@ -96,6 +112,11 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long a bot waits for the server to answer its close frame at the deadline.
 pub const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+/// How long a bot waits for a node that redirected it to answer its close frame before it
+/// goes on: the node closes right after the redirect, so this is a round trip at most, and
+/// the bound only keeps a node that does not from holding the bot up.
+pub const LEAVE_GRACE: Duration = Duration::from_millis(500);
 
 /// At the end of a run, inputs sent (and chats acknowledged) this recently are still in
 /// flight: not acknowledged (nor echoed) yet, and not counted as lost. A second is tens of
@@ -109,8 +130,12 @@ const OUTER_SLACK: Duration = Duration::from_secs(3);
 /// What to run: where, how many bots, for how long, and how fast they talk.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SwarmConfig {
-    /// The server's WebSocket URL, such as `ws://127.0.0.1:7000`.
-    pub url: String,
+    /// The server's WebSocket URL, such as `ws://127.0.0.1:7000`, or a cluster's node URLs
+    /// (at least one; see [`parse_urls`]). Bot `i` first connects to `urls[i % n]`; each
+    /// reconnect attempt goes to the next node round the list. With more than one, a
+    /// connection the server ended is followed by a reconnect (a node was killed, say);
+    /// with one, it ends the bot, as it always did.
+    pub urls: Vec<String>,
     /// How many bots to run, honest and misbehaving together; at least 1.
     pub bots: usize,
     /// How many rooms to spread them over (bot `i` joins `bots-{i % rooms}`); at least 1.
@@ -153,7 +178,7 @@ pub struct SwarmConfig {
 impl Default for SwarmConfig {
     fn default() -> Self {
         Self {
-            url: "ws://127.0.0.1:7000".to_owned(),
+            urls: vec!["ws://127.0.0.1:7000".to_owned()],
             bots: 10,
             rooms: 1,
             game: Game::Arena,
@@ -178,6 +203,10 @@ const MAX_HZ: f64 = 1000.0;
 
 impl SwarmConfig {
     fn check(&self) -> anyhow::Result<()> {
+        ensure!(!self.urls.is_empty(), "at least one server URL is needed");
+        for url in &self.urls {
+            urls::check_url(url)?;
+        }
         ensure!(self.bots >= 1, "bots must be at least 1");
         ensure!(self.rooms >= 1, "rooms must be at least 1");
         for (name, hz) in [
@@ -237,7 +266,7 @@ pub async fn run(cfg: SwarmConfig) -> anyhow::Result<Report> {
     let deadline = ramp_end + cfg.duration;
     let counters = Arc::new(LiveCounters::default());
     let shared = Arc::new(Shared {
-        url: cfg.url.clone(),
+        urls: cfg.urls.iter().cloned().collect(),
         rooms: cfg.rooms,
         game: cfg.game,
         input_period: period(cfg.input_hz),
@@ -353,6 +382,11 @@ mod tests {
     fn unusable_configurations_are_refused() {
         let ok = SwarmConfig::default();
         assert!(ok.check().is_ok());
+        let cluster = SwarmConfig {
+            urls: vec!["ws://a:1".into(), "wss://b:2/p".into()],
+            ..ok.clone()
+        };
+        assert!(cluster.check().is_ok());
         let light = SwarmConfig {
             check_every: 50,
             misbehave: 0.1,
@@ -360,6 +394,14 @@ mod tests {
         };
         assert!(light.check().is_ok());
         for bad in [
+            SwarmConfig {
+                urls: vec![],
+                ..ok.clone()
+            },
+            SwarmConfig {
+                urls: vec!["ws://a:1".into(), "a:2".into()],
+                ..ok.clone()
+            },
             SwarmConfig {
                 bots: 0,
                 ..ok.clone()

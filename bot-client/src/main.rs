@@ -7,6 +7,7 @@
 //! tickwire-bot --bots 100 --chat-rate 1 --chaos 0.1 --auth-secret "$SECRET"
 //! tickwire-bot --game shooter --bots 32 --rooms 4
 //! tickwire-bot --bots 3000 --rooms 60 --duration 20 --check-every 50
+//! tickwire-bot --url ws://127.0.0.1:4001,ws://127.0.0.1:4002,ws://127.0.0.1:4003 --bots 300
 //! ```
 
 use std::path::PathBuf;
@@ -22,9 +23,12 @@ use tracing_subscriber::EnvFilter;
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Args {
-    /// The server's WebSocket URL.
-    #[arg(long, env = "TICKWIRE_BOT_URL", default_value = "ws://127.0.0.1:7000")]
-    url: String,
+    /// The server's WebSocket URL, or a cluster's node URLs separated by commas: bot i
+    /// first connects to the (i mod n)-th, follows the nodes' redirects, and after a lost
+    /// connection reconnects to the next node round the list.
+    #[arg(long, env = "TICKWIRE_BOT_URL", default_value = "ws://127.0.0.1:7000",
+          value_parser = urls)]
+    url: Urls,
     /// How many bots.
     #[arg(long, env = "TICKWIRE_BOT_BOTS", default_value_t = 10,
           value_parser = clap::value_parser!(u32).range(1..))]
@@ -99,6 +103,17 @@ struct Args {
     threads: u32,
 }
 
+/// The `--url` list, parsed.
+#[derive(Debug, Clone)]
+struct Urls(Vec<String>);
+
+/// Parses a comma-separated list of WebSocket URLs.
+fn urls(s: &str) -> Result<Urls, String> {
+    tickwire_bot::parse_urls(s)
+        .map(Urls)
+        .map_err(|e| e.to_string())
+}
+
 /// Parses a number of seconds, fractions allowed.
 fn seconds(s: &str) -> Result<Duration, String> {
     let secs: f64 = s
@@ -135,7 +150,7 @@ fn share(s: &str) -> Result<f64, String> {
 impl Args {
     fn config(&self) -> SwarmConfig {
         SwarmConfig {
-            url: self.url.clone(),
+            urls: self.url.0.clone(),
             // u32 always fits a usize on the 32- and 64-bit targets this runs on.
             bots: self.bots as usize,
             rooms: self.rooms as usize,
@@ -215,7 +230,7 @@ mod tests {
     #[test]
     fn defaults_match_the_documented_ones() {
         let cfg = Args::parse_from(["tickwire-bot"]).config();
-        assert_eq!(cfg.url, "ws://127.0.0.1:7000");
+        assert_eq!(cfg.urls, ["ws://127.0.0.1:7000"]);
         assert_eq!(cfg.bots, 10);
         assert_eq!(cfg.rooms, 1);
         assert_eq!(cfg.game, Game::Arena);
@@ -273,6 +288,7 @@ mod tests {
             "50",
         ])
         .config();
+        assert_eq!(cfg.urls, ["ws://h:1"]);
         assert_eq!(cfg.check_every, 50);
         assert_eq!(cfg.chat_rate, 1.5);
         assert_eq!(cfg.auth_secret.as_deref(), Some("s3cret"));
@@ -297,6 +313,24 @@ mod tests {
     }
 
     #[test]
+    fn a_url_list_reaches_the_config_in_its_order() {
+        let cfg = Args::parse_from([
+            "tickwire-bot",
+            "--url",
+            "ws://127.0.0.1:4001,ws://127.0.0.1:4002, ws://127.0.0.1:4003",
+        ])
+        .config();
+        assert_eq!(
+            cfg.urls,
+            [
+                "ws://127.0.0.1:4001",
+                "ws://127.0.0.1:4002",
+                "ws://127.0.0.1:4003"
+            ]
+        );
+    }
+
+    #[test]
     fn nonsense_is_refused() {
         for bad in [
             &["tickwire-bot", "--bots", "0"][..],
@@ -312,6 +346,9 @@ mod tests {
             &["tickwire-bot", "--chat-rate", "inf"],
             &["tickwire-bot", "--game", "chess"],
             &["tickwire-bot", "--check-every", "0"],
+            &["tickwire-bot", "--url", ""],
+            &["tickwire-bot", "--url", "ws://a:1,,ws://b:2"],
+            &["tickwire-bot", "--url", "127.0.0.1:7000"],
         ] {
             assert!(Args::try_parse_from(bad).is_err(), "{bad:?}");
         }

@@ -5,11 +5,11 @@
 //! uniformly from [0, 1): exponential backoff, so a server that is down is not hammered,
 //! and jitter, so bots dropped together do not all come back in the same instant.
 //!
-//! What one attempt does is the caller's [`Rejoin`]: for an honest bot,
-//! [`ResumeRoom`](crate::session::ResumeRoom), which connects and presents the resume
-//! token, falling back to a hello and join on the same connection when it is refused; for
-//! a misbehaving one, [`SameRoom`](crate::session::SameRoom), a fresh connect, hello and
-//! join of the same room. The policy here is the same for both.
+//! What one attempt does is the caller's [`Rejoin`]: for every kind of bot,
+//! [`Rejoiner`](crate::rejoin::Rejoiner), which connects to the next node round the list
+//! and presents the resume token when the bot has one (an honest bot), falling back to a
+//! hello and join on the same connection when it is refused, or says hello and joins at
+//! once when it has none (a misbehaving bot). The policy here is the same for all.
 
 use std::time::Duration;
 

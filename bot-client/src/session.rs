@@ -1,38 +1,44 @@
-//! Getting into a room and getting out again: connect, say hello, join; come back after a
-//! drop by resume token, or afresh when the resume is refused; send one message; close
-//! politely at the end, or drop the connection abruptly on purpose.
+//! Getting a seat in a room, on whichever node of a cluster has it: say hello, then join,
+//! or claim the seat a redirect reserved, or resume a session ([`Seating::seat`]),
+//! following the `Redirect`s that send the bot from node to node ([`crate::redirect`]);
+//! and which room a bot plays in ([`room_name`]).
 //!
-//! Honest and misbehaving bots share these steps but keep separate books, so the bytes
-//! are counted through [`Tally`], which each kind of bot implements for its own stats.
+//! The steps are the same for every kind of bot, whatever socket it plays on: the full and
+//! misbehaving bots' tungstenite WebSocket ([`crate::ws`]) and the light bots' own
+//! ([`crate::light`]). Each is a [`Line`] opened by a [`Dial`], so the protocol is written
+//! once. Honest and misbehaving bots keep separate books, so what the steps send, receive
+//! and meet is counted through [`Tally`], which each kind of bot implements for its own.
+//! Getting back after a lost connection, over these steps, is [`crate::rejoin`]'s.
+//!
+//! Nothing here is bounded in time: the callers put a timeout around each trip.
 
 use std::time::Duration;
 
-use futures::stream::{SplitSink, SplitStream};
-use futures::{SinkExt as _, StreamExt as _};
+use anyhow::bail;
+use thiserror::Error;
 use tickwire_shared::{
-    ClientMsg, ErrorCode, Hello, Join, PROTOCOL_VERSION, PlayerId, Resume, Resumed, Schema,
-    ServerMsg, encode_client,
+    Claim, ClientMsg, ErrorCode, Hello, Join, PROTOCOL_VERSION, PlayerId, Redirect, Resume,
+    Resumed, Schema, ServerMsg,
 };
-use tokio::net::TcpStream;
-use tokio::time::timeout;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::{self, Message};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async_with_config};
+use tokio::time::Instant;
 
-use crate::CLOSE_GRACE;
-use crate::reconnect::Rejoin;
+use crate::cluster::JoinPath;
+use crate::redirect::{MAX_REDIRECTS, Next, next_after};
 
-pub(crate) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
-pub(crate) type WsSink = SplitSink<Ws, Message>;
-pub(crate) type WsStream = SplitStream<Ws>;
-
-/// Where a connection's bytes are counted.
+/// Where a connection's bytes, and what the seating steps met, are counted.
 pub(crate) trait Tally {
     /// A frame of `bytes` payload bytes was sent.
     fn sent(&mut self, bytes: usize);
     /// A binary frame of `bytes` payload bytes arrived.
     fn received(&mut self, bytes: usize);
+    /// A `Redirect` arrived while getting seated. Books that do not count it ignore it.
+    fn redirected(&mut self) {}
+    /// A `Claim` was sent.
+    fn claimed(&mut self) {}
+    /// An operator's `Notice` arrived while getting seated.
+    fn noticed(&mut self) {}
+    /// A join ended in `Joined`, `took` after its `Join` went out, by `path`.
+    fn joined(&mut self, _path: JoinPath, _took: Duration) {}
 }
 
 /// The room bot `index` plays in: the bots are dealt round the rooms like cards.
@@ -40,557 +46,494 @@ pub(crate) fn room_name(index: usize, rooms: usize) -> String {
     format!("bots-{}", index % rooms.max(1))
 }
 
+/// Why a [`Line`] gave no message.
+#[derive(Debug)]
+pub(crate) enum LineError {
+    /// A text frame: the protocol is binary only.
+    Text,
+    /// The server closed the connection, saying this.
+    Closed(String),
+    /// The bytes were no WebSocket frame the server sends.
+    BadFrame(String),
+    /// A binary frame that is not a server message.
+    Undecodable(String),
+    /// The socket or the WebSocket failed.
+    Failed(String),
+    /// The connection ended without a close frame.
+    Ended,
+}
+
+impl LineError {
+    /// In words, as a failure while waiting for `what`.
+    pub(crate) fn waiting_for(&self, what: &str) -> String {
+        match self {
+            LineError::Text => format!("text frame while waiting for {what}"),
+            LineError::Closed(reason) => format!("closed while waiting for {what}: {reason}"),
+            LineError::BadFrame(e) => format!("bad frame while waiting for {what}: {e}"),
+            LineError::Undecodable(e) => {
+                format!("undecodable frame while waiting for {what}: {e}")
+            }
+            LineError::Failed(e) => format!("websocket error while waiting for {what}: {e}"),
+            LineError::Ended => format!("connection ended while waiting for {what}"),
+        }
+    }
+}
+
+/// One connection to a node, as the seating steps use it.
+pub(crate) trait Line: Sized {
+    /// Sends one message, counting its bytes.
+    async fn send(&mut self, tally: &mut impl Tally, msg: &ClientMsg) -> anyhow::Result<()>;
+
+    /// The next server message, counting its bytes; WebSocket pings are answered on the
+    /// way, and whatever follows the message stays unread.
+    async fn recv(&mut self, tally: &mut impl Tally) -> Result<ServerMsg, LineError>;
+
+    /// Ends the connection politely after a redirect: the server closes it right after
+    /// sending one, and a close answered is a clean end on both sides. Bounded in time.
+    async fn leave(self);
+}
+
+/// Opens [`Line`]s.
+pub(crate) trait Dial {
+    type Line: Line;
+
+    /// Connects to the node at `url` (with the bot's token, when it has one) and upgrades.
+    async fn dial(&mut self, url: &str) -> anyhow::Result<Self::Line>;
+}
+
+/// What to ask for first on a node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Ask {
+    /// Hello, then join the bot's room.
+    Join,
+    /// Hello, then claim the seat a redirect's ticket reserved.
+    Claim(String),
+    /// Resume the session of [`Seating::token`], without a hello; with no token, a join.
+    Resume,
+}
+
+/// The first request on the node a redirect names, as bots make it.
+pub(crate) fn ask_after(redirect: &Redirect) -> Ask {
+    match next_after(redirect) {
+        Next::Resume => Ask::Resume,
+        Next::Claim(ticket) => Ask::Claim(ticket),
+        // Bots never watch, so a watch's redirect answers no request of theirs: it is
+        // taken as a drain is, with the bot's own join.
+        Next::Watch | Next::Join => Ask::Join,
+    }
+}
+
+/// How a bot got its seat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Entry {
+    /// A new player, by join or claim.
+    Joined,
+    /// The same player, by resume. `room` is where the `Resumed` said the player was; the
+    /// bot is in its own room in any case (joined on the same connection, if `room` was
+    /// another).
+    Resumed { room: Option<String> },
+}
+
 /// A connection that is in its room.
-pub(crate) struct Joined {
-    pub(crate) sink: WsSink,
-    pub(crate) stream: WsStream,
+pub(crate) struct Seated<L> {
+    pub(crate) line: L,
+    /// The node the bot is on, as dialed (before any token).
+    pub(crate) node: String,
     /// Our id in the room's snapshots.
     pub(crate) player_id: PlayerId,
     /// What to present in a `Resume` after losing this connection, to come back as the
     /// same player: the `Welcome`'s token, or the `Resumed`'s newer one.
     pub(crate) resume_token: String,
     /// The `Welcome`'s ticks per second, which deltas need; `None` after a resume, which
-    /// has no `Welcome` (the rate is the one the first `Welcome` gave: the same server).
+    /// has no `Welcome` (the rate is the one the first `Welcome` gave: the cluster's).
     pub(crate) tick_rate: Option<u16>,
     /// The room's game, as its `Joined` (or `Resumed`) said: what its snapshots are read
     /// with and its inputs made of. `None` only when a server resumed the player into a
     /// room without saying what the room plays.
     pub(crate) schema: Option<Schema>,
+    pub(crate) entry: Entry,
 }
 
-/// Connects to `url`, says hello as `name` and joins `room`. Any server `Error` or
-/// unexpected end is a failure. Not bounded in time: the caller puts a timeout around it.
-pub(crate) async fn join_room(
-    url: &str,
-    name: String,
-    room: String,
-    tally: &mut impl Tally,
-) -> anyhow::Result<Joined> {
-    let (sink, stream) = connect(url).await?;
-    hello_and_join(sink, stream, name, room, tally).await
+/// What one node made of the bot's requests.
+enum Step {
+    Seated(Seat),
+    /// It sent the bot on.
+    Redirected(Redirect),
 }
 
-/// Opens the WebSocket.
-async fn connect(url: &str) -> anyhow::Result<(WsSink, WsStream)> {
-    // No Nagle: an input is a few dozen bytes and must leave now, not with the next one.
-    let (ws, _response) = connect_async_with_config(url, None, true)
-        .await
-        .map_err(|e| anyhow::anyhow!("connecting: {e}"))?;
-    Ok(ws.split())
+/// A seat, before the connection and the node are put with it.
+struct Seat {
+    player_id: PlayerId,
+    resume_token: String,
+    tick_rate: Option<u16>,
+    schema: Option<Schema>,
+    entry: Entry,
 }
 
-/// Says hello as `name` and joins `room` on a connection that has not said hello yet.
-async fn hello_and_join(
-    mut sink: WsSink,
-    mut stream: WsStream,
-    name: String,
-    room: String,
-    tally: &mut impl Tally,
-) -> anyhow::Result<Joined> {
-    let hello = ClientMsg::Hello(Hello {
-        version: PROTOCOL_VERSION,
-        name,
-    });
-    send(&mut sink, tally, &hello)
-        .await
-        .map_err(|e| anyhow::anyhow!("sending Hello: {e}"))?;
-    let welcome = wait_for(&mut stream, tally, "Welcome", |msg| match msg {
-        ServerMsg::Welcome(welcome) => Some(welcome),
-        _ => None,
-    })
-    .await?;
-    let schema = join(&mut sink, &mut stream, room, tally).await?;
-    Ok(Joined {
-        sink,
-        stream,
-        player_id: welcome.player_id,
-        resume_token: welcome.resume_token,
-        tick_rate: Some(welcome.tick_rate),
-        schema: Some(schema),
-    })
+/// How a join or claim was answered.
+enum Answered {
+    /// `Joined`, with the room's schema.
+    Joined(Schema),
+    Redirected(Redirect),
 }
 
-/// Joins `room` (public, no key), waits for `Joined` and returns the room's schema.
-async fn join(
-    sink: &mut WsSink,
-    stream: &mut WsStream,
-    room: String,
-    tally: &mut impl Tally,
-) -> anyhow::Result<Schema> {
-    let join = ClientMsg::Join(Join {
-        room: Some(room),
-        key: None,
-    });
-    send(sink, tally, &join)
-        .await
-        .map_err(|e| anyhow::anyhow!("sending Join: {e}"))?;
-    let joined = wait_for(stream, tally, "Joined", |msg| match msg {
-        ServerMsg::Joined(joined) => Some(joined),
-        _ => None,
-    })
-    .await?;
-    Ok(joined.schema)
+/// More redirects in a row than [`MAX_REDIRECTS`]: the trip is given up.
+#[derive(Debug, Error)]
+#[error(
+    "redirected more than {MAX_REDIRECTS} times in a row (the last one to {url}): a redirect loop"
+)]
+pub(crate) struct RedirectLoop {
+    url: String,
 }
 
-/// Gets a bot back into its room after its connection was lost: connect, hello and join,
-/// as at its start, on a new connection with a new player id.
-pub(crate) struct SameRoom<'a, T> {
-    pub(crate) url: &'a str,
+/// Times one trip's joins (see [`crate::cluster`]): from the first `Join` sent when a
+/// redirect came after it, from the last one otherwise.
+#[derive(Debug, Default)]
+struct JoinClock {
+    first: Option<Instant>,
+    last: Option<Instant>,
+    redirected: bool,
+}
+
+impl JoinClock {
+    fn join_sent(&mut self, at: Instant) {
+        self.first.get_or_insert(at);
+        self.last = Some(at);
+    }
+
+    fn redirect(&mut self) {
+        self.redirected |= self.first.is_some();
+    }
+
+    /// How the join that just ended in `Joined` at `at` went; `None` when no `Join` was
+    /// sent on this trip (a claim after a drain's redirect).
+    fn joined(&self, at: Instant) -> Option<(JoinPath, Duration)> {
+        if self.redirected {
+            self.first
+                .map(|first| (JoinPath::Redirected, at.saturating_duration_since(first)))
+        } else {
+            self.last
+                .map(|last| (JoinPath::Direct, at.saturating_duration_since(last)))
+        }
+    }
+}
+
+/// One bot getting seated: who it is, where it goes, the session it may resume, and
+/// where it counts what happens.
+pub(crate) struct Seating<'a, D, T> {
+    pub(crate) dial: &'a mut D,
+    /// The `Hello`'s name.
     pub(crate) name: &'a str,
+    /// The room its `Join`s ask for.
     pub(crate) room: &'a str,
-    /// The handshake's bytes count like any other.
     pub(crate) tally: &'a mut T,
-}
-
-impl<T: Tally> SameRoom<'_, T> {
-    /// Hello and join on a connection that has not said hello: a new one, or one whose
-    /// resume was refused.
-    async fn hello_and_join(&mut self, sink: WsSink, stream: WsStream) -> anyhow::Result<Joined> {
-        hello_and_join(
-            sink,
-            stream,
-            self.name.to_owned(),
-            self.room.to_owned(),
-            self.tally,
-        )
-        .await
-    }
-}
-
-impl<T: Tally> Rejoin for SameRoom<'_, T> {
-    type Conn = Joined;
-
-    async fn attempt(&mut self) -> anyhow::Result<Joined> {
-        let (sink, stream) = connect(self.url).await?;
-        self.hello_and_join(sink, stream).await
-    }
-}
-
-/// How a [`ResumeRoom`] got the bot back.
-pub(crate) enum Rejoined {
-    /// The server took the player back: the same seat, and the server's input filter as it
-    /// was. `room` is where the `Resumed` said the player was; the connection is in the
-    /// bot's room in any case (joined, if `room` was another).
-    Resumed { conn: Joined, room: Option<String> },
-    /// The resume was refused, or there was no token to present: a new player, joined
-    /// afresh.
-    Joined(Joined),
-}
-
-/// Gets a bot back after a drop as the same player: connect and present the resume token
-/// as the first message. When the server refuses it (`RESUME_REFUSED`), the connection is
-/// still before its hello, so the attempt goes on as a [`SameRoom`] on that connection;
-/// the token is then spent, and later attempts are plain `SameRoom` ones.
-pub(crate) struct ResumeRoom<'a, T> {
-    /// The token to present; `None` once refused (or when there was none).
+    /// The session to resume: the newest token the server gave. `None` once refused (the
+    /// server spent it), or when there is none.
     pub(crate) token: Option<String>,
-    /// The fallback, and where to go.
-    pub(crate) fallback: SameRoom<'a, T>,
 }
 
-impl<T: Tally> Rejoin for ResumeRoom<'_, T> {
-    type Conn = Rejoined;
-
-    async fn attempt(&mut self) -> anyhow::Result<Rejoined> {
-        let (mut sink, mut stream) = connect(self.fallback.url).await?;
-        if let Some(token) = &self.token {
-            let tally = &mut *self.fallback.tally;
-            let resume = ClientMsg::Resume(Resume {
-                token: token.clone(),
-            });
-            send(&mut sink, tally, &resume)
-                .await
-                .map_err(|e| anyhow::anyhow!("sending Resume: {e}"))?;
-            let answer = wait_for(&mut stream, tally, "Resumed", |msg| match msg {
-                ServerMsg::Resumed(resumed) => Some(Ok(resumed)),
-                ServerMsg::Error(e) if e.code == ErrorCode::RESUME_REFUSED => Some(Err(e)),
-                _ => None,
-            })
-            .await?;
-            match answer {
-                Ok(Resumed {
-                    player_id,
-                    room,
-                    resume_token,
-                    players: _,
-                    mut schema,
-                }) => {
-                    if room.as_deref() != Some(self.fallback.room) {
-                        let ours = self.fallback.room.to_owned();
-                        schema = Some(join(&mut sink, &mut stream, ours, tally).await?);
-                    }
-                    let conn = Joined {
-                        sink,
-                        stream,
-                        player_id,
-                        resume_token,
-                        tick_rate: None,
-                        schema,
-                    };
-                    return Ok(Rejoined::Resumed { conn, room });
+impl<D: Dial, T: Tally> Seating<'_, D, T> {
+    /// Connects to `url`, asks for `ask`, and follows the redirects until a node seats the
+    /// bot. `followed` is the redirects already followed in a row (1 when a drain's
+    /// redirect began this trip). Any server `Error` but a refused resume, a connection
+    /// that ends first, or more than [`MAX_REDIRECTS`] redirects in a row is a failure.
+    pub(crate) async fn seat(
+        &mut self,
+        url: &str,
+        mut ask: Ask,
+        mut followed: u32,
+    ) -> anyhow::Result<Seated<D::Line>> {
+        let mut url = url.to_owned();
+        let mut clock = JoinClock::default();
+        // At most MAX_REDIRECTS + 1 rounds: each one either seats the bot, fails, or
+        // follows one more redirect.
+        loop {
+            let mut line = self.dial.dial(&url).await?;
+            match self.on_node(&mut line, &ask, &mut clock).await? {
+                Step::Seated(seat) => {
+                    return Ok(Seated {
+                        line,
+                        node: url,
+                        player_id: seat.player_id,
+                        resume_token: seat.resume_token,
+                        tick_rate: seat.tick_rate,
+                        schema: seat.schema,
+                        entry: seat.entry,
+                    });
                 }
-                Err(refused) => {
-                    tracing::trace!("resume refused: {}", refused.message);
-                    self.token = None;
+                Step::Redirected(redirect) => {
+                    self.tally.redirected();
+                    tracing::trace!(from = %url, to = %redirect.url, "redirected");
+                    line.leave().await;
+                    if followed >= MAX_REDIRECTS {
+                        return Err(RedirectLoop { url: redirect.url }.into());
+                    }
+                    followed += 1;
+                    clock.redirect();
+                    ask = ask_after(&redirect);
+                    url = redirect.url;
                 }
             }
         }
-        let joined = self.fallback.hello_and_join(sink, stream).await?;
-        Ok(Rejoined::Joined(joined))
+    }
+
+    /// Asks one node for `ask`.
+    async fn on_node(
+        &mut self,
+        line: &mut D::Line,
+        ask: &Ask,
+        clock: &mut JoinClock,
+    ) -> anyhow::Result<Step> {
+        if *ask == Ask::Resume {
+            if let Some(token) = self.token.clone() {
+                if let Some(step) = self.resume(line, token, clock).await? {
+                    return Ok(step);
+                }
+                // Refused: the connection is still before its hello, so the bot says
+                // hello and joins anew on it.
+            }
+            return self.hello_then(line, &Ask::Join, clock).await;
+        }
+        self.hello_then(line, ask, clock).await
+    }
+
+    /// Presents `token` as the connection's first message. `None` when the server
+    /// refused it (`RESUME_REFUSED`: unknown, spent, or its room or node gone).
+    async fn resume(
+        &mut self,
+        line: &mut D::Line,
+        token: String,
+        clock: &mut JoinClock,
+    ) -> anyhow::Result<Option<Step>> {
+        enum Answer {
+            Resumed(Resumed),
+            Refused(String),
+            Redirected(Redirect),
+        }
+        self.send(line, "Resume", &ClientMsg::Resume(Resume { token }))
+            .await?;
+        let answer = wait_for(line, &mut *self.tally, "Resumed", |msg| match msg {
+            ServerMsg::Resumed(resumed) => Some(Answer::Resumed(resumed)),
+            ServerMsg::Error(e) if e.code == ErrorCode::RESUME_REFUSED => {
+                Some(Answer::Refused(e.message))
+            }
+            ServerMsg::Redirect(redirect) => Some(Answer::Redirected(redirect)),
+            _ => None,
+        })
+        .await?;
+        let resumed = match answer {
+            Answer::Resumed(resumed) => resumed,
+            Answer::Refused(why) => {
+                tracing::trace!("resume refused: {why}");
+                self.token = None;
+                return Ok(None);
+            }
+            // The session lives on another node: the redirect says resume it there.
+            Answer::Redirected(redirect) => return Ok(Some(Step::Redirected(redirect))),
+        };
+        let Resumed {
+            player_id,
+            room,
+            resume_token,
+            players: _,
+            mut schema,
+        } = resumed;
+        // The old token is spent: the Resumed's is the session's now, whatever follows.
+        self.token = Some(resume_token.clone());
+        if room.as_deref() != Some(self.room) {
+            // Back, but not in the bot's room: join it, as the same player.
+            match self.join(line, clock).await? {
+                Answered::Joined(joined) => schema = Some(joined),
+                Answered::Redirected(redirect) => {
+                    return Ok(Some(Step::Redirected(redirect)));
+                }
+            }
+        }
+        Ok(Some(Step::Seated(Seat {
+            player_id,
+            resume_token,
+            tick_rate: None,
+            schema,
+            entry: Entry::Resumed { room },
+        })))
+    }
+
+    /// Says hello, then joins (or claims, for [`Ask::Claim`]).
+    async fn hello_then(
+        &mut self,
+        line: &mut D::Line,
+        ask: &Ask,
+        clock: &mut JoinClock,
+    ) -> anyhow::Result<Step> {
+        let hello = ClientMsg::Hello(Hello {
+            version: PROTOCOL_VERSION,
+            name: self.name.to_owned(),
+        });
+        self.send(line, "Hello", &hello).await?;
+        let welcome = wait_for(line, &mut *self.tally, "Welcome", |msg| match msg {
+            ServerMsg::Welcome(welcome) => Some(welcome),
+            _ => None,
+        })
+        .await?;
+        let answered = match ask {
+            Ask::Claim(ticket) => self.claim(line, ticket.clone(), clock).await?,
+            Ask::Join | Ask::Resume => self.join(line, clock).await?,
+        };
+        Ok(match answered {
+            Answered::Joined(schema) => Step::Seated(Seat {
+                player_id: welcome.player_id,
+                resume_token: welcome.resume_token,
+                tick_rate: Some(welcome.tick_rate),
+                schema: Some(schema),
+                entry: Entry::Joined,
+            }),
+            Answered::Redirected(redirect) => Step::Redirected(redirect),
+        })
+    }
+
+    /// Joins the bot's room (public, no key).
+    async fn join(
+        &mut self,
+        line: &mut D::Line,
+        clock: &mut JoinClock,
+    ) -> anyhow::Result<Answered> {
+        let join = ClientMsg::Join(Join {
+            room: Some(self.room.to_owned()),
+            key: None,
+        });
+        self.send(line, "Join", &join).await?;
+        clock.join_sent(Instant::now());
+        self.joined(line, clock).await
+    }
+
+    /// Claims the seat `ticket` reserved.
+    async fn claim(
+        &mut self,
+        line: &mut D::Line,
+        ticket: String,
+        clock: &mut JoinClock,
+    ) -> anyhow::Result<Answered> {
+        self.send(line, "Claim", &ClientMsg::Claim(Claim { ticket }))
+            .await?;
+        self.tally.claimed();
+        self.joined(line, clock).await
+    }
+
+    /// Waits for the answer to a join or claim: `Joined` (timed), or a redirect.
+    async fn joined(&mut self, line: &mut D::Line, clock: &JoinClock) -> anyhow::Result<Answered> {
+        let answer = wait_for(line, &mut *self.tally, "Joined", |msg| match msg {
+            ServerMsg::Joined(joined) => Some(Answered::Joined(joined.schema)),
+            ServerMsg::Redirect(redirect) => Some(Answered::Redirected(redirect)),
+            _ => None,
+        })
+        .await?;
+        if matches!(answer, Answered::Joined(_)) {
+            if let Some((path, took)) = clock.joined(Instant::now()) {
+                self.tally.joined(path, took);
+            }
+        }
+        Ok(answer)
+    }
+
+    async fn send(
+        &mut self,
+        line: &mut D::Line,
+        what: &str,
+        msg: &ClientMsg,
+    ) -> anyhow::Result<()> {
+        line.send(&mut *self.tally, msg)
+            .await
+            .map_err(|e| anyhow::anyhow!("sending {what}: {e}"))
     }
 }
 
-/// Reads frames until `pick` accepts one. Other messages (another player's arrival, say)
-/// are skipped; an `Error` that `pick` does not accept, a bad frame or the end of the
-/// connection is a failure.
-async fn wait_for<T>(
-    stream: &mut WsStream,
+/// Reads messages until `pick` accepts one. Other messages (another player's arrival, say)
+/// are skipped, notices counted; an `Error` that `pick` does not accept, a bad frame or
+/// the end of the connection is a failure.
+async fn wait_for<L: Line, T>(
+    line: &mut L,
     tally: &mut impl Tally,
     what: &str,
     pick: impl Fn(ServerMsg) -> Option<T>,
 ) -> anyhow::Result<T> {
     loop {
-        let frame = match stream.next().await {
-            Some(Ok(Message::Binary(frame))) => frame,
-            Some(Ok(Message::Text(_))) => anyhow::bail!("text frame while waiting for {what}"),
-            Some(Ok(Message::Close(frame))) => {
-                anyhow::bail!("closed while waiting for {what}: {}", close_reason(frame))
-            }
-            // WebSocket pings are answered by tungstenite itself.
-            Some(Ok(_)) => continue,
-            Some(Err(e)) => anyhow::bail!("websocket error while waiting for {what}: {e}"),
-            None => anyhow::bail!("connection ended while waiting for {what}"),
+        let msg = line
+            .recv(tally)
+            .await
+            .map_err(|e| anyhow::anyhow!(e.waiting_for(what)))?;
+        if matches!(msg, ServerMsg::Notice(_)) {
+            tally.noticed();
+            continue;
+        }
+        // `pick` sees errors first: some are answers (a refused resume).
+        let error = match &msg {
+            ServerMsg::Error(e) => Some((e.code.0, e.message.clone())),
+            _ => None,
         };
-        tally.received(frame.len());
-        match ServerMsg::decode(&frame) {
-            Ok(msg) => {
-                // `pick` sees errors first: some are answers (a refused resume).
-                let error = match &msg {
-                    ServerMsg::Error(e) => Some((e.code.0, e.message.clone())),
-                    _ => None,
-                };
-                if let Some(found) = pick(msg) {
-                    return Ok(found);
-                }
-                if let Some((code, message)) = error {
-                    anyhow::bail!("server error {code} while waiting for {what}: {message}");
-                }
-            }
-            Err(e) => anyhow::bail!("undecodable frame while waiting for {what}: {e}"),
+        if let Some(found) = pick(msg) {
+            return Ok(found);
         }
-    }
-}
-
-/// Encodes and sends one message (one frame, flushed at once: a bot sends one message at a
-/// time, and holding it back would only add latency), counting its bytes.
-pub(crate) async fn send(
-    sink: &mut WsSink,
-    tally: &mut impl Tally,
-    msg: &ClientMsg,
-) -> Result<(), tungstenite::Error> {
-    let frame = encode_client(msg);
-    tally.sent(frame.len());
-    sink.send(Message::Binary(frame)).await
-}
-
-/// Says goodbye at the deadline: a close frame, then whatever the server still sends until
-/// its own close, all within [`CLOSE_GRACE`]. What arrives now is no longer measured, and
-/// failures here are not errors: the bot's work is done.
-pub(crate) async fn close(mut sink: WsSink, mut stream: WsStream) {
-    let _ = timeout(CLOSE_GRACE, async {
-        let bye = Message::Close(Some(CloseFrame {
-            code: CloseCode::Normal,
-            reason: "bot done".into(),
-        }));
-        if sink.send(bye).await.is_ok() {
-            while let Some(Ok(_)) = stream.next().await {}
+        if let Some((code, message)) = error {
+            bail!("server error {code} while waiting for {what}: {message}");
         }
-    })
-    .await;
-}
-
-/// Drops the connection the way a crashed client or a lost network would: no close frame,
-/// and the socket closed with `SO_LINGER` 0, so the kernel sends a reset rather than a
-/// polite FIN and the server learns of it only from a failed read or write.
-pub(crate) fn abort(sink: WsSink, stream: WsStream) {
-    // Both halves come from the same `split`, so reuniting cannot fail; if it ever did,
-    // dropping the halves still ends the connection, only with a FIN instead of a reset.
-    let Ok(ws) = sink.reunite(stream) else {
-        return;
-    };
-    if let MaybeTlsStream::Plain(tcp) = ws.get_ref() {
-        let _ = socket2::SockRef::from(tcp).set_linger(Some(Duration::ZERO));
-    }
-}
-
-pub(crate) fn close_reason(frame: Option<CloseFrame>) -> String {
-    match frame {
-        Some(frame) if frame.reason.is_empty() => format!("close code {}", frame.code),
-        Some(frame) => format!("close code {}: {}", frame.code, frame.reason),
-        None => "close without a code".to_owned(),
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use tickwire_shared::{Error, Joined as JoinedMsg, Welcome, encode_server};
-    use tokio::net::TcpListener;
-
     use super::*;
 
-    #[derive(Default)]
-    struct Count {
-        sent: usize,
-        received: usize,
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
     }
 
-    impl Tally for Count {
-        fn sent(&mut self, bytes: usize) {
-            self.sent += bytes;
-        }
-        fn received(&mut self, bytes: usize) {
-            self.received += bytes;
-        }
+    #[test]
+    fn a_join_without_a_redirect_is_direct_from_its_own_join() {
+        let t0 = Instant::now();
+        let mut clock = JoinClock::default();
+        assert_eq!(clock.joined(t0), None, "nothing was joined");
+        clock.join_sent(t0);
+        assert_eq!(clock.joined(t0 + ms(3)), Some((JoinPath::Direct, ms(3))));
+        // A join after a refused resume, say: timed from itself.
+        clock.join_sent(t0 + ms(10));
+        assert_eq!(clock.joined(t0 + ms(12)), Some((JoinPath::Direct, ms(2))));
     }
 
-    /// A server for one connection that answers each message the client sends with what
-    /// `script` says, and hands back everything the client sent.
-    async fn scripted(
-        script: fn(&ClientMsg) -> Vec<ServerMsg>,
-    ) -> (String, tokio::task::JoinHandle<Vec<ClientMsg>>) {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let url = format!("ws://{}", listener.local_addr().expect("address"));
-        let server = tokio::spawn(async move {
-            let (tcp, _) = listener.accept().await.expect("accept");
-            let mut ws = tokio_tungstenite::accept_async(tcp).await.expect("upgrade");
-            let mut heard = Vec::new();
-            while let Some(Ok(Message::Binary(frame))) = ws.next().await {
-                let msg = ClientMsg::decode(&frame).expect("the bot speaks the protocol");
-                for answer in script(&msg) {
-                    let frame = Message::Binary(encode_server(&answer));
-                    ws.send(frame).await.expect("send");
-                }
-                heard.push(msg);
-            }
-            heard
-        });
-        (url, server)
-    }
-
-    fn welcome(token: &str) -> ServerMsg {
-        ServerMsg::Welcome(Welcome {
-            player_id: 9,
-            tick_rate: 60,
-            protocol_version: PROTOCOL_VERSION,
-            resume_token: token.into(),
-            user_id: "anon-9".into(),
-        })
-    }
-
-    fn schema() -> Schema {
-        Schema::new("arena")
-    }
-
-    fn joined() -> ServerMsg {
-        ServerMsg::Joined(JoinedMsg {
-            room: "bots-0".into(),
-            players: vec![],
-            schema: schema(),
-        })
-    }
-
-    #[tokio::test]
-    async fn a_refused_resume_says_hello_and_joins_on_the_same_connection() {
-        let (url, server) = scripted(|msg| match msg {
-            ClientMsg::Resume(_) => vec![ServerMsg::Error(Error {
-                code: ErrorCode::RESUME_REFUSED,
-                message: "grace over".into(),
-                in_reply_to: Some(6),
-            })],
-            ClientMsg::Hello(_) => vec![welcome("fresh")],
-            ClientMsg::Join(_) => vec![joined()],
-            _ => vec![],
-        })
-        .await;
-        let mut count = Count::default();
-        let mut rejoin = ResumeRoom {
-            token: Some("old".into()),
-            fallback: SameRoom {
-                url: &url,
-                name: "bot-0",
-                room: "bots-0",
-                tally: &mut count,
-            },
-        };
-        let back = timeout(Duration::from_secs(5), rejoin.attempt())
-            .await
-            .expect("in time")
-            .expect("back");
-        // Spent: a later attempt would not present it again.
-        assert_eq!(rejoin.token, None);
-        let Rejoined::Joined(conn) = back else {
-            panic!("a refused resume joins afresh");
-        };
-        assert_eq!((conn.player_id, conn.resume_token.as_str()), (9, "fresh"));
-        assert_eq!(conn.tick_rate, Some(60), "the Welcome's");
-        assert_eq!(conn.schema, Some(schema()), "the Joined's");
-        drop(conn);
-        let heard = server.await.expect("server");
-        let kinds: Vec<u8> = heard.iter().map(ClientMsg::kind).collect();
+    #[test]
+    fn a_redirected_join_is_timed_from_the_first_join() {
+        let t0 = Instant::now();
+        let mut clock = JoinClock::default();
+        clock.join_sent(t0);
+        clock.redirect();
+        clock.join_sent(t0 + ms(20));
         assert_eq!(
-            kinds,
-            vec![6, 0, 1],
-            "Resume, then Hello and Join: {heard:?}"
+            clock.joined(t0 + ms(25)),
+            Some((JoinPath::Redirected, ms(25)))
         );
-        assert_eq!(
-            heard[0],
-            ClientMsg::Resume(Resume {
-                token: "old".into()
-            })
-        );
-        assert!(count.sent > 0 && count.received > 0);
     }
 
-    #[tokio::test]
-    async fn a_resume_outside_the_room_joins_it_as_the_same_player() {
-        let (url, server) = scripted(|msg| match msg {
-            ClientMsg::Resume(_) => vec![ServerMsg::Resumed(Resumed {
-                player_id: 4,
-                room: None,
-                players: vec![],
-                resume_token: "next".into(),
-                schema: None,
-            })],
-            ClientMsg::Join(_) => vec![joined()],
-            _ => vec![],
-        })
-        .await;
-        let mut count = Count::default();
-        let mut rejoin = ResumeRoom {
-            token: Some("t".into()),
-            fallback: SameRoom {
-                url: &url,
-                name: "bot-0",
-                room: "bots-0",
-                tally: &mut count,
-            },
-        };
-        let back = timeout(Duration::from_secs(5), rejoin.attempt())
-            .await
-            .expect("in time")
-            .expect("back");
-        let Rejoined::Resumed { conn, room } = back else {
-            panic!("resumed");
-        };
-        assert_eq!(room, None);
-        assert_eq!((conn.player_id, conn.resume_token.as_str()), (4, "next"));
-        assert_eq!(conn.tick_rate, None, "no Welcome on a resume");
-        assert_eq!(
-            conn.schema,
-            Some(schema()),
-            "the Joined's, after the Resumed"
-        );
-        drop(conn);
-        let heard = server.await.expect("server");
-        let kinds: Vec<u8> = heard.iter().map(ClientMsg::kind).collect();
-        assert_eq!(kinds, vec![6, 1], "Resume, then Join, no Hello: {heard:?}");
+    #[test]
+    fn a_redirect_before_any_join_does_not_make_one_redirected() {
+        let t0 = Instant::now();
+        let mut clock = JoinClock::default();
+        // A resume's redirect, then a join on the node it led to.
+        clock.redirect();
+        clock.join_sent(t0);
+        assert_eq!(clock.joined(t0 + ms(4)), Some((JoinPath::Direct, ms(4))));
     }
 
-    #[tokio::test]
-    async fn a_resume_into_the_room_keeps_the_resumed_schema() {
-        let (url, server) = scripted(|msg| match msg {
-            ClientMsg::Resume(_) => vec![ServerMsg::Resumed(Resumed {
-                player_id: 4,
-                room: Some("bots-0".into()),
-                players: vec![],
-                resume_token: "next".into(),
-                schema: Some(Schema::new("shooter")),
-            })],
-            _ => vec![],
-        })
-        .await;
-        let mut count = Count::default();
-        let mut rejoin = ResumeRoom {
-            token: Some("t".into()),
-            fallback: SameRoom {
-                url: &url,
-                name: "bot-0",
-                room: "bots-0",
-                tally: &mut count,
-            },
+    #[test]
+    fn redirects_become_the_bots_requests() {
+        let to = |in_reply_to, ticket: Option<&str>| Redirect {
+            url: "ws://b".into(),
+            room: None,
+            ticket: ticket.map(str::to_owned),
+            in_reply_to,
         };
-        let back = timeout(Duration::from_secs(5), rejoin.attempt())
-            .await
-            .expect("in time")
-            .expect("back");
-        let Rejoined::Resumed { conn, room } = back else {
-            panic!("resumed");
-        };
-        assert_eq!(room.as_deref(), Some("bots-0"));
-        assert_eq!(conn.schema, Some(Schema::new("shooter")), "the Resumed's");
-        drop(conn);
-        let heard = server.await.expect("server");
-        let kinds: Vec<u8> = heard.iter().map(ClientMsg::kind).collect();
-        assert_eq!(kinds, vec![6], "Resume only: {heard:?}");
-    }
-
-    #[tokio::test]
-    async fn another_error_in_reply_to_a_resume_fails_the_attempt() {
-        let (url, _server) = scripted(|msg| match msg {
-            ClientMsg::Resume(_) => vec![ServerMsg::Error(Error {
-                code: ErrorCode::BAD_STATE,
-                message: "say hello first".into(),
-                in_reply_to: Some(6),
-            })],
-            _ => vec![],
-        })
-        .await;
-        let mut count = Count::default();
-        let mut rejoin = ResumeRoom {
-            token: Some("t".into()),
-            fallback: SameRoom {
-                url: &url,
-                name: "bot-0",
-                room: "bots-0",
-                tally: &mut count,
-            },
-        };
-        let failed = timeout(Duration::from_secs(5), rejoin.attempt())
-            .await
-            .expect("in time");
-        let Err(why) = failed else {
-            panic!("only RESUME_REFUSED falls back");
-        };
-        assert!(why.to_string().contains("say hello first"), "{why}");
-        // Not refused: the token may still be good for the next attempt.
-        assert_eq!(rejoin.token.as_deref(), Some("t"));
-    }
-
-    #[tokio::test]
-    async fn an_abort_is_a_reset_without_a_close_frame() {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let url = format!("ws://{}", listener.local_addr().expect("address"));
-        let server = tokio::spawn(async move {
-            let (tcp, _) = listener.accept().await.expect("accept");
-            let mut ws = tokio_tungstenite::accept_async(tcp).await.expect("upgrade");
-            ws.next().await
-        });
-        let (ws, _) = connect_async_with_config(url.as_str(), None, true)
-            .await
-            .expect("connect");
-        let (sink, stream) = ws.split();
-        abort(sink, stream);
-
-        let seen = timeout(Duration::from_secs(5), server)
-            .await
-            .expect("the server notices at once")
-            .expect("the server task ends");
-        match seen {
-            Some(Err(tungstenite::Error::Io(e))) => {
-                assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset, "{e}");
-            }
-            other => panic!("expected a reset, got {other:?}"),
-        }
+        assert_eq!(ask_after(&to(Some(6), None)), Ask::Resume);
+        assert_eq!(ask_after(&to(Some(1), Some("t"))), Ask::Claim("t".into()));
+        assert_eq!(ask_after(&to(None, None)), Ask::Join);
+        assert_eq!(ask_after(&to(Some(8), None)), Ask::Join);
     }
 
     #[test]

@@ -15,6 +15,7 @@ use tokio::time::Instant;
 
 use crate::chaos::ChaosStats;
 use crate::chat::ChatStats;
+use crate::cluster::{ClusterStats, JoinPath};
 use crate::hist::Latencies;
 use crate::replica::ReplicaStats;
 use crate::session::Tally;
@@ -133,6 +134,8 @@ pub(crate) struct BotStats {
     /// What the bots' chat saw (`--chat-rate`), settled as each bot finished; empty when
     /// they do not chat.
     pub(crate) chat: ChatStats,
+    /// Redirects, claims, notices, joins and reseats (see [`crate::cluster`]).
+    pub(crate) cluster: ClusterStats,
     errors: BTreeMap<ErrorKind, u64>,
     /// The first few errors and disconnect reasons, in words: a bot's own, which
     /// [`BotStats::named`] prefixes with its name before they join the swarm's.
@@ -166,6 +169,7 @@ impl BotStats {
             active: Duration::ZERO,
             chaos: ChaosStats::default(),
             chat: ChatStats::default(),
+            cluster: ClusterStats::default(),
             errors: BTreeMap::new(),
             problems: Vec::new(),
         }
@@ -244,6 +248,7 @@ impl BotStats {
         self.active += other.active;
         self.chaos.merge(&other.chaos);
         self.chat.merge(&other.chat);
+        self.cluster.merge(&other.cluster);
         for (kind, count) in &other.errors {
             *self.errors.entry(*kind).or_default() += count;
         }
@@ -305,6 +310,22 @@ impl Tally for BotStats {
 
     fn received(&mut self, bytes: usize) {
         self.bytes_in += bytes as u64;
+    }
+
+    fn redirected(&mut self) {
+        self.cluster.redirects += 1;
+    }
+
+    fn claimed(&mut self) {
+        self.cluster.claims += 1;
+    }
+
+    fn noticed(&mut self) {
+        self.cluster.notices += 1;
+    }
+
+    fn joined(&mut self, path: JoinPath, took: Duration) {
+        self.cluster.joined(path, took);
     }
 }
 
@@ -629,7 +650,7 @@ mod tests {
     }
 
     /// Two bots with something in every field: `a` played at 10 Hz, `b` at 20 Hz, and
-    /// each had problems and a little chaos and chat.
+    /// each had problems and a little chaos, chat and cluster.
     fn two_bots() -> (BotStats, BotStats) {
         let t0 = Instant::now();
         let mut a = BotStats::new();
@@ -654,6 +675,11 @@ mod tests {
             bot.chaos.resumed(ms(rtt * 10));
             bot.chat.sent = 2;
             bot.chat.ack_us.record(ms(rtt));
+            bot.redirected();
+            bot.claimed();
+            bot.noticed();
+            bot.joined(JoinPath::Redirected, ms(rtt * 3));
+            bot.cluster.reseat(ms(rtt * 20));
         }
         b.disconnects = 1;
         a.error(ErrorKind::Decode, "bad frame".into());
@@ -688,7 +714,14 @@ mod tests {
             sums.chaos.drops += 1;
             sums.chaos.resumed(ms(rtt * 10));
             sums.chat.ack_us.record(ms(rtt));
+            sums.cluster.joined(JoinPath::Redirected, ms(rtt * 3));
+            sums.cluster.reseat(ms(rtt * 20));
         }
+        (
+            sums.cluster.redirects,
+            sums.cluster.claims,
+            sums.cluster.notices,
+        ) = (2, 2, 2);
         sums.bytes_in = 5000;
         sums.bytes_out = 500;
         sums.inputs_sent = 50;

@@ -27,7 +27,7 @@ use tamper::{Proxy, Spoil, Tamper, count};
 
 fn config(url: String, bots: usize) -> SwarmConfig {
     SwarmConfig {
-        url,
+        urls: vec![url],
         bots,
         rooms: 2,
         duration: Duration::from_millis(1500),

@@ -61,7 +61,7 @@ fn assert_light_swarm_played_cleanly(report: &Report, bots: usize, every: usize)
 async fn forty_bots_with_one_in_four_checking_play_cleanly() -> anyhow::Result<()> {
     let server = RealServer::start(test_config()).await;
     let report = run(SwarmConfig {
-        url: server.url(),
+        urls: vec![server.url()],
         bots: 40,
         rooms: 2,
         duration: Duration::from_secs(3),
@@ -116,7 +116,7 @@ async fn light_bots_play_the_shooter() -> anyhow::Result<()> {
     })
     .await;
     let report = run(SwarmConfig {
-        url: server.url(),
+        urls: vec![server.url()],
         bots: 12,
         rooms: 2,
         game: Game::Shooter,

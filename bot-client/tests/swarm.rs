@@ -71,7 +71,7 @@ fn assert_honest_bots_played_cleanly(report: &Report, bots: usize) {
 async fn twenty_bots_in_two_rooms_play_cleanly_at_sixty_hertz() -> anyhow::Result<()> {
     let server = RealServer::start(test_config()).await;
     let report = run(SwarmConfig {
-        url: server.url(),
+        urls: vec![server.url()],
         bots: 20,
         rooms: 2,
         duration: Duration::from_secs(3),
@@ -108,7 +108,7 @@ async fn twenty_bots_in_two_rooms_play_cleanly_at_sixty_hertz() -> anyhow::Resul
 async fn under_a_view_radius_bots_hold_only_their_neighbours() -> anyhow::Result<()> {
     let server = start_with_flags(&["--view-radius", "300"]).await?;
     let report = run(SwarmConfig {
-        url: server.url(),
+        urls: vec![server.url()],
         bots: 20,
         rooms: 1,
         duration: Duration::from_secs(3),
@@ -135,7 +135,7 @@ async fn with_chaos_bots_drop_resume_their_seats_and_lose_no_input() -> anyhow::
     })
     .await;
     let report = run(SwarmConfig {
-        url: server.url(),
+        urls: vec![server.url()],
         bots: 10,
         rooms: 2,
         duration: Duration::from_secs(3),
@@ -201,7 +201,7 @@ fn assert_every_drop_resumed_losing_nothing(report: &Report) {
 async fn chatting_bots_get_every_message_back_in_order() -> anyhow::Result<()> {
     let server = RealServer::start(test_config()).await;
     let report = run(SwarmConfig {
-        url: server.url(),
+        urls: vec![server.url()],
         bots: 10,
         rooms: 2,
         duration: Duration::from_secs(3),
@@ -233,7 +233,7 @@ async fn chatting_bots_get_every_message_back_in_order() -> anyhow::Result<()> {
 async fn chat_and_inputs_survive_chaos() -> anyhow::Result<()> {
     let server = RealServer::start(test_config()).await;
     let report = run(SwarmConfig {
-        url: server.url(),
+        urls: vec![server.url()],
         bots: 10,
         rooms: 2,
         duration: Duration::from_secs(4),
@@ -263,7 +263,7 @@ async fn chat_and_inputs_survive_chaos() -> anyhow::Result<()> {
 async fn bots_with_tokens_get_into_a_server_that_demands_them() -> anyhow::Result<()> {
     let server = start_with_flags(&["--auth-secret", "s3cret"]).await?;
     let swarm = |auth_secret: Option<&str>| SwarmConfig {
-        url: server.url(),
+        urls: vec![server.url()],
         bots: 6,
         rooms: 2,
         duration: Duration::from_secs(2),
@@ -290,7 +290,7 @@ async fn bots_with_tokens_get_into_a_server_that_demands_them() -> anyhow::Resul
 async fn misbehaving_bots_get_answers_and_the_honest_ones_see_none_of_it() -> anyhow::Result<()> {
     let server = RealServer::start(test_config()).await;
     let report = run(SwarmConfig {
-        url: server.url(),
+        urls: vec![server.url()],
         bots: 12,
         rooms: 2,
         duration: Duration::from_secs(3),
@@ -335,7 +335,7 @@ async fn eight_bots_play_the_shooter_without_a_hash_mismatch() -> anyhow::Result
     })
     .await;
     let report = run(SwarmConfig {
-        url: server.url(),
+        urls: vec![server.url()],
         bots: 8,
         rooms: 1,
         game: Game::Shooter,

@@ -17,50 +17,71 @@
 //! A light bot is cheap because nothing on its hot path allocates or copies: its frames
 //! are read in place by a small parser of its own ([`frame`]) from one buffer per bot
 //! ([`conn`]), and each input goes out with one non-blocking write, at the input rate
-//! even when the thread wakes late ([`pace`]). Light bots neither drop
+//! even when the thread wakes late ([`pace`]). It gets seated as a full bot does, over its
+//! own framing ([`line`]): redirects followed, and against a cluster, a lost connection
+//! followed by a reconnect to the next node. Light bots neither drop
 //! their connections on purpose nor chat, so `--check-every` above 1 refuses `--chaos` and
 //! `--chat-rate`.
 
 mod conn;
 mod frame;
+mod line;
 mod pace;
 mod play;
 
 use std::sync::Arc;
 
-use anyhow::bail;
-use tickwire_shared::{ClientMsg, Hello, Join, PROTOCOL_VERSION, Schema, ServerMsg, encode_client};
 use tokio::time::{sleep_until, timeout};
 
-use self::conn::RawWs;
+use self::line::LightDial;
+use self::play::{End, LightBot};
 use crate::CONNECT_TIMEOUT;
 use crate::bot::{BotPlan, Shared, connect_failed};
-use crate::session::room_name;
-use crate::stats::BotStats;
+use crate::reconnect::Outcome;
+use crate::rejoin::{Rejoiner, get_back};
+use crate::rng::XorShift64;
+use crate::session::{Ask, Line as _, Seating, room_name};
+use crate::stats::{BotStats, ErrorKind};
 
 /// Mixed into a bot's index to seed its frame masks.
 const MASK_SEED: u64 = 0x3A5C_F00D;
+
+/// Mixed into a bot's index to seed the jitter of its reconnects.
+const RECONNECT_SEED: u64 = 0x11_6E7B_AC4D;
 
 /// True when bot `index` decodes and checks everything, with one bot in `every` doing so.
 pub(crate) fn checks_fully(index: usize, every: usize) -> bool {
     every <= 1 || index % every == 0
 }
 
-/// Runs one light bot from its start to its end and returns what it measured.
+/// Runs one light bot from its start to its end and returns what it measured: seated as
+/// a full bot is (redirects followed), then one round of play per connection. A round
+/// ends at the deadline, by a redirect (followed at once), or with the connection's end;
+/// against a cluster (several URLs) the bot then reconnects to the next node, resuming
+/// its session or joining anew, and with one URL it stops, as it always did.
 pub(crate) async fn run(plan: BotPlan, shared: Arc<Shared>) -> BotStats {
     let mut stats = BotStats::new();
     stats.light_bots = 1;
     let name = format!("bot-{}", plan.index);
     let room = room_name(plan.index, shared.rooms);
+    let mut nodes = shared.nodes_for(plan.index);
     sleep_until(plan.start_at).await;
-    let handshake = async {
-        let url = shared.url_for(plan.index, &name)?;
-        let mut ws = RawWs::open(&url, MASK_SEED ^ plan.index as u64).await?;
-        let joined = hello_and_join(&mut ws, name, room, &mut stats).await?;
-        anyhow::Ok((ws, joined))
+    let mut dial = match shared.token_for(plan.index, &name) {
+        Ok(token) => LightDial::new(token, MASK_SEED ^ plan.index as u64),
+        Err(why) => return connect_failed(plan.index, stats, why.to_string(), &shared),
     };
-    let (mut ws, joined) = match timeout(CONNECT_TIMEOUT, handshake).await {
-        Ok(Ok(connection)) => connection,
+    let first = {
+        let mut seating = Seating {
+            dial: &mut dial,
+            name: &name,
+            room: &room,
+            tally: &mut stats,
+            token: None,
+        };
+        timeout(CONNECT_TIMEOUT, seating.seat(nodes.current(), Ask::Join, 0)).await
+    };
+    let mut conn = match first {
+        Ok(Ok(seated)) => seated,
         failed => {
             let why = match failed {
                 Ok(Err(why)) => why.to_string(),
@@ -69,113 +90,67 @@ pub(crate) async fn run(plan: BotPlan, shared: Arc<Shared>) -> BotStats {
             return connect_failed(plan.index, stats, why, &shared);
         }
     };
+    nodes.seated_on(&conn.node);
     stats.connected = 1;
-    play::LightBot::new(plan.index, &shared, stats, joined)
-        .run(&mut ws)
-        .await
-}
-
-/// What the server said at hello and join.
-pub(crate) struct Joined {
-    pub(crate) player_id: u32,
-    pub(crate) schema: Schema,
-}
-
-/// Says hello as `name` and joins `room`, as a full bot does.
-async fn hello_and_join(
-    ws: &mut RawWs,
-    name: String,
-    room: String,
-    stats: &mut BotStats,
-) -> anyhow::Result<Joined> {
-    let hello = ClientMsg::Hello(Hello {
-        version: PROTOCOL_VERSION,
-        name,
-    });
-    send(ws, stats, &hello).await?;
-    let welcome = wait_for(ws, stats, "Welcome", |msg| match msg {
-        ServerMsg::Welcome(welcome) => Some(welcome),
-        _ => None,
-    })
-    .await?;
-    let join = ClientMsg::Join(Join {
-        room: Some(room),
-        key: None,
-    });
-    send(ws, stats, &join).await?;
-    let joined = wait_for(ws, stats, "Joined", |msg| match msg {
-        ServerMsg::Joined(joined) => Some(joined),
-        _ => None,
-    })
-    .await?;
-    Ok(Joined {
-        player_id: welcome.player_id,
-        schema: joined.schema,
-    })
-}
-
-/// Sends one message and waits until the socket took it.
-async fn send(ws: &mut RawWs, stats: &mut BotStats, msg: &ClientMsg) -> anyhow::Result<()> {
-    let payload = encode_client(msg);
-    stats.bytes_out += payload.len() as u64;
-    ws.split().1.queue(frame::BINARY, &payload);
-    ws.flush()
-        .await
-        .map_err(|e| anyhow::anyhow!("sending message type {}: {e}", msg.kind()))
-}
-
-/// Reads messages until `pick` accepts one, and leaves whatever follows it unread. Other
-/// messages are skipped; an `Error`, a close, a bad frame or the end is a failure.
-async fn wait_for<T>(
-    ws: &mut RawWs,
-    stats: &mut BotStats,
-    what: &str,
-    pick: impl Fn(ServerMsg) -> Option<T>,
-) -> anyhow::Result<T> {
+    let mut bot = LightBot::new(plan.index, &shared, stats);
+    let mut rng = XorShift64::seeded(RECONNECT_SEED ^ plan.index as u64);
+    // Each round ends before the deadline or at it, and each getting back by the deadline
+    // at the latest, so the rounds end.
     loop {
-        let (mut read, mut write) = ws.split();
-        while let Some(head) = read
-            .next_frame()
-            .map_err(|e| anyhow::anyhow!("bad frame while waiting for {what}: {e}"))?
-        {
-            let payload = read.payload(&head);
-            match head.opcode {
-                frame::BINARY => {
-                    stats.bytes_in += payload.len() as u64;
-                    let msg = ServerMsg::decode(payload).map_err(|e| {
-                        anyhow::anyhow!("undecodable frame while waiting for {what}: {e}")
-                    })?;
-                    if let ServerMsg::Error(e) = &msg {
-                        bail!(
-                            "server error {} while waiting for {what}: {}",
-                            e.code.0,
-                            e.message
-                        );
-                    }
-                    if let Some(found) = pick(msg) {
-                        read.consume(&head);
-                        return Ok(found);
-                    }
-                }
-                frame::TEXT => bail!("text frame while waiting for {what}"),
-                frame::CLOSE => bail!(
-                    "closed while waiting for {what}: {}",
-                    frame::close_reason(payload)
-                ),
-                frame::PING => write.queue(frame::PONG, payload),
-                _ => {}
+        bot.new_connection(conn.player_id, conn.schema.take());
+        let (end, ended_at) = bot.round(&mut conn.line).await;
+        let redirect = match end {
+            End::Deadline => {
+                line::close(&mut conn.line).await;
+                break;
             }
-            read.consume(&head);
-        }
-        write
-            .write_now()
-            .map_err(|e| anyhow::anyhow!("websocket error while waiting for {what}: {e}"))?;
-        match read.fill().await {
-            Ok(0) => bail!("connection ended while waiting for {what}"),
-            Ok(_) => {}
-            Err(e) => bail!("websocket error while waiting for {what}: {e}"),
+            End::Lost => {
+                bot.lost(&mut conn.line).await;
+                if !nodes.is_cluster() {
+                    break;
+                }
+                None
+            }
+            End::Redirected(redirect) => {
+                conn.line.leave().await;
+                Some(redirect)
+            }
+        };
+        bot.room_lost(ended_at);
+        let outcome = {
+            let mut rejoin = Rejoiner {
+                seating: Seating {
+                    dial: &mut dial,
+                    name: &name,
+                    room: &room,
+                    tally: bot.stats_mut(),
+                    token: Some(std::mem::take(&mut conn.resume_token)),
+                },
+                nodes: &mut nodes,
+            };
+            get_back(
+                &mut rejoin,
+                redirect,
+                &shared.reconnect,
+                shared.deadline,
+                &mut rng,
+            )
+            .await
+        };
+        match outcome {
+            Outcome::Back(back) => conn = back,
+            Outcome::GaveUp { last_error } => {
+                let attempts = shared.reconnect.max_attempts;
+                bot.error(
+                    ErrorKind::Reconnect,
+                    format!("gave up after {attempts} attempts: {last_error}"),
+                );
+                break;
+            }
+            Outcome::Deadline => break,
         }
     }
+    bot.finish()
 }
 
 #[cfg(test)]

@@ -1,17 +1,17 @@
 //! A light bot in its room: inputs and pings at their rates, every frame read as it comes
-//! (snapshots only counted and timed), until the deadline or the end of the connection;
-//! then a polite close, and the bot's figures.
+//! (snapshots only counted and timed), until the deadline, a redirect or the end of the
+//! connection; one round per connection, and the bot's figures at the end.
 
 use std::time::Duration;
 
 use tickwire_shared::{
-    ClientMsg, Message as _, Ping, PlayerId, ServerMsg, Snapshot, encode_client,
+    ClientMsg, Message as _, Ping, PlayerId, Redirect, Schema, ServerMsg, Snapshot, encode_client,
 };
 use tokio::time::{Instant, sleep_until, timeout};
 
 use super::conn::RawWs;
+use super::frame;
 use super::pace::Pacer;
-use super::{Joined, frame};
 use crate::CLOSE_GRACE;
 use crate::bot::{Shared, tick, ticker};
 use crate::inputs::InputMaker;
@@ -29,12 +29,18 @@ enum Flow {
     Pong(Vec<u8>),
     /// The server closed, saying this.
     Closed(String),
+    /// The node sent the bot on (it is draining).
+    Redirected(Redirect),
 }
 
 /// Why playing stopped.
-enum End {
+pub(crate) enum End {
+    /// The deadline came: close the connection.
     Deadline,
+    /// The connection ended (the server closed it, or it failed) before the deadline.
     Lost,
+    /// The node sent the bot on: follow the redirect.
+    Redirected(Redirect),
 }
 
 /// A light bot in its room.
@@ -51,13 +57,17 @@ pub(crate) struct LightBot<'a> {
     seq: u32,
     /// The newest snapshot's tick: what the inputs say they were made from.
     view_tick: u64,
+    /// When the bot lost its room (see [`crate::cluster`]), until the first snapshot in a
+    /// room again.
+    room_lost_at: Option<Instant>,
 }
 
 impl<'a> LightBot<'a> {
-    pub(crate) fn new(index: usize, shared: &'a Shared, stats: BotStats, joined: Joined) -> Self {
-        let mut bot = Self {
+    /// A light bot that got its first seat, before its first round.
+    pub(crate) fn new(index: usize, shared: &'a Shared, stats: BotStats) -> Self {
+        Self {
             index,
-            player_id: joined.player_id,
+            player_id: 0,
             shared,
             stats,
             clock: SnapshotClock::default(),
@@ -65,32 +75,64 @@ impl<'a> LightBot<'a> {
             maker: None,
             seq: 0,
             view_tick: 0,
-        };
-        match InputMaker::new(shared.game, &joined.schema) {
-            Ok(maker) => bot.maker = Some(maker),
-            Err(mismatch) => bot.error(ErrorKind::Schema, mismatch.to_string()),
+            room_lost_at: None,
         }
-        bot
     }
 
-    /// Plays on `ws` until the deadline or the connection's end, closes, and returns what
-    /// the bot measured.
-    pub(crate) async fn run(mut self, ws: &mut RawWs) -> BotStats {
+    /// A connection in a room begins, as `player_id` in a room playing `schema`: the
+    /// inputs are made for it, and its snapshots start a new run of intervals. A schema
+    /// without what the bots' game needs, or none, is an error of kind `schema`, once.
+    pub(crate) fn new_connection(&mut self, player_id: PlayerId, schema: Option<Schema>) {
+        self.player_id = player_id;
+        self.view_tick = 0;
+        self.clock.reconnected();
+        self.maker = None;
+        let Some(schema) = schema else {
+            self.error(
+                ErrorKind::Schema,
+                "the server resumed the bot into a room without its schema".to_owned(),
+            );
+            return;
+        };
+        match InputMaker::new(self.shared.game, &schema) {
+            Ok(maker) => self.maker = Some(maker),
+            Err(mismatch) => self.error(ErrorKind::Schema, mismatch.to_string()),
+        }
+    }
+
+    /// Plays one round on `ws`, until the deadline, a redirect or the connection's end;
+    /// returns why and when it stopped. The caller closes, leaves or gets back.
+    pub(crate) async fn round(&mut self, ws: &mut RawWs) -> (End, Instant) {
         let counters = &self.shared.counters;
         counters.joined();
         let joined_at = Instant::now();
         let (end, ended_at) = self.play(ws).await;
         counters.left();
         self.stats.active += ended_at.saturating_duration_since(joined_at);
-        match end {
-            End::Deadline => close(ws).await,
-            End::Lost => {
-                self.stats.disconnects = 1;
-                // The answer to a server's close, if it closed, so that it sees a clean
-                // close rather than a reset.
-                let _ = timeout(CLOSE_GRACE, ws.flush()).await;
-            }
-        }
+        (end, ended_at)
+    }
+
+    /// The connection on `ws` ended before the deadline: counted once, and the answer to
+    /// the server's close, if it closed, flushed so that it sees a clean close rather than
+    /// a reset.
+    pub(crate) async fn lost(&mut self, ws: &mut RawWs) {
+        self.stats.disconnects = 1;
+        let _ = timeout(CLOSE_GRACE, ws.flush()).await;
+    }
+
+    /// The bot left its room at `at`, lost or redirected: the first snapshot in a room
+    /// again ends its reseat.
+    pub(crate) fn room_lost(&mut self, at: Instant) {
+        self.room_lost_at = Some(at);
+    }
+
+    /// Where the seating steps count what they send, receive and meet.
+    pub(crate) fn stats_mut(&mut self) -> &mut BotStats {
+        &mut self.stats
+    }
+
+    /// The bot is done: its snapshot rate settled, its figures.
+    pub(crate) fn finish(mut self) -> BotStats {
         self.clock.settle(&mut self.stats);
         self.stats
     }
@@ -122,7 +164,7 @@ impl<'a> LightBot<'a> {
                         }
                         Ok(_) => {}
                         Err(e) => {
-                            self.error(ErrorKind::WebSocket, e.to_string());
+                            self.failed(e.to_string(), true);
                             break End::Lost;
                         }
                     }
@@ -147,6 +189,8 @@ impl<'a> LightBot<'a> {
                                 write.queue(frame::CLOSE, &frame::close_payload(1000, ""));
                                 break 'play End::Lost;
                             }
+                            // What follows it (the node's close) is the leaving's to read.
+                            Flow::Redirected(redirect) => break 'play End::Redirected(redirect),
                         }
                     }
                     if let (Some(pacer), true) = (pacer.as_mut(), making) {
@@ -156,7 +200,7 @@ impl<'a> LightBot<'a> {
                 }
                 ready = write.writable(), if !write.idle() => {
                     if let Err(e) = ready {
-                        self.error(ErrorKind::WebSocket, format!("send failed: {e}"));
+                        self.failed(format!("send failed: {e}"), true);
                         break End::Lost;
                     }
                 }
@@ -174,7 +218,7 @@ impl<'a> LightBot<'a> {
                 }
             }
             if let Err(e) = write.write_now() {
-                self.error(ErrorKind::WebSocket, format!("send failed: {e}"));
+                self.failed(format!("send failed: {e}"), true);
                 break End::Lost;
             }
         };
@@ -182,6 +226,7 @@ impl<'a> LightBot<'a> {
         match ended {
             End::Deadline => (End::Deadline, now.min(deadline)),
             End::Lost => (End::Lost, now),
+            End::Redirected(redirect) => (End::Redirected(redirect), now),
         }
     }
 
@@ -229,13 +274,15 @@ impl<'a> LightBot<'a> {
                 self.stats.bytes_in += payload.len() as u64;
                 if ServerMsg::peek_kind(payload) == Some(Snapshot::KIND) {
                     self.on_snapshot(payload, now);
-                } else {
-                    match ServerMsg::decode(payload) {
-                        Ok(msg) => self.on_message(msg),
-                        Err(e) => self.error(ErrorKind::Decode, e.to_string()),
+                    return Flow::Go;
+                }
+                match ServerMsg::decode(payload) {
+                    Ok(msg) => self.on_message(msg),
+                    Err(e) => {
+                        self.error(ErrorKind::Decode, e.to_string());
+                        Flow::Go
                     }
                 }
-                Flow::Go
             }
             frame::TEXT => {
                 self.error(
@@ -260,13 +307,18 @@ impl<'a> LightBot<'a> {
             return;
         };
         self.view_tick = self.view_tick.max(tick);
+        if let Some(lost_at) = self.room_lost_at.take() {
+            self.stats
+                .cluster
+                .reseat(now.saturating_duration_since(lost_at));
+        }
         self.clock.snapshot(now, &mut self.stats);
         self.stats.light_snapshots += 1;
         self.shared.counters.snapshot();
     }
 
     /// Any message but a snapshot: these are rare, and decoded in full.
-    fn on_message(&mut self, msg: ServerMsg) {
+    fn on_message(&mut self, msg: ServerMsg) -> Flow {
         match msg {
             // The pong echoes our own clock; anything else is not a round trip.
             ServerMsg::Pong(pong) => match round_trip(pong.client_time, self.clock_ms()) {
@@ -289,7 +341,14 @@ impl<'a> LightBot<'a> {
             | ServerMsg::Resumed(_)
             | ServerMsg::PlayerJoined(_)
             | ServerMsg::PlayerLeft(_) => {}
+            ServerMsg::Notice(_) => self.stats.cluster.notices += 1,
+            // Its node sends the bot on while it plays: the node is draining.
+            ServerMsg::Redirect(redirect) => {
+                self.stats.cluster.redirects += 1;
+                return Flow::Redirected(redirect);
+            }
         }
+        Flow::Go
     }
 
     /// Milliseconds since the swarm started: the clock pings carry.
@@ -297,37 +356,17 @@ impl<'a> LightBot<'a> {
         self.shared.swarm_start.elapsed().as_secs_f64() * 1000.0
     }
 
-    fn error(&mut self, kind: ErrorKind, what: String) {
+    /// The connection failed, saying `what`; `io` when its socket did (see
+    /// [`Shared::failed`]).
+    fn failed(&mut self, what: String, io: bool) {
+        if self.shared.failed(&mut self.stats, self.index, what, io) {
+            self.shared.counters.error();
+        }
+    }
+
+    pub(crate) fn error(&mut self, kind: ErrorKind, what: String) {
         tracing::debug!(bot = self.index, "{}: {what}", kind.name());
         self.stats.error(kind, what);
         self.shared.counters.error();
     }
-}
-
-/// Says goodbye at the deadline: a close frame, then whatever the server still sends until
-/// its own close or the end, all within [`CLOSE_GRACE`]. Nothing here is measured.
-async fn close(ws: &mut RawWs) {
-    let _ = timeout(CLOSE_GRACE, async {
-        ws.split()
-            .1
-            .queue(frame::CLOSE, &frame::close_payload(1000, "bot done"));
-        if ws.flush().await.is_err() {
-            return;
-        }
-        let (mut read, _) = ws.split();
-        loop {
-            loop {
-                match read.next_frame() {
-                    Ok(Some(head)) if head.opcode == frame::CLOSE => return,
-                    Ok(Some(head)) => read.consume(&head),
-                    Ok(None) => break,
-                    Err(_) => return,
-                }
-            }
-            if !matches!(read.fill().await, Ok(n) if n > 0) {
-                return;
-            }
-        }
-    })
-    .await;
 }

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use tickwire_shared::{
-    ClientMsg, Hello, Input, InputValue, Join, Leave, PROTOCOL_VERSION, Ping, Schema, encode_client,
+    Claim, ClientMsg, Hello, Input, InputValue, Join, Leave, Message as _, PROTOCOL_VERSION, Ping,
+    Schema, encode_client,
 };
 use tokio_tungstenite::tungstenite::Message;
 
@@ -283,12 +284,13 @@ impl Forge {
                 Message::Binary(Bytes::from_static(WRONG_SHAPES[pick]))
             }
             Act::UnknownType => {
-                // Mostly types that fit a byte (protocol 4 knows 0 to 8), sometimes one that
-                // does not (type 1000).
+                // Mostly types that fit a byte (above the newest client type, Claim's),
+                // sometimes one that does not (type 1000).
                 let frame: Vec<u8> = if self.rng.chance(0.2) {
                     vec![0x92, 0xcd, 0x03, 0xe8, 0x90]
                 } else {
-                    vec![0x92, self.rng.in_range(9..=127) as u8, 0x90]
+                    let first_unknown = u64::from(Claim::KIND) + 1;
+                    vec![0x92, self.rng.in_range(first_unknown..=127) as u8, 0x90]
                 };
                 Message::Binary(frame.into())
             }

@@ -1,7 +1,8 @@
-//! One misbehaving bot's life: connect, say hello and join its room like an honest bot,
-//! then act hostile ([`super::acts`]) until the deadline. When the server closes the
-//! connection, which some acts are meant to provoke, the bot gets back with the same
-//! backoff as a dropped honest bot ([`crate::reconnect`]) and carries on.
+//! One misbehaving bot's life: connect, say hello and join its room like an honest bot
+//! (following the redirects to its room's node), then act hostile ([`super::acts`]) until
+//! the deadline. When the server closes the connection, which some acts are meant to
+//! provoke, the bot gets back with the same backoff as a dropped honest bot, to the next
+//! node round the list ([`crate::rejoin`]), and carries on.
 //!
 //! Bounded like the honest bots: the first handshake by [`CONNECT_TIMEOUT`], every batch of
 //! frames by [`SEND_STALL`] and the deadline, each reconnection by the deadline, and the
@@ -20,8 +21,11 @@ use super::stats::{CLOSE_ABNORMAL, CLOSE_NO_STATUS, MisbehaveStats};
 use crate::CONNECT_TIMEOUT;
 use crate::bot::{BotPlan, Shared};
 use crate::reconnect::{Outcome, reconnect};
+use crate::rejoin::Rejoiner;
 use crate::rng::XorShift64;
-use crate::session::{self, Joined, SameRoom, Tally as _, WsSink, WsStream, room_name};
+use crate::session::{Ask, Seated, Seating, Tally as _, room_name};
+use crate::urls::NodeRing;
+use crate::ws::{self, WsDial, WsLine, WsSink, WsStream};
 
 /// Mixed into a bot's index to seed the generator that picks its acts and jitters its
 /// reconnects.
@@ -61,9 +65,10 @@ enum Sent {
 pub(crate) async fn run(plan: BotPlan, shared: Arc<Shared>) -> MisbehaveStats {
     let name = format!("rogue-{}", plan.index);
     let room = room_name(plan.index, shared.rooms);
+    let nodes = shared.nodes_for(plan.index);
     sleep_until(plan.start_at).await;
-    let url = match shared.url_for(plan.index, &name) {
-        Ok(url) => url,
+    let dial = match shared.token_for(plan.index, &name) {
+        Ok(token) => WsDial::new(token),
         Err(why) => {
             tracing::debug!(bot = plan.index, "misbehaving bot failed to connect: {why}");
             return MisbehaveStats::default();
@@ -80,7 +85,8 @@ pub(crate) async fn run(plan: BotPlan, shared: Arc<Shared>) -> MisbehaveStats {
             name.clone(),
             room.clone(),
         ),
-        url,
+        dial,
+        nodes,
         name,
         room,
     };
@@ -91,8 +97,10 @@ pub(crate) async fn run(plan: BotPlan, shared: Arc<Shared>) -> MisbehaveStats {
 struct Rogue {
     index: usize,
     shared: Arc<Shared>,
-    /// The swarm's URL, with this bot's token when the server authenticates.
-    url: String,
+    /// Opens its connections, with this bot's token when the server authenticates.
+    dial: WsDial,
+    /// Where it connects, and reconnects.
+    nodes: NodeRing,
     name: String,
     room: String,
     stats: MisbehaveStats,
@@ -106,14 +114,16 @@ impl Rogue {
     /// ends at the deadline or with a close, after which the reconnection ends by the
     /// deadline at the latest; so the rounds end.
     async fn live(&mut self) {
+        let mut seating = Seating {
+            dial: &mut self.dial,
+            name: &self.name,
+            room: &self.room,
+            tally: &mut self.stats,
+            token: None,
+        };
         let first = timeout(
             CONNECT_TIMEOUT,
-            session::join_room(
-                &self.url,
-                self.name.clone(),
-                self.room.clone(),
-                &mut self.stats,
-            ),
+            seating.seat(self.nodes.current(), Ask::Join, 0),
         )
         .await;
         let mut conn = match first {
@@ -133,15 +143,15 @@ impl Rogue {
                 },
             };
             self.stats.connected = true;
+            self.nodes.seated_on(&joined.node);
             self.forge.new_connection(joined.schema.as_ref());
-            let Joined {
+            let WsLine {
                 mut sink,
                 mut stream,
-                ..
-            } = joined;
+            } = joined.line;
             match self.play(&mut sink, &mut stream).await {
                 Ended::Deadline => {
-                    session::close(sink, stream).await;
+                    ws::close(sink, stream).await;
                     break;
                 }
                 Ended::Closed => {}
@@ -150,12 +160,16 @@ impl Rogue {
     }
 
     /// Reconnects after a close; `None` when the deadline came or the bot gave up.
-    async fn get_back(&mut self) -> Option<Joined> {
-        let mut rejoin = SameRoom {
-            url: &self.url,
-            name: &self.name,
-            room: &self.room,
-            tally: &mut self.stats,
+    async fn get_back(&mut self) -> Option<Seated<WsLine>> {
+        let mut rejoin = Rejoiner {
+            seating: Seating {
+                dial: &mut self.dial,
+                name: &self.name,
+                room: &self.room,
+                tally: &mut self.stats,
+                token: None,
+            },
+            nodes: &mut self.nodes,
         };
         let shared = &self.shared;
         match reconnect(

@@ -5,8 +5,10 @@
 //! The JSON keys are an interface (scripts such as `shared/tools/swarm-cost` read them):
 //! add keys freely, but rename or remove none. Every key but `misbehave` describes the
 //! honest bots only. The `replica` object (keyframes and deltas, their bytes, and how they
-//! rebuilt each bot's copy of the room) is always there; the `chaos`, `chat` and
-//! `misbehave` objects appear only when their option is on.
+//! rebuilt each bot's copy of the room) is always there, and so are the cluster's figures
+//! (`redirects`, `claims`, `notices`, `reseated`, `reseat_ms`, `join_direct_ms`,
+//! `join_redirected_ms`: 0 against a single server); the `chaos`, `chat` and `misbehave`
+//! objects appear only when their option is on.
 
 use std::collections::BTreeMap;
 
@@ -103,8 +105,35 @@ pub struct Report {
     /// `protocol`, `replica`, `schema` (a room's schema unusable, or without the inputs
     /// the bots' game needs), `reconnect`.
     pub errors_by_kind: BTreeMap<String, u64>,
-    /// Bots whose connection the server ended before their deadline.
+    /// Bots whose connection the server ended before their deadline (against a cluster,
+    /// they reconnected; a redirect's close is not one).
     pub disconnects: usize,
+    /// The server nodes the bots were given (`--url`): 1 for a single server.
+    pub nodes: usize,
+    /// `Redirect` messages the bots received: in answer to a join or resume whose room or
+    /// session lives on another node, or while playing, from a draining node. Each is
+    /// followed, but the one that would make more than 5 in a row (a loop, which fails
+    /// that attempt to get seated).
+    pub redirects: u64,
+    /// `Claim` messages sent: seats a redirect's ticket reserved, taken.
+    pub claims: u64,
+    /// The operator's `Notice` messages received.
+    pub notices: u64,
+    /// Times a bot lost its room (its connection lost, a resume refused after a drop, or
+    /// a redirect while playing) and was playing in a room again afterwards.
+    pub reseated: u64,
+    /// From the loss (the connection's end, or the redirect's arrival) to the first
+    /// snapshot in a room again, one per reseat.
+    pub reseat_ms: Percentiles,
+    /// Joins the node asked seated itself.
+    pub joins_direct: u64,
+    /// `Join` sent to `Joined`, on the same node.
+    pub join_direct_ms: Percentiles,
+    /// Joins a redirect sent to another node.
+    pub joins_redirected: u64,
+    /// The first `Join`, on the first node, to `Joined` on the node the redirects led to,
+    /// the reconnects between included.
+    pub join_redirected_ms: Percentiles,
     /// The first few errors and disconnect reasons, in words, with the bot's name.
     pub problems: Vec<String>,
     /// What chaos did (`--chaos`); absent when it is off.
@@ -154,6 +183,16 @@ impl Report {
             errors: s.errors(),
             errors_by_kind: s.errors_by_kind(),
             disconnects: s.disconnects,
+            nodes: cfg.urls.len(),
+            redirects: s.cluster.redirects,
+            claims: s.cluster.claims,
+            notices: s.cluster.notices,
+            reseated: s.cluster.reseated,
+            reseat_ms: Percentiles::of(&s.cluster.reseat_us),
+            joins_direct: s.cluster.join_direct_us.len(),
+            join_direct_ms: Percentiles::of(&s.cluster.join_direct_us),
+            joins_redirected: s.cluster.join_redirected_us.len(),
+            join_redirected_ms: Percentiles::of(&s.cluster.join_redirected_us),
             problems: s.problems().to_vec(),
             chaos: None,
             chat: None,
@@ -197,6 +236,7 @@ mod tests {
     use tokio::time::Instant;
 
     use super::*;
+    use crate::cluster::JoinPath;
     use crate::replica::ReplicaStats;
     use crate::stats::{ErrorKind, SnapshotClock};
 
@@ -226,6 +266,8 @@ mod tests {
         bot.ack(Duration::from_millis(9));
         bot.events = 4;
         bot.game_events = 6;
+        bot.cluster
+            .joined(JoinPath::Direct, Duration::from_millis(2));
         let mut stats = BotStats::empty();
         stats.merge(&bot.named(0));
         let cfg = SwarmConfig {
@@ -253,9 +295,29 @@ mod tests {
             "disconnects",
             "events",
             "game_events",
+            "nodes",
+            "redirects",
+            "claims",
+            "notices",
+            "reseated",
+            "joins_direct",
+            "joins_redirected",
         ] {
             assert!(json.get(key).is_some(), "missing {key}: {json}");
         }
+        for outer in ["reseat_ms", "join_direct_ms", "join_redirected_ms"] {
+            for inner in ["p50", "p99", "max"] {
+                assert!(json[outer][inner].is_number(), "{outer}.{inner}: {json}");
+            }
+        }
+        assert_eq!(json["nodes"], 1);
+        assert_eq!(json["joins_direct"], 1);
+        let direct_max = json["join_direct_ms"]["max"].as_f64().unwrap_or_default();
+        assert!((direct_max - 2.0).abs() < 0.02, "{json}");
+        assert_eq!(
+            (json["redirects"].as_u64(), json["reseated"].as_u64()),
+            (Some(0), Some(0))
+        );
         for (outer, inner) in [
             ("snapshot_rate_hz", "mean"),
             ("snapshot_rate_hz", "min"),
@@ -546,6 +608,50 @@ mod tests {
             assert!(r.broken_promises() > 0, "{r}");
             assert!(r.to_string().contains("FAIL"), "{r}");
         }
+    }
+
+    #[test]
+    fn cluster_figures_appear_in_the_summary_when_there_are_any() {
+        let plain = sample();
+        let text = plain.to_string();
+        assert!(
+            text.contains("joins             1 direct, p50 2.0"),
+            "{text}"
+        );
+        assert!(!text.contains("cluster"), "{text}");
+
+        let mut bot = BotStats::new();
+        bot.connected = 1;
+        bot.cluster.redirects = 3;
+        bot.cluster.claims = 2;
+        bot.cluster.notices = 1;
+        bot.cluster
+            .joined(JoinPath::Redirected, Duration::from_millis(40));
+        bot.cluster.reseat(Duration::from_millis(300));
+        let mut stats = BotStats::empty();
+        stats.merge(&bot.named(0));
+        let cfg = SwarmConfig {
+            urls: vec!["ws://a:1".into(), "ws://b:2".into()],
+            ..SwarmConfig::default()
+        };
+        let r = Report::new(&cfg, &stats);
+        let json: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        assert_eq!(json["nodes"], 2);
+        assert_eq!(json["redirects"], 3);
+        assert_eq!(json["claims"], 2);
+        assert_eq!(json["notices"], 1);
+        assert_eq!(json["reseated"], 1);
+        assert!((r.reseat_ms.max - 300.0).abs() < 3.0, "{r:?}");
+        assert_eq!(json["joins_redirected"], 1);
+        assert!((r.join_redirected_ms.p50 - 40.0).abs() < 0.4, "{r:?}");
+        let text = r.to_string();
+        assert!(text.contains("; redirected 1, p50 40."), "{text}");
+        assert!(
+            text.contains("cluster           2 nodes: 3 redirects, 2 claims, 1 notices"),
+            "{text}"
+        );
+        assert!(text.contains("reseated          1, p50 30"), "{text}");
+        assert!(r.passed(), "{r}");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The report's summary for people: `Display` for [`Report`], a few aligned lines of its
-//! main figures, with lines for chaos, chat and misbehaving bots only when they were on.
+//! main figures, with lines for a cluster only when it did something (or there were
+//! several nodes), and for chaos, chat and misbehaving bots only when they were on.
 //! Kept apart from the JSON beside it, which is the interface scripts read: this text is
 //! for whoever runs the swarm by hand.
 
@@ -117,6 +118,37 @@ impl fmt::Display for Report {
         writeln!(f, "  disconnects       {}", self.disconnects)?;
         for problem in &self.problems {
             writeln!(f, "    {problem}")?;
+        }
+        let full = |p: &Percentiles| format!("{}, max {:.2} ms", ms(p), p.max);
+        write!(
+            f,
+            "  joins             {} direct, {}",
+            self.joins_direct,
+            full(&self.join_direct_ms)
+        )?;
+        if self.joins_redirected > 0 {
+            write!(
+                f,
+                "; redirected {}, {}",
+                self.joins_redirected,
+                full(&self.join_redirected_ms)
+            )?;
+        }
+        writeln!(f)?;
+        let clustered =
+            self.nodes > 1 || self.redirects + self.claims + self.notices + self.reseated > 0;
+        if clustered {
+            writeln!(
+                f,
+                "  cluster           {} nodes: {} redirects, {} claims, {} notices",
+                self.nodes, self.redirects, self.claims, self.notices
+            )?;
+            writeln!(
+                f,
+                "  reseated          {}, {}",
+                self.reseated,
+                full(&self.reseat_ms)
+            )?;
         }
         if let Some(chaos) = &self.chaos {
             writeln!(
