@@ -711,13 +711,17 @@ impl Bot<'_> {
     }
 }
 
-/// Whether `e` is the socket's failure (or its end) rather than a WebSocket protocol one.
+/// Whether `e` is the socket's failure (or its end, without a close frame, as a killed
+/// server's looks) rather than a WebSocket protocol one.
 fn is_io(e: &tungstenite::Error) -> bool {
     matches!(
         e,
         tungstenite::Error::Io(_)
             | tungstenite::Error::ConnectionClosed
             | tungstenite::Error::AlreadyClosed
+            | tungstenite::Error::Protocol(
+                tungstenite::error::ProtocolError::ResetWithoutClosingHandshake
+            )
     )
 }
 

@@ -10,67 +10,11 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use common::cluster::Cluster;
 use common::honest::Honest;
-use common::process::Process;
-use common::redis::Redis;
 use common::{Client, TestServer, WAIT};
 use tickwire_shared::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-const SECRET: &str = "a cluster secret for the tests, 32+ bytes";
-
-/// Redis and three nodes, `n1`, `n2`, `n3`.
-struct Cluster {
-    redis: Redis,
-    nodes: Vec<Process>,
-}
-
-impl Cluster {
-    fn start() -> Self {
-        let redis = Redis::start();
-        let url = redis.url();
-        let nodes = (1..=3)
-            .map(|i| {
-                Process::start(&[
-                    "--redis-url",
-                    &url,
-                    "--node-id",
-                    &format!("n{i}"),
-                    "--cluster-secret",
-                    SECRET,
-                    "--shutdown-grace-ms",
-                    "300",
-                ])
-            })
-            .collect();
-        let cluster = Self { redis, nodes };
-        cluster.wait_listed(3);
-        cluster
-    }
-
-    fn node(&self, i: usize) -> TestServer {
-        self.nodes[i].target()
-    }
-
-    /// Waits until the directory lists `n` live nodes.
-    fn wait_listed(&self, n: usize) {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let listed = self
-                .redis
-                .command("SCARD tickwire:nodes")
-                .and_then(|r| r.trim_start_matches(':').parse::<usize>().ok());
-            if listed == Some(n) {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{listed:?} nodes listed, not {n}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
 
 async fn connect(url: &str) -> Client {
     let (ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();

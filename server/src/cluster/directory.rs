@@ -41,6 +41,8 @@ pub struct Beat {
     pub load: usize,
     /// Shutting down: no new rooms or players.
     pub draining: bool,
+    /// This node was listed before (a beat of it succeeded since it started).
+    pub returning: bool,
     /// Its rooms.
     pub rooms: Vec<RoomEntry>,
     /// Its seated users, and their rooms.
@@ -67,8 +69,9 @@ pub enum Claimed {
     Ours,
     /// A live node holds it: that one.
     Taken(String),
-    /// The directory is younger than a heartbeat's lifetime (Redis restarted empty):
-    /// some node may hold the name without having said so yet. Try again shortly.
+    /// The directory may not list every room yet (this node has not beaten into it, or
+    /// Redis restarted empty less than a heartbeat's lifetime ago): some node may hold
+    /// the name without having said so. Try again shortly.
     Settling,
 }
 
@@ -198,6 +201,7 @@ impl Directory {
             beat.load.to_string(),
             flag(beat.draining),
             ttl.as_millis().to_string(),
+            flag(beat.returning),
             beat.rooms.len().to_string(),
         ];
         for room in &beat.rooms {
@@ -215,7 +219,7 @@ impl Directory {
         Ok(Some(elsewhere).filter(|url| !url.is_empty()))
     }
 
-    /// Claims `name` for this node, in a directory whose nodes beat within `ttl`.
+    /// Claims `name` for this node.
     ///
     /// # Errors
     /// [`DirectoryError`] when Redis is unreachable or fails.
@@ -224,14 +228,12 @@ impl Directory {
         name: &str,
         capacity: usize,
         private: bool,
-        ttl: Duration,
     ) -> Result<Claimed, DirectoryError> {
         let args = [
             name.to_owned(),
             self.node.clone(),
             capacity.to_string(),
             flag(private),
-            ttl.as_millis().to_string(),
         ];
         let owner: String = self.run(&self.scripts.claim, &args).await?;
         Ok(match owner.as_str() {

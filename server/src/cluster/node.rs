@@ -32,6 +32,7 @@ pub async fn run(ctx: Arc<ServerContext>, cluster: Arc<Cluster>) {
         ctx,
         cluster,
         up: false,
+        listed: false,
     };
     tokio::select! {
         biased;
@@ -51,6 +52,8 @@ struct Node {
     cluster: Arc<Cluster>,
     /// Whether Redis answered last time, to log each change once.
     up: bool,
+    /// A beat of this node has succeeded since it started.
+    listed: bool,
 }
 
 impl Node {
@@ -148,11 +151,13 @@ impl Node {
             url: self.cluster.url.clone(),
             load: rooms.iter().map(|r| r.taken).sum(),
             draining: false,
+            returning: self.listed,
             rooms,
             users: self.ctx.rooms.seated_users(),
         };
         match self.cluster.directory.beat(&beat, self.cluster.ttl).await {
             Ok(elsewhere) => {
+                self.listed = true;
                 self.cluster.elsewhere.set(elsewhere.as_deref());
                 self.set_up(true, None);
             }
@@ -221,12 +226,7 @@ impl Node {
                 let name = self.cluster.quick_room_name();
                 let capacity = self.ctx.config.room_limits().max_room_players;
                 // Unclaimed, the room is still listed at the next heartbeat.
-                let ttl = self.cluster.ttl;
-                let _listed = self
-                    .cluster
-                    .directory
-                    .claim(&name, capacity, false, ttl)
-                    .await;
+                let _listed = self.cluster.directory.claim(&name, capacity, false).await;
                 name
             }
         };

@@ -198,9 +198,7 @@ impl Router<'_> {
         // The name is this node's alone, so the claim need not wait for a settling
         // directory; a failed one only means the room is listed at the next heartbeat.
         let capacity = self.ctx.config.room_limits().max_room_players;
-        let _listed = (self.cluster.directory)
-            .claim(&name, capacity, false, self.cluster.ttl)
-            .await;
+        let _listed = (self.cluster.directory).claim(&name, capacity, false).await;
         let request = Request::Join {
             room: Some(&name),
             key: None,
@@ -283,9 +281,10 @@ impl Router<'_> {
         }
     }
 
-    /// Claims `room`'s name for this node. Right after Redis came back empty, the claim
-    /// waits (up to a heartbeat's lifetime) for the nodes to list their rooms again, so
-    /// that a room opened before cannot be opened a second time elsewhere.
+    /// Claims `room`'s name for this node. Until this node is listed, and right after
+    /// Redis came back empty, the claim waits (up to a heartbeat's lifetime) for the nodes
+    /// to list their rooms again, so that a room opened before cannot be opened a second
+    /// time elsewhere.
     async fn claim(&self, room: &str, private: bool) -> Result<Claimed, DirectoryError> {
         let capacity = self.ctx.config.room_limits().max_room_players;
         let ttl = self.cluster.ttl;
@@ -294,7 +293,7 @@ impl Router<'_> {
             match self
                 .cluster
                 .directory
-                .claim(room, capacity, private, ttl)
+                .claim(room, capacity, private)
                 .await?
             {
                 Claimed::Settling if Instant::now() < deadline => {

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)] // test set-up: a failure should panic the test
 #[path = "../arena/mod.rs"]
 pub mod arena;
+pub mod cluster;
 pub mod honest;
 pub mod process;
 pub mod redis;

@@ -11,11 +11,8 @@ local function drop_room(name)
   redis.call('DEL', p .. ':room:' .. name)
   redis.call('SREM', p .. ':rooms', name)
 end
--- How long the directory has existed, in ms: a Redis that restarted empty is young, and
--- until every node has beaten again (one heartbeat lifetime) it does not know every room.
-local function age()
+-- Redis's clock, in ms.
+local function now_ms()
   local t = redis.call('TIME')
-  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-  redis.call('SET', p .. ':since', now, 'NX')
-  return now - tonumber(redis.call('GET', p .. ':since'))
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end

@@ -1,17 +1,26 @@
--- The heartbeat: ARGV = prefix, node, url, load, draining (0/1), ttl_ms, room count,
--- then name, taken, capacity, private (0/1) per room, then user, room per seated user.
+-- The heartbeat: ARGV = prefix, node, url, load, draining (0/1), ttl_ms, returning (0/1:
+-- this node was listed before), room count, then name, taken, capacity, private (0/1)
+-- per room, then user, room per seated user.
 -- Lists the node and its rooms, forgets the rooms it no longer has, and returns the
 -- URL of the least-loaded other live node that is not draining ('' if none): where this
 -- node sends its clients if it has to stop.
 local node, ttl = ARGV[2], ARGV[6]
-age()
 local nk = p .. ':node:' .. node
+-- A node that was listed before and is not now finds a directory that lost it (Redis
+-- restarted empty, or the node was cut off): until every node has beaten again, names
+-- cannot be claimed (claim.lua).
+if ARGV[7] == '1' and redis.call('EXISTS', nk) == 0 then
+  local until_ms = now_ms() + tonumber(ttl)
+  if until_ms > (tonumber(redis.call('GET', p .. ':settle_until')) or 0) then
+    redis.call('SET', p .. ':settle_until', until_ms, 'PX', ttl)
+  end
+end
 redis.call('HSET', nk, 'url', ARGV[3], 'load', ARGV[4], 'draining', ARGV[5])
 redis.call('PEXPIRE', nk, ttl)
 redis.call('SADD', p .. ':nodes', node)
 local mine = {}
-local i = 8
-for _ = 1, tonumber(ARGV[7]) do
+local i = 9
+for _ = 1, tonumber(ARGV[8]) do
   local name = ARGV[i]
   local rk = p .. ':room:' .. name
   local owner = redis.call('HGET', rk, 'node')

@@ -1,9 +1,11 @@
--- Claims a room name for a node: ARGV = prefix, name, node, capacity, private (0/1),
--- ttl_ms. Returns '' when the name is now this node's, the live node that holds it, or
--- '!settling' while the directory is younger than a heartbeat's lifetime (it may not
--- list every room yet: a node that opened the name before a Redis restart has not said).
+-- Claims a room name for a node: ARGV = prefix, name, node, capacity, private (0/1).
+-- Returns '' when the name is now this node's, the live node that holds it, or
+-- '!settling' while the directory may not list every room: the claiming node has not
+-- beaten into it yet, or a node came back to it empty (Redis restarted) less than a
+-- heartbeat's lifetime ago, and some node may not have listed its rooms again.
 local name, node = ARGV[2], ARGV[3]
-if age() < tonumber(ARGV[6]) then
+if redis.call('EXISTS', p .. ':node:' .. node) == 0
+  or now_ms() < (tonumber(redis.call('GET', p .. ':settle_until')) or 0) then
   return '!settling'
 end
 local rk = p .. ':room:' .. name
