@@ -1,16 +1,20 @@
 /**
- * The session with one Tickwire server: connect and greet (`Hello`, `Welcome`), enter a
- * room (join by name, quick-join, create, watch), keep the round-trip time, and when the
- * connection is lost without anybody meaning it, reconnect with backoff and `Resume` the
- * same player in the same room. Every server message is routed here to the request that
- * waits for it or to the current `Room`.
+ * The session with a Tickwire server, or with the nodes of a cluster: connect and greet
+ * (`Hello`, `Welcome`), enter a room (join by name, quick-join, create, watch), keep the
+ * round-trip time, and when the connection is lost without anybody meaning it, reconnect
+ * with backoff (going round the nodes) and `Resume` the same player in the same room. A
+ * `Redirect` is followed here, as part of the request it answers, and a room whose resume
+ * is refused is joined anew, so that the app sees a seat, not the cluster's plumbing.
+ * Every server message is routed here to the request that waits for it or to the current
+ * `Room`.
  */
 
 import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from "./backoff.js";
-import { Connection, withToken, type WebSocketClass, type WebSocketLike } from "./connection.js";
+import { Connection, type WebSocketClass, type WebSocketLike } from "./connection.js";
 import { Emitter } from "./emitter.js";
-import { CloseError, ConnectError, ErrorCode, ServerError, TimeoutError } from "./errors.js";
+import { CloseError, ConnectError, ErrorCode, RedirectError, RoomMoved, ServerError, TimeoutError } from "./errors.js";
 import { CLIENT_TYPE, PROTOCOL_VERSION, type ClientMessage, type PlayerInfo, type ServerMessage } from "./messages.js";
+import { Nodes, withoutToken } from "./nodes.js";
 import type { Predictor } from "./prediction.js";
 import { Room } from "./room.js";
 import type { Schema } from "./schema.js";
@@ -18,7 +22,7 @@ import type { Schema } from "./schema.js";
 export interface ClientOptions {
   /** The display name sent in `Hello` (with authentication the token's name is used instead). */
   name?: string;
-  /** A token for a server that requires one, sent as `?token=` in the URL. */
+  /** A token for a server that requires one, sent as `?token=` in the URL (in every node's, redirects' too). */
   token?: string;
   /** The WebSocket class: the global one in browsers; in Node, `ws`'s `WebSocket`. */
   WebSocket?: WebSocketClass | (new (url: string) => WebSocket);
@@ -40,6 +44,24 @@ export interface ClientOptions {
   requestTimeoutMs?: number;
   /** The random source of the reconnect jitter (tests make it fixed). */
   random?: () => number;
+  /**
+   * How many `Redirect`s in a row the client follows without being seated (5 by
+   * default); the next one ends the session with a `RedirectError`.
+   */
+  maxRedirects?: number;
+  /**
+   * After a refused resume, seat the player again by itself: the same named room, the
+   * same watch, or a quick-join (`true` by default). `false` only greets anew (`reset`).
+   */
+  rejoin?: boolean;
+}
+
+/** An operator's notice (a `Notice` message): to this user, or to everyone (`toAll`). */
+export interface Notice {
+  text: string;
+  toAll: boolean;
+  /** When the server sent it, in ms since the Unix epoch. */
+  timeMs: number;
 }
 
 /** What `connect` resolves with: the `Welcome`, which a resume does not repeat. */
@@ -72,6 +94,25 @@ export type ClientEvents = {
   resumed(): void;
   /** The resume was refused: the client is greeted again as a new player (a new `playerId`). */
   reset(error: ServerError): void;
+  /**
+   * The room could not be resumed (`RESUME_REFUSED`: its node is gone, or the grace ran
+   * out). The `Room` has ended; with `rejoin`, a new one follows in `rejoined`.
+   */
+  roomGone(room: string, error: ServerError): void;
+  /**
+   * The client seated the player again by itself, in this new `Room` (now `Client.room`):
+   * after `roomGone`, or after a drain redirect moved the player to another node (the old
+   * `Room` then leaves with a `RoomMoved`).
+   */
+  rejoined(room: Room): void;
+  /**
+   * The server sent the client to another node, and the client is following (no action
+   * needed: a join waiting for it resolves there). `room` is where it goes, when the
+   * server says.
+   */
+  redirected(url: string, room: string | null): void;
+  /** An operator's notice. */
+  notice(notice: Notice): void;
   /** The session is over (the connection ended and will not be resumed); null when you closed it. */
   close(error: Error | null): void;
   /** A pong came: the smoothed round-trip time and this sample, in ms. */
@@ -80,13 +121,16 @@ export type ClientEvents = {
   error(error: Error): void;
 };
 
-type Phase = "idle" | "connecting" | "greeted" | "reconnecting" | "closed";
+/** `moving`: greeting another node, after a redirect or a refused resume. */
+type Phase = "idle" | "connecting" | "greeted" | "moving" | "reconnecting" | "closed";
 
 /** The public state of each phase: the phases tell apart what only the client needs to know. */
 const STATE_OF: Record<Phase, ConnectionState> = {
   idle: "closed",
   connecting: "connecting",
   greeted: "open",
+  // Being sent to another node is no lost connection: the page shows it as a connect.
+  moving: "connecting",
   reconnecting: "reconnecting",
   closed: "closed",
 };
@@ -99,10 +143,39 @@ interface Waiter<T> {
   timer: ReturnType<typeof setTimeout>;
 }
 
+type EnterMessage = Extract<ClientMessage, { type: "join" | "create" | "watch" }>;
+type Redirect = Extract<ServerMessage, { type: "redirect" }>;
+
+/** A join, create or watch under way: the app's, or one the client makes by itself. */
+interface Entering {
+  /** What was asked: kept as how the room was entered, for entering it again. */
+  request: EnterMessage;
+  /** What goes to the server for it now: the request, or the `Claim` of a redirect's ticket. */
+  next: ClientMessage;
+  /** The app's promise; null for a rejoin nobody awaits. */
+  app: { resolve(room: Room): void; reject(err: Error): void } | null;
+  /** Made by the client (a rejoin): announced as `rejoined` when it lands. */
+  auto: boolean;
+  /** The room this one replaces (a drain redirect's): ended when this one lands or fails. */
+  previous: Room | null;
+  /** The app left `previous` meanwhile: whatever lands is left at once. */
+  abandoned: boolean;
+  timer: ReturnType<typeof setTimeout> | null;
+}
+
+/** How a `Resume` was answered. */
+type ResumeOutcome =
+  | { kind: "resumed" }
+  | { kind: "refused"; error: ServerError }
+  | { kind: "lost" }
+  | { kind: "redirect"; to: Redirect; target: string };
+
+const QUICK_JOIN: EnterMessage = { type: "join", room: null, key: null };
+
 const RTT_GAIN = 0.125;
 
 export class Client extends Emitter<ClientEvents> {
-  private readonly url: string;
+  private readonly nodes: Nodes;
   private readonly Ws: WebSocketClass;
   private readonly opts: Required<Omit<ClientOptions, "token" | "WebSocket" | "predictor" | "reconnect">> & {
     predictor: Predictor | undefined;
@@ -116,16 +189,24 @@ export class Client extends Emitter<ClientEvents> {
   private welcome: Welcome | null = null;
   private token: string | null = null;
   private current: Room | null = null;
+  /** The request that entered `current`: what a rejoin asks again. */
+  private seatedBy: EnterMessage | null = null;
   private greeting: Waiter<Welcome> | null = null;
-  private entering: (Waiter<Room> & { watching: boolean }) | null = null;
-  private resuming: { resolve(outcome: "resumed" | "refused" | "lost"): void } | null = null;
+  private entering: Entering | null = null;
+  private resuming: { resolve(outcome: ResumeOutcome): void } | null = null;
+  /** Redirects followed since the player was last seated (or the app last asked). */
+  private redirects = 0;
   private pingTimer: ReturnType<typeof setInterval> | null = null;
   private sleepTimer: { timer: ReturnType<typeof setTimeout>; wake(): void } | null = null;
   private rtt: number | null = null;
 
-  constructor(url: string, options: ClientOptions = {}) {
+  /**
+   * `url` is the server's WebSocket URL, or a list of a cluster's nodes: `connect` takes
+   * the first that opens, and reconnects go round them.
+   */
+  constructor(url: string | readonly string[], options: ClientOptions = {}) {
     super();
-    this.url = withToken(url, options.token);
+    this.nodes = new Nodes(url, options.token);
     const Ws = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketClass }).WebSocket;
     if (Ws === undefined) {
       throw new TypeError("no WebSocket class: pass the `ws` package's WebSocket as the WebSocket option");
@@ -139,6 +220,8 @@ export class Client extends Emitter<ClientEvents> {
       viewTick: options.viewTick ?? "newest",
       requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
       random: options.random ?? Math.random,
+      maxRedirects: options.maxRedirects ?? 5,
+      rejoin: options.rejoin ?? true,
       reconnect: options.reconnect === false ? null : { ...DEFAULT_BACKOFF, ...options.reconnect },
     };
   }
@@ -166,6 +249,14 @@ export class Client extends Emitter<ClientEvents> {
     return this.rtt;
   }
 
+  /**
+   * The node the session is on (or was last on): one of the URLs given, or where a
+   * redirect sent it. Without the token, so that a page may show it.
+   */
+  get url(): string {
+    return withoutToken(this.nodes.current);
+  }
+
   /** Where the connection is; every change is emitted as `state`. */
   get state(): ConnectionState {
     return this.stateNow;
@@ -185,13 +276,23 @@ export class Client extends Emitter<ClientEvents> {
   async connect(): Promise<Welcome> {
     if (this.phase !== "idle") throw new Error(`connect() while ${this.phase}`);
     this.setPhase("connecting");
-    let conn: Connection;
-    try {
-      conn = await this.open();
-    } catch (err) {
-      // Read afresh: close() may have changed the phase while the socket opened.
+    let conn: Connection | null = null;
+    let last: Error = new Error("no node to connect to");
+    // Each node once, in order: a node that is down or full is no reason not to play.
+    for (const url of this.nodes.all) {
+      try {
+        conn = await this.open(url);
+        break;
+      } catch (err) {
+        last = err as Error;
+        // Read afresh: close() may have changed the phase while the socket opened. A
+        // refused token is refused by every node.
+        if (this.currentPhase() !== "connecting" || (err instanceof ConnectError && err.status === 401)) break;
+      }
+    }
+    if (conn === null) {
       if (this.currentPhase() === "connecting") this.setPhase("idle");
-      throw err;
+      throw last;
     }
     if (this.currentPhase() !== "connecting") {
       conn.close();
@@ -199,6 +300,7 @@ export class Client extends Emitter<ClientEvents> {
     }
     this.conn = conn;
     const welcome = await this.hello();
+    this.nodes.settle(conn.url);
     this.setPhase("greeted");
     this.startPings();
     return welcome;
@@ -206,31 +308,28 @@ export class Client extends Emitter<ClientEvents> {
 
   /** Joins the room named `room` (opened, public, if nobody has that name), or a private one with its `key`. */
   join(room: string, options: { key?: string | null } = {}): Promise<Room> {
-    return this.enter({ type: "join", room, key: options.key ?? null }, false);
+    return this.enter({ type: "join", room, key: options.key ?? null });
   }
 
   /** Joins the fullest public room with space, or a new one; the room's name is `Room.name`. */
   quickJoin(): Promise<Room> {
-    return this.enter({ type: "join", room: null, key: null }, false);
+    return this.enter({ type: "join", room: null, key: null });
   }
 
   /** Opens a new room and joins it: private with a `key` for others to join with, and at most `capacity` players. */
   create(room: string, options: CreateOptions = {}): Promise<Room> {
-    return this.enter(
-      {
-        type: "create",
-        room,
-        private: options.private ?? false,
-        key: options.key ?? null,
-        capacity: options.capacity ?? null,
-      },
-      false,
-    );
+    return this.enter({
+      type: "create",
+      room,
+      private: options.private ?? false,
+      key: options.key ?? null,
+      capacity: options.capacity ?? null,
+    });
   }
 
   /** Watches a room without a seat: snapshots of the whole room, no inputs, not in the roster. */
   watch(room: string, options: { key?: string | null } = {}): Promise<Room> {
-    return this.enter({ type: "watch", room, key: options.key ?? null }, true);
+    return this.enter({ type: "watch", room, key: options.key ?? null });
   }
 
   /** Ends the session with a clean goodbye (no resume grace); every timer stops. */
@@ -241,17 +340,50 @@ export class Client extends Emitter<ClientEvents> {
 
   // ---- requests ----
 
-  private enter(msg: ClientMessage, watching: boolean): Promise<Room> {
+  private enter(msg: EnterMessage): Promise<Room> {
     if (!this.connected) return Promise.reject(new Error("not connected: call connect() first"));
-    if (this.entering !== null) return Promise.reject(new Error("another join is under way"));
+    const busy = this.entering;
+    if (busy !== null) {
+      // A rejoin of the client's own, for what the app asks now: the app's call waits for
+      // it (an app that joins again on `reset` gets the rejoined room).
+      if (busy.auto && busy.app === null && sameRequest(busy.request, msg)) {
+        return new Promise<Room>((resolve, reject) => {
+          busy.app = { resolve, reject };
+        });
+      }
+      return Promise.reject(new Error("another join is under way"));
+    }
+    this.redirects = 0;
     return new Promise<Room>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.entering = null;
-        reject(new TimeoutError(msg.type));
-      }, this.opts.requestTimeoutMs);
-      this.entering = { replyTo: CLIENT_TYPE[msg.type], resolve, reject, timer, watching };
-      this.conn?.send(msg);
+      this.entering = { request: msg, next: msg, app: { resolve, reject }, auto: false, previous: null, abandoned: false, timer: null };
+      this.sendEntering();
     });
+  }
+
+  /** A rejoin nobody asked for: after a refused resume, or a drain redirect. */
+  private rejoin(request: EnterMessage, next: ClientMessage, previous: Room | null): void {
+    this.entering = { request, next, app: null, auto: true, previous, abandoned: false, timer: null };
+  }
+
+  /** Sends what the join under way needs now; each hop of a redirected one gets the whole timeout. */
+  private sendEntering(): void {
+    const e = this.entering;
+    if (e === null) return;
+    if (e.timer !== null) clearTimeout(e.timer);
+    e.timer = setTimeout(() => {
+      if (this.entering !== e) return;
+      this.entering = null;
+      this.enterFailed(e, new TimeoutError(e.request.type));
+    }, this.opts.requestTimeoutMs);
+    this.conn?.send(e.next);
+  }
+
+  /** A join under way failed: the app's promise rejects; a rejoin's failure is an `error`. */
+  private enterFailed(e: Entering, err: Error): void {
+    if (e.timer !== null) clearTimeout(e.timer);
+    e.previous?.end(err);
+    if (e.app !== null) e.app.reject(err);
+    else if (!e.abandoned) this.emit("error", err);
   }
 
   private hello(): Promise<Welcome> {
@@ -265,10 +397,10 @@ export class Client extends Emitter<ClientEvents> {
     });
   }
 
-  private open(): Promise<Connection> {
+  private open(url: string): Promise<Connection> {
     const { ready, cancel } = Connection.open(
       this.Ws,
-      this.url,
+      url,
       {
         message: (msg, bytes) => this.receive(msg, bytes),
         bad: (err) => this.emit("error", err),
@@ -332,6 +464,12 @@ export class Client extends Emitter<ClientEvents> {
       case "error":
         this.serverError(new ServerError(msg.code, msg.message, msg.inReplyTo));
         return;
+      case "redirect":
+        this.redirect(msg);
+        return;
+      case "notice":
+        this.emit("notice", { text: msg.text, toAll: msg.toAll, timeMs: msg.timeMs });
+        return;
     }
   }
 
@@ -339,21 +477,30 @@ export class Client extends Emitter<ClientEvents> {
     const waiting = this.entering;
     if (waiting === null) return;
     this.entering = null;
-    clearTimeout(waiting.timer);
+    if (waiting.timer !== null) clearTimeout(waiting.timer);
+    this.redirects = 0;
+    if (waiting.abandoned) {
+      // The app left the room this one was to replace: it wants no seat.
+      this.conn?.send({ type: "leave" });
+      return;
+    }
+    waiting.previous?.end(new RoomMoved(this.nodes.current, name));
     const room = new Room(this.roomHost(), {
       name,
       schema,
       players,
       playerId: this.playerId,
       selfName: this.opts.name,
-      watching: waiting.watching,
+      watching: waiting.request.type === "watch",
       predictor: this.opts.predictor,
       interpolationDelayMs: this.opts.interpolationDelayMs,
       viewTick: this.opts.viewTick,
       chatTimeoutMs: this.opts.requestTimeoutMs,
     });
     this.current = room;
-    waiting.resolve(room);
+    this.seatedBy = waiting.request;
+    waiting.app?.resolve(room);
+    if (waiting.auto) this.emit("rejoined", room);
   }
 
   private serverError(err: ServerError): void {
@@ -362,13 +509,20 @@ export class Client extends Emitter<ClientEvents> {
       this.greeting = null;
       return;
     }
-    if (this.entering !== null && err.inReplyTo === this.entering.replyTo) {
-      fail(this.entering, err);
+    const e = this.entering;
+    if (e !== null && err.inReplyTo === CLIENT_TYPE[e.next.type]) {
+      if (e.auto && e.next.type === "create" && err.code === ErrorCode.ROOM_EXISTS) {
+        // Opened again first by another of its players (moved or refused as well): join it.
+        e.next = { type: "join", room: e.next.room, key: e.next.key };
+        this.sendEntering();
+        return;
+      }
       this.entering = null;
+      this.enterFailed(e, err);
       return;
     }
     if (this.resuming !== null && err.code === ErrorCode.RESUME_REFUSED) {
-      this.resuming.resolve("refused");
+      this.resuming.resolve({ kind: "refused", error: err });
       this.resuming = null;
       return;
     }
@@ -398,6 +552,11 @@ export class Client extends Emitter<ClientEvents> {
       },
       roomEnded(room: Room): void {
         if (client.current === room) client.current = null;
+        const e = client.entering;
+        if (e !== null && e.previous === room) {
+          e.previous = null;
+          if (e.app === null) e.abandoned = true;
+        }
       },
     };
   }
@@ -413,12 +572,12 @@ export class Client extends Emitter<ClientEvents> {
     this.pingTimer = setInterval(ping, this.opts.pingIntervalMs);
   }
 
-  // ---- losing the connection, and getting it back ----
+  // ---- losing the connection, being sent on, and getting back ----
 
   private lost(cause: CloseError): void {
     this.conn = null;
     if (this.resuming !== null) {
-      this.resuming.resolve("lost");
+      this.resuming.resolve({ kind: "lost" });
       this.resuming = null;
       return;
     }
@@ -429,36 +588,107 @@ export class Client extends Emitter<ClientEvents> {
       this.setPhase("idle");
       return;
     }
+    if (this.phase === "moving" || this.phase === "reconnecting") {
+      // A hello on the way somewhere: whoever awaits it (travel, refused) decides.
+      if (this.greeting !== null) fail(this.greeting, cause);
+      this.greeting = null;
+      return;
+    }
     if (this.phase !== "greeted") return;
-    if (this.entering !== null) {
-      fail(this.entering, cause);
+    const e = this.entering;
+    if (e !== null) {
       this.entering = null;
+      if (e.timer !== null) clearTimeout(e.timer);
+      // A rejoin's old room stays `current`: the resume below decides what becomes of it.
+      e.app?.reject(cause);
     }
     if (!cause.retryable || this.opts.reconnect === null || this.token === null) {
       this.finish(cause, cause);
       return;
     }
-    void this.reconnect(cause);
+    void this.travel("resume", null, cause);
   }
 
-  private async reconnect(cause: Error): Promise<void> {
-    this.setPhase("reconnecting");
+  /**
+   * A `Redirect`: the server closes this connection right after it, so the client closes
+   * it first (a close of its own is no lost connection) and goes where it is sent, with
+   * what it was doing: the resume under way, the join under way (its ticket's `Claim`, or
+   * the same request again), or, when the room's node is draining, the room's seat taken
+   * again there.
+   */
+  private redirect(r: Redirect): void {
+    const from = this.conn?.url ?? this.nodes.current;
+    this.conn?.close();
+    this.conn = null;
+    const target = this.nodes.redirect(r.url, from);
+    if (this.resuming !== null) {
+      this.resuming.resolve({ kind: "redirect", to: r, target });
+      this.resuming = null;
+      return;
+    }
+    if (this.phase !== "greeted") {
+      // Only a greeted client is sent on; a hello answered with one has nowhere to go.
+      if (this.greeting !== null) fail(this.greeting, new ConnectError(`redirected to ${r.url} before the hello was answered`, null));
+      this.greeting = null;
+      return;
+    }
+    if (!this.countRedirect(r.url)) return;
+    const e = this.entering;
+    const room = this.current;
+    if (e !== null) {
+      if (r.ticket !== null) e.next = { type: "claim", ticket: r.ticket };
+    } else if (room !== null) {
+      const asked = this.seatedBy ?? QUICK_JOIN;
+      this.rejoin(asked, r.ticket !== null ? { type: "claim", ticket: r.ticket } : asked, room);
+    }
+    this.emit("redirected", r.url, r.room);
+    void this.travel("hello", target, null);
+  }
+
+  /** Counts one more redirect; past the bound, ends the session with a `RedirectError`. */
+  private countRedirect(url: string): boolean {
+    if (this.redirects >= this.opts.maxRedirects) {
+      const err = new RedirectError(url, this.redirects + 1);
+      this.finish(err, err);
+      return false;
+    }
+    this.redirects++;
+    return true;
+  }
+
+  /**
+   * Gets a connection to some node and the player onto it: `resume` after a lost
+   * connection (the same player, in the same room), `hello` after a redirect (a new player
+   * there, then the join under way is sent). `target`, a redirect's node, is tried first
+   * and at once; every other attempt waits out the backoff and goes round the nodes
+   * (`Nodes.forAttempt`), so that a dead node is not all the client tries.
+   */
+  private async travel(plan: "resume" | "hello", target: string | null, cause: Error | null): Promise<void> {
+    this.setPhase(plan === "resume" ? "reconnecting" : "moving");
     const backoff = new Backoff(this.opts.reconnect ?? DEFAULT_BACKOFF, this.opts.random);
-    let last: Error = cause;
+    let last: Error = cause ?? new Error("redirected");
+    let next = target;
     for (;;) {
-      const delay = backoff.next();
-      if (delay === null) {
-        this.finish(last, last);
-        return;
+      let url = next;
+      next = null;
+      if (url === null) {
+        const delay = this.opts.reconnect === null ? null : backoff.next();
+        if (delay === null) {
+          this.finish(last, last);
+          return;
+        }
+        this.setPhase("reconnecting");
+        this.current?.handleReconnecting(backoff.attempts, delay, last);
+        this.emit("reconnecting", backoff.attempts, delay);
+        await this.sleep(delay);
+        if (this.currentPhase() !== "reconnecting") return;
+        url = this.nodes.forAttempt(backoff.attempts);
       }
-      this.current?.handleReconnecting(backoff.attempts, delay, cause);
-      this.emit("reconnecting", backoff.attempts, delay);
-      await this.sleep(delay);
-      if (this.phase !== "reconnecting") return;
       let conn: Connection;
       try {
-        conn = await this.open();
+        conn = await this.open(url);
       } catch (err) {
+        if (!this.travelling()) return;
         last = err as Error;
         // A refused upgrade (a token no longer valid) will not get better by trying again.
         if (err instanceof ConnectError && err.status === 401) {
@@ -467,35 +697,62 @@ export class Client extends Emitter<ClientEvents> {
         }
         continue;
       }
-      if (this.phase !== "reconnecting") {
+      if (!this.travelling()) {
         conn.close();
         return;
       }
       this.conn = conn;
-      const outcome = await new Promise<"resumed" | "refused" | "lost">((resolve) => {
+      if (plan === "hello") {
+        try {
+          await this.hello();
+        } catch (err) {
+          if (!this.travelling()) return;
+          last = err as Error;
+          // Lost again: try again. Refused (a bad name, another version): that will not change.
+          if (err instanceof CloseError) continue;
+          this.finish(last, last);
+          return;
+        }
+        if (!this.travelling()) return;
+        this.nodes.settle(conn.url);
+        this.setPhase("greeted");
+        this.sendEntering();
+        return;
+      }
+      const outcome = await new Promise<ResumeOutcome>((resolve) => {
         this.resuming = { resolve };
         conn.send({ type: "resume", token: this.token ?? "" });
       });
       // A resume into the room has made the client open already (`resumedInto`); only a
       // close meanwhile ends this here.
       if (this.currentPhase() === "closed") return;
-      if (outcome === "lost") {
-        last = new Error("the connection was lost again while resuming");
-        continue;
+      switch (outcome.kind) {
+        case "lost":
+          last = new Error("the connection was lost again while resuming");
+          continue;
+        case "redirect":
+          // The token's node is alive, elsewhere: the same Resume, there, at once.
+          if (!this.countRedirect(outcome.to.url)) return;
+          this.emit("redirected", outcome.to.url, outcome.to.room);
+          next = outcome.target;
+          continue;
+        case "refused":
+          await this.refused(outcome.error);
+          return;
+        case "resumed":
+          this.redirects = 0;
+          this.setPhase("greeted");
+          this.emit("resumed");
+          return;
       }
-      if (outcome === "refused") {
-        await this.refused();
-        return;
-      }
-      this.setPhase("greeted");
-      this.emit("resumed");
-      return;
     }
   }
 
   /** Called on `Resumed`: back in the room (or in the lobby) as the same player. */
   private resumedInto(roomName: string | null, players: PlayerInfo[], schema: Schema | null): void {
     if (this.resuming === null) return;
+    // The session lives here now: settled before anybody hears of the resume.
+    if (this.conn !== null) this.nodes.settle(this.conn.url);
     const room = this.current;
     if (room !== null) {
       if (roomName === room.name && schema !== null && !room.watching) {
@@ -507,21 +764,35 @@ export class Client extends Emitter<ClientEvents> {
         room.end(new Error(roomName === null ? "resumed into the lobby: the room is lost" : `resumed into another room (${roomName})`));
       }
     }
-    this.resuming.resolve("resumed");
+    this.resuming.resolve({ kind: "resumed" });
     this.resuming = null;
   }
 
-  /** The resume was refused: the room is lost; greet again so that the client can join anew. */
-  private async refused(): Promise<void> {
-    const err = new ServerError(ErrorCode.RESUME_REFUSED, "resume refused", CLIENT_TYPE.resume);
-    this.current?.end(err);
+  /**
+   * The resume was refused: the room is gone (`roomGone`). Greet again on the same
+   * connection (`reset`), then, if the player was in a room, enter it again as it was
+   * entered (a named room by its name, a watch by its watch, else a quick-join), unless a
+   * listener of `reset` already asked for a room of its own.
+   */
+  private async refused(err: ServerError): Promise<void> {
+    const room = this.current;
+    const asked = this.seatedBy ?? QUICK_JOIN;
+    room?.end(err);
+    if (room !== null) this.emit("roomGone", room.name, err);
     try {
-      this.setPhase("connecting");
+      this.setPhase("moving");
       await this.hello();
-      this.setPhase("greeted");
-      this.emit("reset", err);
     } catch (e) {
-      this.finish(e as Error, e as Error);
+      if (this.currentPhase() !== "closed") this.finish(e as Error, e as Error);
+      return;
+    }
+    if (this.currentPhase() !== "moving") return;
+    if (this.conn !== null) this.nodes.settle(this.conn.url);
+    this.setPhase("greeted");
+    this.emit("reset", err);
+    if (room !== null && this.opts.rejoin && this.entering === null && this.current === null && this.connected) {
+      this.rejoin(asked, asked, null);
+      this.sendEntering();
     }
   }
 
@@ -548,9 +819,13 @@ export class Client extends Emitter<ClientEvents> {
     const ended = error ?? new Error("the client was closed");
     if (this.greeting !== null) fail(this.greeting, ended);
     this.greeting = null;
-    if (this.entering !== null) fail(this.entering, ended);
+    const e = this.entering;
     this.entering = null;
-    if (this.resuming !== null) this.resuming.resolve("lost");
+    if (e !== null) {
+      if (e.timer !== null) clearTimeout(e.timer);
+      e.app?.reject(ended);
+    }
+    if (this.resuming !== null) this.resuming.resolve({ kind: "lost" });
     this.resuming = null;
     this.current?.end(why);
     this.current = null;
@@ -564,6 +839,11 @@ export class Client extends Emitter<ClientEvents> {
   /** The phase now, read through a call so that TypeScript does not narrow it across awaits. */
   private currentPhase(): Phase {
     return this.phase;
+  }
+
+  /** On the way to a node (reconnecting, or moving after a redirect), and not closed meanwhile. */
+  private travelling(): boolean {
+    return this.phase === "moving" || this.phase === "reconnecting";
   }
 
   private setPhase(phase: Phase): void {
@@ -585,4 +865,9 @@ function fail<T>(waiter: Waiter<T> | null, err: Error): void {
   if (waiter === null) return;
   clearTimeout(waiter.timer);
   waiter.reject(err);
+}
+
+/** Two requests for the same room in the same way. */
+function sameRequest(a: ClientMessage, b: ClientMessage): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }

@@ -48,6 +48,8 @@ export class Connection {
   private constructor(
     /** The underlying socket: for diagnostics, and for tests that cut it. */
     readonly socket: WebSocketLike,
+    /** The URL it was opened with: the node, and the token in its query. */
+    readonly url: string,
     private readonly handlers: ConnectionHandlers,
   ) {}
 
@@ -68,7 +70,7 @@ export class Connection {
       return { ready: Promise.reject(new ConnectError(`cannot open ${url}: ${(err as Error).message}`, null)), cancel: () => {} };
     }
     socket.binaryType = "arraybuffer";
-    const conn = new Connection(socket, handlers);
+    const conn = new Connection(socket, url, handlers);
     let cancel = () => {};
     const ready = new Promise<Connection>((resolve, reject) => {
       let settled = false;

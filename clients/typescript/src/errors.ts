@@ -3,7 +3,9 @@
  * so that a caller can tell with `instanceof` what went wrong and what to do about it:
  * a refusal the server answered (`ServerError`), a connection the server or the network
  * ended (`CloseError`), a connection that never opened (`ConnectError`), a chat message
- * the room refused (`ChatRefused`), and an answer that never came (`TimeoutError`).
+ * the room refused (`ChatRefused`), an answer that never came (`TimeoutError`), a cluster
+ * that kept sending the client on (`RedirectError`), and a room left because its player
+ * was moved to another node (`RoomMoved`).
  */
 
 /** The server's error codes (PROTOCOL.md section 7), by name. */
@@ -137,5 +139,41 @@ export class TimeoutError extends Error {
   constructor(what: string) {
     super(`${what} timed out`);
     this.name = "TimeoutError";
+  }
+}
+
+/**
+ * The cluster redirected the client more times in a row than `maxRedirects` allows
+ * without seating it anywhere: its nodes disagree about where the room lives. Following
+ * on would never end, so the session ends with this. `url` is the redirect not followed.
+ */
+export class RedirectError extends Error {
+  readonly url: string;
+  readonly redirects: number;
+
+  constructor(url: string, redirects: number) {
+    super(`redirected ${redirects} times in a row without a seat; not following on to ${url}`);
+    this.name = "RedirectError";
+    this.url = url;
+    this.redirects = redirects;
+  }
+}
+
+/**
+ * Why a `Room` left when the server moved its player to another node (a drain redirect):
+ * not a failure, the player is seated again there, in the `Room` that the client's
+ * `rejoined` event gives (a new one: the new node gives a new player id).
+ */
+export class RoomMoved extends Error {
+  /** The node the player went to. */
+  readonly url: string;
+  /** The room the player is in there. */
+  readonly room: string;
+
+  constructor(url: string, room: string) {
+    super(`moved to room ${room} on ${url}`);
+    this.name = "RoomMoved";
+    this.url = url;
+    this.room = room;
   }
 }

@@ -6,7 +6,7 @@
  * want the wire without the session.
  */
 
-export { Client, type ClientOptions, type ClientEvents, type ConnectionState, type CreateOptions, type Welcome } from "./client.js";
+export { Client, type ClientOptions, type ClientEvents, type ConnectionState, type CreateOptions, type Notice, type Welcome } from "./client.js";
 export {
   Room,
   inputValues,
@@ -23,6 +23,8 @@ export {
   CloseError,
   ConnectError,
   ErrorCode,
+  RedirectError,
+  RoomMoved,
   ServerError,
   TimeoutError,
   errorCodeName,

@@ -1,6 +1,7 @@
 /**
  * The messages of protocol 4 (PROTOCOL.md section 5): every client message encoded, every
- * server message decoded. A frame is `[type, body]`, the body an array of the message's
+ * server message decoded, the cluster's included (`Claim`, client type 9; `Redirect` and
+ * `Notice`, server types 11 and 12, as `shared/src/messages.rs` defines them). A frame is `[type, body]`, the body an array of the message's
  * fields in order. Decoding checks each field's type and range and throws a
  * {@link ProtocolError}, and nothing else, on any bytes that are not a server message.
  */
@@ -14,6 +15,7 @@ import {
   Writer,
   asArray,
   asBin,
+  asBool,
   asInt,
   asNumber,
   asOptStr,
@@ -37,7 +39,8 @@ export type ClientMessage =
   | { type: "create"; room: string; private: boolean; key: string | null; capacity: number | null }
   | { type: "resume"; token: string }
   | { type: "chat"; id: number; text: string }
-  | { type: "watch"; room: string; key: string | null };
+  | { type: "watch"; room: string; key: string | null }
+  | { type: "claim"; ticket: string };
 
 /** An entity whole, as the wire has it: `[id, kind, value...]`. */
 export type WireEntity = (number | string)[];
@@ -77,7 +80,9 @@ export type ServerMessage =
     }
   | { type: "chatAck"; id: number; serverId: number; timeMs: number; refused: string | null }
   | { type: "chatMessage"; serverId: number; from: number; name: string; text: string; timeMs: number }
-  | { type: "events"; tick: number; events: (number | string)[][] };
+  | { type: "events"; tick: number; events: (number | string)[][] }
+  | { type: "redirect"; url: string; room: string | null; ticket: string | null; inReplyTo: number | null }
+  | { type: "notice"; text: string; toAll: boolean; timeMs: number };
 
 /** Client message type numbers (PROTOCOL.md section 5). */
 export const CLIENT_TYPE = {
@@ -90,6 +95,7 @@ export const CLIENT_TYPE = {
   resume: 6,
   chat: 7,
   watch: 8,
+  claim: 9,
 } as const;
 
 /** Server message type numbers. */
@@ -105,6 +111,8 @@ export const SERVER_TYPE = {
   chatAck: 8,
   chatMessage: 9,
   events: 10,
+  redirect: 11,
+  notice: 12,
 } as const;
 
 /**
@@ -169,6 +177,10 @@ export function encodeClient(msg: ClientMessage, schema?: Schema): Uint8Array {
       w.arrayHeader(2);
       w.str(msg.room);
       w.optStr(msg.key);
+      break;
+    case "claim":
+      w.arrayHeader(1);
+      w.str(msg.ticket);
       break;
   }
   return w.bytes();
@@ -312,6 +324,25 @@ function decodeFrame(frame: unknown): ServerMessage {
           for (let i = 1; i < ev.length; i++) value(ev[i], "event value");
           return ev as (number | string)[];
         }),
+      };
+    }
+    case SERVER_TYPE.redirect: {
+      const [url, room, ticket, inReplyTo] = field(4);
+      return {
+        type: "redirect",
+        url: asStr(url, "url"),
+        room: asOptStr(room, "room"),
+        ticket: asOptStr(ticket, "ticket"),
+        inReplyTo: inReplyTo === null ? null : asUint(inReplyTo, "in_reply_to", U8),
+      };
+    }
+    case SERVER_TYPE.notice: {
+      const [text, toAll, timeMs] = field(3);
+      return {
+        type: "notice",
+        text: asStr(text, "text"),
+        toAll: asBool(toAll, "to_all"),
+        timeMs: asUint(timeMs, "time_ms", U64),
       };
     }
     default:

@@ -79,6 +79,11 @@ export function asStr(v: unknown, what: string): string {
   return v;
 }
 
+export function asBool(v: unknown, what: string): boolean {
+  if (typeof v !== "boolean") throw new ProtocolError(`${what}: ${describe(v)} is not a bool`);
+  return v;
+}
+
 export function asOptStr(v: unknown, what: string): string | null {
   return v === null ? null : asStr(v, what);
 }

@@ -39,6 +39,7 @@ const clientGolden: [ClientMessage, string][] = [
   ],
   [{ type: "chat", id: 1, text: "hi" }, "92 07 92 01 a2 68 69"],
   [{ type: "watch", room: "den", key: null }, "92 08 92 a3 64 65 6e c0"],
+  [{ type: "claim", ticket: "t1" }, "92 09 91 a2 74 31"],
 ];
 
 test("every client message encodes to its golden bytes", () => {
@@ -79,6 +80,12 @@ test("every server example decodes to its fields", () => {
       { type: "resumed", playerId: 7, room: null, players: [], resumeToken: NEXT, schema: null },
     ],
     ["92 0a 92 cd 04 b1 91 92 00 09", { type: "events", tick: 1201, events: [[0, 9]] }],
+    [
+      "92 0b 94 a6 77 73 3a 2f 2f 62 a3 64 65 6e a2 74 31 01",
+      { type: "redirect", url: "ws://b", room: "den", ticket: "t1", inReplyTo: 1 },
+    ],
+    ["92 0b 94 a6 77 73 3a 2f 2f 62 c0 c0 c0", { type: "redirect", url: "ws://b", room: null, ticket: null, inReplyTo: null }],
+    ["92 0c 93 a2 68 69 c3 cf 00 00 01 8b cf e5 68 00", { type: "notice", text: "hi", toAll: true, timeMs: 1700000000000 }],
     ["92 08 94 01 29 cf 00 00 01 8b cf e5 68 fa c0", { type: "chatAck", id: 1, serverId: 41, timeMs: 1700000000250, refused: null }],
     ["92 08 94 02 00 00 a8 6e 6f 74 5f 75 74 66 38", { type: "chatAck", id: 2, serverId: 0, timeMs: 0, refused: "not_utf8" }],
     [
@@ -126,7 +133,7 @@ test("frames that are not server messages are ProtocolErrors", () => {
     "c1", // never used
     "92 00", // cut short
     "91 05", // not [type, body]
-    "92 0b 90", // unknown type
+    "92 0d 90", // unknown type
     "92 05 92 09 a2 63 79 00", // trailing byte
     "92 05 93 09 a2 63 79 c0", // a field too many
     "92 05 92 cb 40 22 00 00 00 00 00 00 a2 63 79", // an id that is a float 9.0... as 9.0 it passes; 9.5 does not
@@ -139,6 +146,10 @@ test("frames that are not server messages are ProtocolErrors", () => {
     "92 0a 92 cd 04 b1 91 92 00 cb 3f f8 00 00 00 00 00 00", // an event value that is a float
     "92 02 98 cd 04 b1 cd 04 b0 cf 00 00 01 8b cf e5 68 11 ce 7f 81 1d 05 cd 01 2c 90 90 a1 00", // changes as a str
     "92 02 98 cf 00 20 00 00 00 00 00 00 c0 00 00 00 90 90 c4 00", // a tick beyond 2^53
+    "92 0b 93 a6 77 73 3a 2f 2f 62 c0 c0", // a redirect of three fields
+    "92 0b 94 c0 c0 c0 c0", // a redirect without a url
+    "92 0b 94 a6 77 73 3a 2f 2f 62 c0 c0 cd 01 00", // in_reply_to beyond u8
+    "92 0c 93 a2 68 69 01 00", // a notice whose to_all is not a bool
   ];
   for (const b of bad.filter((_, i) => i !== 7)) {
     assert.throws(() => decodeServer(hex(b)), ProtocolError, b);
@@ -213,7 +224,7 @@ test("fuzz: random bytes decode or throw ProtocolError, never anything else", ()
     // Half of them start like a frame, so that the body's checks are reached too.
     if (i % 2 && bytes.length > 2) {
       bytes[0] = 0x92;
-      bytes[1] = rnd(12);
+      bytes[1] = rnd(14);
     }
     neverThrowsButProtocolError(bytes, replicas);
   }

@@ -1,16 +1,16 @@
 /**
  * Losing the connection against a real server: a cut socket reconnects, resumes the same
  * player in the same room, and the inputs the server had not acknowledged are re-sent
- * (its ack covers them afterwards); a refused resume loses the room; a close the server
- * means (a seat taken over by the same user) is not retried; a refused upgrade (401) is a
- * `ConnectError`.
+ * (its ack covers them afterwards); a refused resume loses the room (`roomGone`) and the
+ * client joins it again by itself (`rejoined`); a close the server means (a seat taken
+ * over by the same user) is not retried; a refused upgrade (401) is a `ConnectError`.
  */
 
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { WebSocket } from "ws";
 
-import { CloseError, ConnectError, ErrorCode, ServerError, type Client, type LeaveReason } from "../src/index.js";
+import { CloseError, ConnectError, ErrorCode, ServerError, type Client, type LeaveReason, type Room } from "../src/index.js";
 import { rejection, startServer, until, waitFor, type TestServer } from "./server.js";
 
 /** Cuts the TCP connection without a close frame, as a network would. */
@@ -87,15 +87,24 @@ describe("a refused resume", () => {
     const first = await c.connect();
     const room = await c.join("gone");
     const left = waitFor<[LeaveReason]>(room, "leave");
+    const gone = waitFor<[string, ServerError]>(c, "roomGone");
     const reset = waitFor(c, "reset");
+    const rejoined = waitFor<[Room]>(c, "rejoined");
     cut(c);
     const [why] = await left;
     assert.ok(why instanceof ServerError);
     assert.equal(why.code, ErrorCode.RESUME_REFUSED);
+    const [goneName, goneWhy] = await gone;
+    assert.equal(goneName, "gone");
+    assert.equal(goneWhy, why);
     await reset;
     assert.notEqual(c.playerId, first.playerId, "a new player");
+    // The client joins the room again by itself; an app that joins again too gets that room.
     const back = await c.join("gone");
     assert.equal(back.name, "gone");
+    const [again] = await rejoined;
+    assert.equal(again, back);
+    assert.equal(c.room, back);
   });
 });
 
