@@ -13,7 +13,7 @@
 //!   bot reconnects to the next node, resuming its session there or joining anew. With one
 //!   URL such an end ends the bot, counted as a disconnect, as it always did.
 //!
-//! Everything a bot does is bounded in time: the handshake by [`CONNECT_TIMEOUT`], every
+//! Everything a bot does is bounded in time: the handshake by [`crate::CONNECT_TIMEOUT`], every
 //! send by the deadline (a server that stops reading cannot hold a bot past it), each
 //! reconnection by the deadline, the redirects it follows in a row by
 //! [`crate::redirect::MAX_REDIRECTS`], and the closing handshake by [`CLOSE_GRACE`].
@@ -37,12 +37,12 @@ use crate::reconnect::{Outcome, ReconnectPolicy};
 use crate::rejoin::{Rejoiner, get_back};
 use crate::replica::{Applied, ReplicaBook};
 use crate::rng::XorShift64;
-use crate::session::{Ask, Entry, Line as _, Seated, Seating, room_name};
+use crate::session::{Entry, Line as _, Seated, Seating, first_seat, room_name};
 use crate::stats::{BotStats, ErrorKind, SnapshotClock, round_trip, server_error_words};
 use crate::urls::NodeRing;
 use crate::walk::Walk;
 use crate::ws::{self, WsDial, WsLine, WsSink, WsStream, close_reason};
-use crate::{CLOSE_GRACE, CONNECT_TIMEOUT, Game, IN_FLIGHT, auth};
+use crate::{CLOSE_GRACE, Game, IN_FLIGHT, auth};
 
 /// Unacknowledged inputs remembered per bot: 17 s at 60 Hz, far beyond any healthy ack.
 const ACK_WINDOW: usize = 1024;
@@ -168,23 +168,10 @@ pub(crate) async fn run(plan: BotPlan, shared: Arc<Shared>) -> BotStats {
         // Each failure is a single message; `{:#}` would repeat an I/O cause.
         Err(why) => return connect_failed(plan.index, stats, why.to_string(), &shared),
     };
-    let first = {
-        let mut seating = Seating {
-            dial: &mut dial,
-            name: &name,
-            room: &room,
-            tally: &mut stats,
-            token: None,
-        };
-        timeout(CONNECT_TIMEOUT, seating.seat(nodes.current(), Ask::Join, 0)).await
-    };
+    let first = first_seat(&mut dial, &name, &room, &mut stats, nodes.current()).await;
     let mut conn = match first {
-        Ok(Ok(seated)) => seated,
-        Ok(Err(why)) => return connect_failed(plan.index, stats, why.to_string(), &shared),
-        Err(_) => {
-            let why = format!("no Joined within {CONNECT_TIMEOUT:?}");
-            return connect_failed(plan.index, stats, why, &shared);
-        }
+        Ok(seated) => seated,
+        Err(why) => return connect_failed(plan.index, stats, why, &shared),
     };
     nodes.seated_on(&conn.node);
 

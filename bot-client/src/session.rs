@@ -220,6 +220,30 @@ impl JoinClock {
 
 /// One bot getting seated: who it is, where it goes, the session it may resume, and
 /// where it counts what happens.
+/// A bot's first seat: Hello and Join at `url` (following redirects), within
+/// [`crate::CONNECT_TIMEOUT`]; otherwise what went wrong, in words.
+pub(crate) async fn first_seat<D: Dial, T: Tally>(
+    dial: &mut D,
+    name: &str,
+    room: &str,
+    tally: &mut T,
+    url: &str,
+) -> Result<Seated<D::Line>, String> {
+    let mut seating = Seating {
+        dial,
+        name,
+        room,
+        tally,
+        token: None,
+    };
+    let limit = crate::CONNECT_TIMEOUT;
+    match tokio::time::timeout(limit, seating.seat(url, Ask::Join, 0)).await {
+        Ok(Ok(seated)) => Ok(seated),
+        Ok(Err(why)) => Err(why.to_string()),
+        Err(_) => Err(format!("no Joined within {limit:?}")),
+    }
+}
+
 pub(crate) struct Seating<'a, D, T> {
     pub(crate) dial: &'a mut D,
     /// The `Hello`'s name.

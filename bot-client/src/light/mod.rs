@@ -31,16 +31,15 @@ mod play;
 
 use std::sync::Arc;
 
-use tokio::time::{sleep_until, timeout};
+use tokio::time::sleep_until;
 
 use self::line::LightDial;
 use self::play::{End, LightBot};
-use crate::CONNECT_TIMEOUT;
 use crate::bot::{BotPlan, Shared, connect_failed};
 use crate::reconnect::Outcome;
 use crate::rejoin::{Rejoiner, get_back};
 use crate::rng::XorShift64;
-use crate::session::{Ask, Line as _, Seating, room_name};
+use crate::session::{Line as _, Seating, first_seat, room_name};
 use crate::stats::{BotStats, ErrorKind};
 
 /// Mixed into a bot's index to seed its frame masks.
@@ -70,25 +69,10 @@ pub(crate) async fn run(plan: BotPlan, shared: Arc<Shared>) -> BotStats {
         Ok(token) => LightDial::new(token, MASK_SEED ^ plan.index as u64),
         Err(why) => return connect_failed(plan.index, stats, why.to_string(), &shared),
     };
-    let first = {
-        let mut seating = Seating {
-            dial: &mut dial,
-            name: &name,
-            room: &room,
-            tally: &mut stats,
-            token: None,
-        };
-        timeout(CONNECT_TIMEOUT, seating.seat(nodes.current(), Ask::Join, 0)).await
-    };
+    let first = first_seat(&mut dial, &name, &room, &mut stats, nodes.current()).await;
     let mut conn = match first {
-        Ok(Ok(seated)) => seated,
-        failed => {
-            let why = match failed {
-                Ok(Err(why)) => why.to_string(),
-                _ => format!("no Joined within {CONNECT_TIMEOUT:?}"),
-            };
-            return connect_failed(plan.index, stats, why, &shared);
-        }
+        Ok(seated) => seated,
+        Err(why) => return connect_failed(plan.index, stats, why, &shared),
     };
     nodes.seated_on(&conn.node);
     stats.connected = 1;

@@ -103,14 +103,7 @@ impl Router<'_> {
         match owner {
             Some(at) if at.node != self.cluster.node => {
                 match self.ask(peer, &at, Some(room), key).await {
-                    Ok((room, ticket)) => redirect(
-                        &self.ctx.metrics,
-                        peer,
-                        &at.url,
-                        Some(room),
-                        Some(ticket),
-                        kind,
-                    ),
+                    Ok((room, ticket)) => self.seat_at(peer, &at.url, room, ticket, kind),
                     Err(failed) => ask_failed(peer, failed, kind),
                 }
             }
@@ -154,14 +147,7 @@ impl Router<'_> {
                 }
                 match self.ask(peer, &at, Some(&room), None).await {
                     Ok((room, ticket)) => {
-                        return redirect(
-                            &self.ctx.metrics,
-                            peer,
-                            &at.url,
-                            Some(room),
-                            Some(ticket),
-                            kind,
-                        );
+                        return self.seat_at(peer, &at.url, room, ticket, kind);
                     }
                     Err(_) => skip.push(room),
                 }
@@ -172,14 +158,7 @@ impl Router<'_> {
                 Some(at) if at.node != self.cluster.node => {
                     match self.ask(peer, &at, None, None).await {
                         Ok((room, ticket)) => {
-                            return redirect(
-                                &self.ctx.metrics,
-                                peer,
-                                &at.url,
-                                Some(room),
-                                Some(ticket),
-                                kind,
-                            );
+                            return self.seat_at(peer, &at.url, room, ticket, kind);
                         }
                         Err(AskFailed::Unreachable) => break,
                         // That node could not open one: open it here instead.
@@ -302,6 +281,18 @@ impl Router<'_> {
                 claimed => return Ok(claimed),
             }
         }
+    }
+
+    /// Sends `peer` to the seat in `room` that the node at `url` reserved with `ticket`.
+    fn seat_at(
+        &self,
+        peer: &mut Peer,
+        url: &str,
+        room: String,
+        ticket: String,
+        kind: u8,
+    ) -> Outcome {
+        redirect(&self.ctx.metrics, peer, url, Some(room), Some(ticket), kind)
     }
 
     /// A seat here, as the registry gives it.
