@@ -56,7 +56,11 @@ impl ServerContext {
         handoffs: Handoffs,
         cluster: Option<Arc<Cluster>>,
     ) -> Self {
-        let rooms = Arc::new(Rooms::new(config.room_limits()));
+        let mut rooms = Rooms::new(config.room_limits());
+        if let Some(cluster) = &cluster {
+            rooms = rooms.of_node(&cluster.node);
+        }
+        let rooms = Arc::new(rooms);
         let mut sessions = Sessions::new(std::time::Duration::from_millis(config.resume_grace_ms));
         if let Some(cluster) = &cluster {
             sessions = sessions.of_node(&cluster.node);

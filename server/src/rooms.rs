@@ -274,6 +274,9 @@ struct Registry {
 #[derive(Debug)]
 pub struct Rooms {
     limits: RoomLimits,
+    /// What the names of the rooms quick-join opens start with: `quick-`, or in a
+    /// cluster `quick-NODE-`, so that no two nodes open the same name.
+    quick_prefix: String,
     registry: Mutex<Registry>,
 }
 
@@ -282,8 +285,21 @@ impl Rooms {
     pub fn new(limits: RoomLimits) -> Self {
         Self {
             limits,
+            quick_prefix: "quick-".to_owned(),
             registry: Mutex::new(Registry::default()),
         }
+    }
+
+    /// The rooms of node `node` of a cluster: quick-join names its rooms `quick-NODE-N`.
+    #[must_use]
+    pub fn of_node(mut self, node: &str) -> Self {
+        self.quick_prefix = format!("quick-{node}-");
+        self
+    }
+
+    /// A name for a new quick-join room that no open room has.
+    pub fn quick_room_name(&self) -> String {
+        self.registry().quick_room_name(&self.quick_prefix)
     }
 
     fn registry(&self) -> std::sync::MutexGuard<'_, Registry> {
@@ -453,14 +469,7 @@ impl Rooms {
                 match fullest {
                     Some(handle) => handle,
                     None => {
-                        // A client may have taken `quick-N` by name already: skip it.
-                        let name = loop {
-                            reg.quick_rooms_opened += 1;
-                            let name = format!("quick-{}", reg.quick_rooms_opened);
-                            if !reg.rooms.contains_key(&name) {
-                                break name;
-                            }
-                        };
+                        let name = reg.quick_room_name(&self.quick_prefix);
                         reg.open(max_rooms, name, server_cap, Access::Public, &mut opened)?
                     }
                 }
@@ -499,6 +508,17 @@ impl Rooms {
 }
 
 impl Registry {
+    /// The next `PREFIX` + N that no open room has (a client may have taken one by name).
+    fn quick_room_name(&mut self, prefix: &str) -> String {
+        loop {
+            self.quick_rooms_opened += 1;
+            let name = format!("{prefix}{}", self.quick_rooms_opened);
+            if !self.rooms.contains_key(&name) {
+                return name;
+            }
+        }
+    }
+
     /// Opens a room and puts it in `opened` for the caller to start.
     fn open(
         &mut self,
@@ -632,6 +652,17 @@ mod tests {
         let quick = quick_join(&rooms, "player").unwrap();
         assert_ne!(name(&quick), "quick-1", "a room under a name of its own");
         assert_eq!(rooms.list().len(), 2, "both rooms: {:?}", rooms.list());
+    }
+
+    #[test]
+    fn a_cluster_nodes_quick_rooms_carry_its_name_and_one_counter() {
+        let rooms = rooms(1).of_node("n2");
+        let _a = sit(&rooms, "a", "u1");
+        assert_eq!(name(&quick_join(&rooms, "u2").unwrap()), "quick-n2-1");
+        // The cluster's router takes names from the same counter, past open rooms.
+        let _taken = sit(&rooms, "quick-n2-3", "u3");
+        assert_eq!(rooms.quick_room_name(), "quick-n2-2");
+        assert_eq!(rooms.quick_room_name(), "quick-n2-4");
     }
 
     #[test]

@@ -17,7 +17,6 @@ pub mod route;
 pub mod tickets;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -48,7 +47,6 @@ pub struct Cluster {
     /// Where this node's room members go when it stops.
     pub elsewhere: Arc<Elsewhere>,
     redis: redis::Client,
-    quick_rooms_opened: AtomicU64,
 }
 
 impl Cluster {
@@ -91,14 +89,7 @@ impl Cluster {
             redis,
             url,
             node,
-            quick_rooms_opened: AtomicU64::new(0),
         }))
-    }
-
-    /// A name for a quick-join room opened here, unique in the cluster.
-    pub fn quick_room_name(&self) -> String {
-        let n = self.quick_rooms_opened.fetch_add(1, Ordering::Relaxed) + 1;
-        format!("quick-{}-{n}", self.node)
     }
 }
 

@@ -223,7 +223,7 @@ impl Node {
             }
             Some(name) => name.to_owned(),
             None => {
-                let name = self.cluster.quick_room_name();
+                let name = self.ctx.rooms.quick_room_name();
                 let capacity = self.ctx.config.room_limits().max_room_players;
                 // Unclaimed, the room is still listed at the next heartbeat.
                 let _listed = self.cluster.directory.claim(&name, capacity, false).await;

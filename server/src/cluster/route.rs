@@ -173,7 +173,7 @@ impl Router<'_> {
 
     /// Opens a new quick-join room on this node, under a name unique in the cluster.
     async fn open_quick_here(&self, peer: &mut Peer) -> Outcome {
-        let name = self.cluster.quick_room_name();
+        let name = self.ctx.rooms.quick_room_name();
         // The name is this node's alone, so the claim need not wait for a settling
         // directory; a failed one only means the room is listed at the next heartbeat.
         let capacity = self.ctx.config.room_limits().max_room_players;
