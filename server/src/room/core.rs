@@ -412,14 +412,9 @@ impl<G: Game> RoomCore<G> {
     }
 
     /// The server shuts down: every member is closed with 1001, and none is kept for a
-    /// resume.
-    pub fn handle_shutdown(&mut self) {
-        self.handle_shutdown_to(None);
-    }
-
-    /// [`RoomCore::handle_shutdown`], telling every member first where to go instead (an
-    /// encoded `Redirect`), when the node has somewhere to send them.
-    pub fn handle_shutdown_to(&mut self, redirect: Option<Bytes>) {
+    /// resume. With `redirect` (an encoded `Redirect`, when a node of a cluster has
+    /// somewhere to send them), each member is told first where to go instead.
+    pub fn handle_shutdown(&mut self, redirect: Option<Bytes>) {
         self.shutting_down = true;
         for (key, mut member) in self.members.drain() {
             if let Some(redirect) = &redirect {

@@ -137,7 +137,7 @@ pub async fn run<G: Game>(mut env: RoomEnv, room: NewRoom, game: G, rules: RoomR
             break;
         }
     }
-    core.handle_shutdown_to(env.elsewhere.redirect());
+    core.handle_shutdown(env.elsewhere.redirect());
     carry_out(&mut core, &mut links, &env, &shared);
     if let Some(sink) = &env.recorder {
         forward_recording(&mut core, sink, &record_as, 0, &env.metrics);

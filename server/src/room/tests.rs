@@ -472,6 +472,57 @@ fn shutdown_closes_everyone_with_1001() {
     );
 }
 
+#[test]
+fn a_stopping_node_tells_its_members_where_to_go_before_the_close() {
+    let mut h = Harness::new(Config::default());
+    let ana = h.join("ana", Some("r"));
+    let bo = h.join("bo", Some("r"));
+    let elsewhere = crate::cluster::Elsewhere::default();
+    elsewhere.set(Some("ws://b:4000"));
+    h.shutdown_with(elsewhere.redirect());
+    for c in [ana, bo] {
+        let redirect = h
+            .client_mut(c)
+            .take(|m| matches!(m, ServerMsg::Redirect(_)));
+        let Some(ServerMsg::Redirect(r)) = redirect else {
+            panic!("no redirect before the close");
+        };
+        assert_eq!((r.url.as_str(), r.in_reply_to), ("ws://b:4000", None));
+        assert_eq!(h.client(c).close().map(|(code, _)| code), Some(1001));
+    }
+}
+
+#[test]
+fn a_notice_reaches_its_user_or_every_member() {
+    let mut h = Harness::new(Config::default());
+    let ana = h.join("ana", Some("r"));
+    let bo = h.join("bo", Some("r"));
+    h.run_for(ms(50));
+    let ana_user = format!("anon-{}", h.client(ana).id);
+    let notices = |h: &mut Harness, c| -> Vec<(String, bool)> {
+        h.client_mut(c)
+            .take_all()
+            .into_iter()
+            .filter_map(|m| match m {
+                ServerMsg::Notice(n) => Some((n.text, n.to_all)),
+                _ => None,
+            })
+            .collect()
+    };
+    let one = crate::cluster::node::notice("to ana".into(), false);
+    assert_eq!(h.rooms().notify(Some(&ana_user), &one), 1, "ana's room");
+    assert_eq!(h.rooms().notify(Some("nobody"), &one), 0);
+    h.run_for(ms(50));
+    assert_eq!(notices(&mut h, ana), [("to ana".to_owned(), false)]);
+    assert_eq!(notices(&mut h, bo), []);
+    let all = crate::cluster::node::notice("to all".into(), true);
+    assert_eq!(h.rooms().notify(None, &all), 1);
+    h.run_for(ms(50));
+    for c in [ana, bo] {
+        assert_eq!(notices(&mut h, c), [("to all".to_owned(), true)]);
+    }
+}
+
 /// A game made for these tests: each player is an entity holding the last number it was
 /// sent; every input that reaches the game is kept, so that a test sees exactly what got
 /// through; and every [`Probe::BEAT`] ticks it emits a `beat` event naming the tick.

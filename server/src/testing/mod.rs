@@ -47,8 +47,10 @@ use std::time::{Duration, Instant};
 
 use std::marker::PhantomData;
 
+use bytes::Bytes;
 use slotmap::SecondaryMap;
 use tickwire_shared::{ClientMsg, Hello, Join, PROTOCOL_VERSION, Resume, ServerMsg, encode_client};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 pub use client::{Ending, SnapshotSeen, TestClient};
@@ -67,7 +69,7 @@ use crate::outbox::SHUTTING_DOWN;
 use crate::peer::Peer;
 use crate::record::Chunk;
 use crate::room::{Event, MemberKey, Next, RoomCore, RoomRules};
-use crate::rooms::{RoomShared, Rooms, Seat};
+use crate::rooms::{RoomCmd, RoomShared, Rooms, Seat};
 use crate::sessions::Sessions;
 use crate::transport::{Flow, Frame};
 use pipe::RoomPipes;
@@ -103,6 +105,8 @@ enum Admit {
 struct RoomSim<G> {
     core: RoomCore<G>,
     shared: Arc<RoomShared>,
+    /// The room's command queue: only notices come this way here (joins are `pending`).
+    cmds: mpsc::Receiver<RoomCmd>,
     pending: VecDeque<(ClientId, Admit)>,
     members: SecondaryMap<MemberKey, ClientId>,
 }
@@ -384,9 +388,15 @@ impl<G: Game> Harness<G> {
     /// The server shuts down: every room closes its members with 1001 (keeping none away),
     /// and so does the lobby.
     pub fn shutdown(&mut self) {
+        self.shutdown_with(None);
+    }
+
+    /// [`Harness::shutdown`], the rooms first sending their members `redirect` (an encoded
+    /// `Redirect`), as a node of a cluster does.
+    pub fn shutdown_with(&mut self, redirect: Option<Bytes>) {
         let now = self.now;
         for room in self.open.values_mut() {
-            room.core.handle_shutdown();
+            room.core.handle_shutdown(redirect.clone());
             carry_out(room, &mut self.conns, &self.ctx.sessions, now);
         }
         self.open.clear();
@@ -496,6 +506,7 @@ impl<G: Game> Harness<G> {
                     let sim = RoomSim {
                         core,
                         shared: room.shared,
+                        cmds: room.cmds,
                         pending: VecDeque::new(),
                         members: SecondaryMap::new(),
                     };
@@ -526,6 +537,12 @@ impl<G: Game> Harness<G> {
         for (name, room) in &mut self.open {
             if room.core.next_deadline() > now {
                 continue;
+            }
+            // As in the driver: the queue is read once a tick, before the tick.
+            while let Ok(cmd) = room.cmds.try_recv() {
+                if let RoomCmd::Notice { user, frame } = cmd {
+                    room.core.handle_notice(user.as_deref(), &frame);
+                }
             }
             while let Some((c, admit)) = room.pending.pop_front() {
                 let admitted = match admit {
