@@ -89,8 +89,8 @@ impl Node {
             Ok(pubsub) => pubsub,
             Err(err) => {
                 self.set_up(false, Some(&err.to_string()));
-                // Beat anyway: the rooms' counts matter to the others even without a
-                // channel of our own (they see this node as gone until it listens).
+                // No beat without a channel of our own: the others would see this node
+                // as gone anyway (nobody listens for its seat requests). Try again.
                 return;
             }
         };
