@@ -74,6 +74,7 @@ mod inputs;
 mod light;
 mod live;
 mod misbehave;
+mod poll_pause;
 mod reconnect;
 mod redirect;
 mod rejoin;
@@ -173,6 +174,10 @@ pub struct SwarmConfig {
     /// count and time their snapshots. 1 (the default) checks in every bot. Above 1, chaos
     /// and chat must be off: light bots neither drop on purpose nor chat.
     pub check_every: usize,
+    /// How long the bots' thread pauses between polls of its sockets, so that each poll
+    /// finds many of them ready (see the `poll_pause` module); zero (the default) never
+    /// pauses. A snapshot may then be timed up to one pause late.
+    pub poll_pause: Duration,
 }
 
 impl Default for SwarmConfig {
@@ -193,6 +198,7 @@ impl Default for SwarmConfig {
             chat_rate: 0.0,
             auth_secret: None,
             check_every: 1,
+            poll_pause: Duration::ZERO,
         }
     }
 }
@@ -240,9 +246,18 @@ impl SwarmConfig {
             self.auth_secret.as_ref().is_none_or(|s| !s.is_empty()),
             "the auth secret must not be empty"
         );
+        ensure!(
+            self.poll_pause <= MAX_POLL_PAUSE,
+            "poll_pause must be at most {MAX_POLL_PAUSE:?}, not {:?}",
+            self.poll_pause
+        );
         self.reconnect.check()
     }
 }
+
+/// The longest pause between polls accepted: a few milliseconds already add visible
+/// jitter to a 16.7 ms interval; more would measure the pause, not the server.
+const MAX_POLL_PAUSE: Duration = Duration::from_millis(5);
 
 /// The time between two events at `hz` per second, or `None` when `hz` is 0 (never).
 fn period(hz: f64) -> Option<Duration> {
@@ -285,6 +300,8 @@ pub async fn run(cfg: SwarmConfig) -> anyhow::Result<Report> {
         .progress
         .then(|| live::spawn_printer(Arc::clone(&counters), start, honest));
 
+    let pacer = (!cfg.poll_pause.is_zero())
+        .then(|| tokio::spawn(poll_pause::run(cfg.poll_pause, deadline + CLOSE_GRACE)));
     let mut bots = Vec::with_capacity(honest);
     let mut rogues = Vec::with_capacity(misbehaving);
     for index in 0..cfg.bots {
@@ -339,6 +356,9 @@ pub async fn run(cfg: SwarmConfig) -> anyhow::Result<Report> {
     }
     if let Some(printer) = printer {
         printer.abort();
+    }
+    if let Some(pacer) = pacer {
+        pacer.abort();
     }
     let mut report = Report::new(&cfg, &totals);
     if cfg.chaos > 0.0 {

@@ -101,6 +101,13 @@ struct Args {
     #[arg(long, env = "TICKWIRE_BOT_THREADS", default_value_t = 1,
           value_parser = clap::value_parser!(u32).range(1..=64))]
     threads: u32,
+    /// Microseconds the bots' thread pauses between polls of its sockets, so that each
+    /// poll finds many ready: cheaper per snapshot when the bots keep up with the server,
+    /// but each snapshot may be timed up to that much late. 0 (the default) never pauses;
+    /// at most 5000, and only with --threads 1.
+    #[arg(long, env = "TICKWIRE_BOT_POLL_PAUSE_US", default_value_t = 0,
+          value_parser = clap::value_parser!(u64).range(0..=5000))]
+    poll_pause_us: u64,
 }
 
 /// The `--url` list, parsed.
@@ -170,6 +177,7 @@ impl Args {
             chat_rate: self.chat_rate,
             auth_secret: self.auth_secret.clone(),
             check_every: self.check_every as usize,
+            poll_pause: Duration::from_micros(self.poll_pause_us),
         }
     }
 }
@@ -182,6 +190,12 @@ fn main() -> anyhow::Result<ExitCode> {
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
+    // A pause blocks the thread it runs on: on several workers it would hold one of them and
+    // batch nothing on the others.
+    anyhow::ensure!(
+        args.poll_pause_us == 0 || args.threads <= 1,
+        "--poll-pause-us needs --threads 1"
+    );
     // One thread by default: the bots share the machine with the server they measure, and
     // bots that do not hop between threads cost the least.
     let runtime = if args.threads <= 1 {
@@ -247,6 +261,7 @@ mod tests {
         assert_eq!(cfg.chat_rate, 0.0);
         assert_eq!(cfg.auth_secret, None);
         assert_eq!(cfg.check_every, 1);
+        assert_eq!(cfg.poll_pause, Duration::ZERO);
     }
 
     #[test]
@@ -286,8 +301,11 @@ mod tests {
             "s3cret",
             "--check-every",
             "50",
+            "--poll-pause-us",
+            "500",
         ])
         .config();
+        assert_eq!(cfg.poll_pause, Duration::from_micros(500));
         assert_eq!(cfg.urls, ["ws://h:1"]);
         assert_eq!(cfg.check_every, 50);
         assert_eq!(cfg.chat_rate, 1.5);
