@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# What the floor costs on both sides of the wire, and so how many clients at 60 Hz this
-# machine's cores can carry at best when the load generator shares them.
+# What the floor costs on both sides of the wire, and so about how many clients at 60 Hz
+# this machine's cores can carry when a plain load generator shares them.
 #
 # `../shared/tools/floor-probe` prints only its server thread's CPU: one write and one read
-# per client per round, in C with epoll. Its client thread (one read until the socket is
-# empty and one small write per frame) is the least a load generator on the same machine
-# can spend. This runs the same program and takes the CPU of the whole process (both
-# threads, user and system, from getrusage), so the sum says what one client-round costs
+# per client per round, in C with epoll. Its client thread (reads until the socket is
+# empty, one small write per frame) is a plain load generator, the client side's share of
+# the same kernel work. This runs the same program and takes the CPU of the whole process
+# (both threads, user and system, from getrusage), so the sum says what one client-round costs
 # the machine, and how many cores N clients at 60 rounds a second would need at that cost.
 #
 # Run from the project's root:
