@@ -100,7 +100,12 @@ async fn serve(mut client: Client, ctx: &Arc<ServerContext>) -> Option<(Client, 
         match outcome {
             Outcome::Stay | Outcome::Route(_) => {}
             // The client moves to a room (this task ends), or comes back with an error.
-            Outcome::Enter(entry) => client = enter(ctx, client, entry)?,
+            Outcome::Enter(entry) => {
+                // What the lobby read is counted before the client leaves, not after the
+                // room's tick that already answered it (so /metrics never lags the answer).
+                ctx.metrics.add_traffic(client.link.take_traffic());
+                client = enter(ctx, client, entry)?;
+            }
             Outcome::Close => break,
             Outcome::Ended => return Some((client, false)),
         }
